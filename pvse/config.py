@@ -1,0 +1,76 @@
+"""Model configuration as data: everything needed to rebuild a PVSE model, stored as `config.json`."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import WeightsError
+
+CONFIG_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PVSEConfig:
+    """Hyper-parameters of a PVSE model (paper section 3) and the frozen extractors it was trained on.
+
+    num_embeds: K, the number of attention heads / embeddings per instance (0 = global feature only).
+    embed_dim: H, the joint embedding size (GRUs have H/2 units per direction).
+    frame_features / word_features: names of the frozen extractors in `pvse.features`; their output
+    sizes are frame_dim / word_dim. word_features == "vocab-embedding" means a learned embedding table of
+    vocab_size rows stored in the checkpoint (the official release's layout).
+    legacy_global: use the reference code's "last GRU output" as the global feature (needed by the
+    published checkpoints) instead of the final hidden states of both directions.
+    """
+
+    num_embeds: int = 4
+    embed_dim: int = 512
+    frame_features: str = "efficientnet-lite0"
+    frame_dim: int = 1280
+    word_features: str = "glove-6b-50d"
+    word_dim: int = 50
+    num_frames: int = 8
+    dropout: float = 0.0
+    legacy_global: bool = False
+    vocab_size: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+    version: int = CONFIG_VERSION
+
+    def __post_init__(self) -> None:
+        if self.num_embeds < 0:
+            raise WeightsError(f"num_embeds must be >= 0, got {self.num_embeds}")
+        if self.embed_dim < 2 or self.embed_dim % 2:
+            raise WeightsError(f"embed_dim must be an even number >= 2, got {self.embed_dim}")
+        if self.frame_dim < 2 or self.word_dim < 2:
+            raise WeightsError("frame_dim and word_dim must be >= 2")
+        if self.num_frames < 1:
+            raise WeightsError(f"num_frames must be >= 1, got {self.num_frames}")
+        if self.word_features == "vocab-embedding" and self.vocab_size < 1:
+            raise WeightsError("word_features 'vocab-embedding' needs vocab_size >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PVSEConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise WeightsError(
+                f"config.json has unknown fields {unknown}; it was written by a newer or different "
+                "version of pvse-gif. Upgrade pvse-gif or remove those fields."
+            )
+        if data.get("version", CONFIG_VERSION) > CONFIG_VERSION:
+            raise WeightsError(
+                f"config.json is version {data['version']}, this pvse-gif reads up to {CONFIG_VERSION}: upgrade pvse-gif."
+            )
+        return cls(**data)
+
+    def fingerprint(self) -> str:
+        """Short hash of the architecture (not the weights)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]

@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from pvse.config import PVSEConfig
+from pvse.encoders import length_mask
+from pvse.model import PVSE
+from pvse.pie_net import PIENet
+
+
+@pytest.mark.parametrize("k", [0, 1, 5])
+def test_pie_net_shapes_norms_and_attention_rows(k):
+    torch.manual_seed(0)
+    net = PIENet(k, d_in=12, d_out=10)
+    lengths = torch.tensor([5, 2, 1])
+    out = net(torch.randn(3, 10), torch.randn(3, 5, 12), length_mask(lengths, 5))
+    assert out.embeddings.shape == (3, max(k, 1), 10)
+    torch.testing.assert_close(out.embeddings.norm(dim=-1), torch.ones(3, max(k, 1)))
+    assert out.attention.shape == (3, k, 5)
+    assert out.residuals.shape == (3, k, 10)
+    if k:
+        torch.testing.assert_close(out.attention.sum(-1), torch.ones(3, k))
+        # padded positions get exactly zero attention
+        assert torch.all(out.attention[1, :, 2:] == 0) and torch.all(out.attention[2, :, 1:] == 0)
+        assert torch.all((out.residuals > 0) & (out.residuals < 1))  # sigmoid
+
+
+def test_padding_does_not_change_the_embedding():
+    torch.manual_seed(0)
+    model = PVSE(PVSEConfig(num_embeds=3, embed_dim=16, frame_dim=8, word_dim=6)).eval()
+    words = torch.randn(1, 4, 6)
+    padded = torch.cat([words, torch.randn(1, 3, 6)], dim=1)
+    a = model.encode_text(words, torch.tensor([4]))
+    b = model.encode_text(padded, torch.tensor([4]))
+    torch.testing.assert_close(a.embeddings, b.embeddings)
+    torch.testing.assert_close(a.attention, b.attention[:, :, :4])
+
+
+def test_global_feature_is_final_hidden_of_both_directions():
+    torch.manual_seed(0)
+    model = PVSE(PVSEConfig(num_embeds=0, embed_dim=8, frame_dim=4, word_dim=4)).eval()
+    x = torch.randn(1, 5, 4)
+    phi = model.img_enc.global_feature(x, torch.tensor([5]))
+    outputs, _ = model.img_enc.rnn(x)
+    torch.testing.assert_close(phi[0, :4], outputs[0, -1, :4])  # forward: after the last frame
+    torch.testing.assert_close(phi[0, 4:], outputs[0, 0, 4:])  # backward: after the first frame
+    model.img_enc.legacy_global = True
+    legacy = model.img_enc.global_feature(x, torch.tensor([5]))
+    torch.testing.assert_close(legacy, outputs[0, -1].unsqueeze(0))  # reference code: last output
+
+
+def test_config_rejects_absurd_values():
+    from pvse.errors import WeightsError
+    with pytest.raises(WeightsError):
+        PVSEConfig(num_embeds=-1)
+    with pytest.raises(WeightsError):
+        PVSEConfig(embed_dim=7)
