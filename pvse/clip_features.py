@@ -1,0 +1,154 @@
+"""Frozen CNN features of many clips: decoding overlapped with the CNN, batched across clips, cached on disk.
+
+Frame features dominate indexing and training time, so they are computed once per (file content, extractor,
+T) and kept in a FeatureCache; training epochs and index rebuilds read them back instead of decoding again.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .errors import MediaError
+from .media import MediaLimits, decode_clip
+
+
+@dataclass
+class ClipFeatures:
+    path: str
+    content_hash: str
+    features: np.ndarray  # (T, D) float32
+    frame_indices: tuple[int, ...]
+    num_source_frames: int
+
+
+def content_hash(path: str | Path) -> str:
+    """sha256 of the file's bytes (32 hex digits): identifies a clip across renames and re-indexing."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:32]
+
+
+class FeatureCache:
+    """One small .npz per clip under `root/<extractor>-t<T>/`, keyed by content hash, written atomically."""
+
+    def __init__(self, root: str | Path, extractor_name: str, num_frames: int) -> None:
+        self.dir = Path(root) / f"{extractor_name}-t{num_frames}"
+
+    def _file(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.npz"
+
+    def get(self, key: str, path: str) -> ClipFeatures | None:
+        file = self._file(key)
+        if not file.is_file():
+            return None
+        try:
+            with np.load(file) as data:
+                return ClipFeatures(path, key, data["features"].astype(np.float32),
+                                    tuple(int(i) for i in data["indices"]), int(data["num_source_frames"]))
+        except (OSError, ValueError, KeyError):
+            return None  # a damaged cache entry is recomputed
+
+    def put(self, item: ClipFeatures) -> None:
+        file = self._file(item.content_hash)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, features=item.features.astype(np.float16), indices=np.asarray(item.frame_indices),
+                         num_source_frames=item.num_source_frames)
+            os.replace(tmp, file)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None):
+    """Cached features, or (hash, decoded clip), or the MediaError saying why neither."""
+    try:
+        key = content_hash(path)
+    except OSError as exc:
+        return MediaError(path, f"cannot read the file ({exc.strerror or exc})")
+    cached = cache.get(key, str(path)) if cache else None
+    if cached is not None and cached.features.shape[0] == num_frames:
+        return cached
+    try:
+        return key, decode_clip(path, num_frames=num_frames, limits=limits)
+    except MediaError as exc:
+        return exc
+
+
+def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray]:
+    """CNN features of several clips' frames, one CNN call per distinct frame size (clips keep their own size)."""
+    out: list[np.ndarray | None] = [None] * len(clips)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for i, frames in enumerate(clips):
+        by_shape.setdefault(frames.shape[1:], []).append(i)
+    for members in by_shape.values():
+        feats = extractor.extract(np.concatenate([clips[i] for i in members]))
+        for j, i in enumerate(members):
+            out[i] = feats[j * len(clips[i]):(j + 1) * len(clips[i])]
+    return out
+
+
+def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int = 8, *,
+                       cache: FeatureCache | None = None, batch_clips: int = 8, decode_workers: int = 2,
+                       limits: MediaLimits = MediaLimits(), progress: bool | str = True
+                       ) -> Iterator[tuple[Path, ClipFeatures | MediaError]]:
+    """Yield (path, features or the MediaError that explains why not) for every path, in input order.
+
+    Clips are decoded by a thread pool up to a few batches ahead while the CNN runs on the previous batch;
+    frames of `batch_clips` clips go through the CNN together. Cached clips skip decoding and the CNN.
+    """
+    paths = [Path(p) for p in paths]
+    order = {p: i for i, p in enumerate(paths)}
+    bar = tqdm(total=len(paths), unit="clip", desc=progress if isinstance(progress, str) else "frame features",
+               disable=not progress, dynamic_ncols=True)
+    pool = ThreadPoolExecutor(max_workers=max(1, decode_workers))
+    window: deque[tuple[Path, Future]] = deque()
+    ahead = max(batch_clips * 3, decode_workers * 2)
+    todo = iter(paths)
+
+    def refill() -> None:
+        while len(window) < ahead:
+            path = next(todo, None)
+            if path is None:
+                return
+            window.append((path, pool.submit(_decode, path, num_frames, limits, cache)))
+
+    try:
+        refill()
+        while window:
+            batch: list[tuple[Path, str, object]] = []
+            ready: list[tuple[Path, ClipFeatures | MediaError]] = []
+            while window and len(batch) < batch_clips:
+                path, future = window.popleft()
+                result = future.result()
+                refill()
+                if isinstance(result, (MediaError, ClipFeatures)):
+                    ready.append((path, result))
+                else:
+                    batch.append((path, *result))
+            if batch:
+                feats = _extract_batch(extractor, [clip.frames for _, _, clip in batch])
+                for (path, key, clip), f in zip(batch, feats):
+                    item = ClipFeatures(str(path), key, f.astype(np.float32), tuple(clip.indices), clip.num_source_frames)
+                    if cache:
+                        cache.put(item)
+                    ready.append((path, item))
+            for item in sorted(ready, key=lambda pr: order[pr[0]]):
+                bar.update(1)
+                yield item
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        bar.close()
