@@ -63,6 +63,9 @@ def save_checkpoint(model: PVSE, out_dir: str | Path, *, frame_cnn_state: dict[s
                     vocab: list[str] | None = None, metadata: dict | None = None) -> Path:
     """Write `model` (and its companions) to `out_dir` atomically; an existing checkpoint there is replaced."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / CONFIG_FILE).is_file())):
+        raise WeightsError(f"{out_dir} exists and is not a pvse-gif checkpoint; refusing to replace it. "
+                           "Choose another output directory or remove it yourself.")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
@@ -83,6 +86,14 @@ def save_checkpoint(model: PVSE, out_dir: str | Path, *, frame_cnn_state: dict[s
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
+
+
+def _read_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+    with safe_open(str(path), framework="pt") as fh:
+        meta = dict(fh.metadata() or {})
+    meta.pop("format", None)
+    return meta
 
 
 def _read_safetensors(path: Path, what: str, ref: str) -> dict[str, torch.Tensor]:
@@ -128,4 +139,4 @@ def load_checkpoint(ref: str | Path, device: str | torch.device | None = "auto")
             raise WeightsError(f"{VOCAB_FILE} of '{ref}' has {len(vocab)} words but the config says {config.vocab_size}.")
     model.to(resolve_device(device)).eval()
     return Checkpoint(model=model, config=config, source=ref, fingerprint=_fingerprint(config_text, weights_path),
-                      frame_cnn_state=frame_cnn_state, vocab=vocab)
+                      frame_cnn_state=frame_cnn_state, vocab=vocab, metadata=_read_metadata(weights_path))

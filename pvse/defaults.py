@@ -1,0 +1,18 @@
+"""Where the bundled default model and gallery live (overridable with PVSE_WEIGHTS / PVSE_INDEX)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_WEIGHTS = REPO_ROOT / "weights" / "default"
+BUNDLED_GALLERY = REPO_ROOT / "gallery" / "noto-emoji"
+BUNDLED_INDEX = REPO_ROOT / "gallery" / "noto-emoji.index"
+
+
+def default_weights() -> str:
+    return os.environ.get("PVSE_WEIGHTS") or str(BUNDLED_WEIGHTS)
+
+
+def default_index() -> Path:
+    return Path(os.environ.get("PVSE_INDEX") or BUNDLED_INDEX)
