@@ -1,0 +1,92 @@
+"""`python -m demo`: load the model and gallery index once, then serve the search app.
+
+Every option has an environment variable (what a Hugging Face Space sets in its settings), so the
+Space's `app.py` runs this same code with no arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from pvse.errors import PVSEError
+
+ENV = {"weights": "PVSE_WEIGHTS", "index": "PVSE_INDEX", "device": "PVSE_DEVICE", "host": "GRADIO_SERVER_NAME",
+       "port": "GRADIO_SERVER_PORT", "share": "PVSE_SHARE"}
+EPILOG = """\
+environment variables (used when the option is not given; a Space sets them in its settings):
+  PVSE_WEIGHTS        --weights      PVSE_INDEX   --index      PVSE_DEVICE   --device
+  GRADIO_SERVER_NAME  --host         GRADIO_SERVER_PORT        --port        PVSE_SHARE=1  --share
+
+examples:
+  python -m demo                                       # bundled model and gallery, http://127.0.0.1:7860
+  python -m demo --index my-gifs.index                 # a gallery indexed with `pvse index my-gifs`
+  python -m demo --weights user/pvse-gif --index my-gifs.index --device cpu
+  python -m demo --host 0.0.0.0 --port 8080            # reachable from other machines
+"""
+
+
+def port_number(text: str) -> int:
+    """A TCP port from the command line or $GRADIO_SERVER_PORT (argparse applies it to string defaults too)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not in 1..65535")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m demo", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Search reaction GIFs by sentence (PVSE, CVPR 2019) in the browser. The model and the gallery "
+                    "index are loaded once at start-up; GIF embeddings and frame attention come precomputed from "
+                    "the index, so a query only runs the sentence encoder and the search. Works offline.")
+    env = os.environ.get
+    parser.add_argument("--weights", metavar="PATH_OR_HF_REPO", default=env(ENV["weights"]),
+                        help="checkpoint directory or Hugging Face model repo id (user/repo[@revision]); "
+                             "default: the weights the index was built with, else the bundled model")
+    parser.add_argument("--index", metavar="INDEX_DIR", default=env(ENV["index"]),
+                        help="gallery index built with `pvse index GALLERY_DIR` (default: the bundled gallery)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=env(ENV["device"]) or "auto",
+                        help="auto: CUDA when available, else CPU; the page says which (default: %(default)s)")
+    parser.add_argument("--host", default=env(ENV["host"]) or "127.0.0.1",
+                        help="address to listen on; 0.0.0.0 for all interfaces (default: %(default)s)")
+    parser.add_argument("--port", type=port_number, default=env(ENV["port"]) or None,
+                        help="port (default: the first free one from 7860)")
+    parser.add_argument("--share", action="store_true", default=(env(ENV["share"]) or "").lower() in ("1", "true", "yes"),
+                        help="also open a temporary public gradio.live link (needs internet)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    args = build_parser().parse_args(argv)
+    try:
+        from pvse.index import Searcher
+        searcher = Searcher.load(index_dir=args.index, weights=args.weights, device=args.device)
+    except PVSEError as exc:
+        print(f"python -m demo: error: {exc}", file=sys.stderr)
+        print("Pass --index INDEX_DIR (made with `pvse index GALLERY_DIR`) and/or --weights PATH_OR_HF_REPO, "
+              "or set PVSE_INDEX / PVSE_WEIGHTS; see `python -m demo --help`.", file=sys.stderr)
+        return 2
+    from .app import build_app, launch
+    blocks = build_app(searcher)
+    try:
+        _, local_url, share_url = launch(blocks, searcher, host=args.host, port=args.port, share=args.share,
+                                         prevent_thread_lock=True)
+    except OSError as exc:  # port taken, address not available
+        print(f"python -m demo: error: cannot serve on {args.host}:{args.port or 'auto'}: {exc}", file=sys.stderr)
+        return 2
+    print(f"pvse-gif demo: {searcher.num_clips} GIFs from {searcher.gallery_root} on {searcher.device}; "
+          f"open {local_url}" + (f" or {share_url}" if share_url else ""), flush=True)
+    try:
+        blocks.block_thread()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

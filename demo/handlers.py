@@ -1,0 +1,256 @@
+"""What the app does per request, as plain functions over a loaded `Searcher` (no Gradio objects here).
+
+Every value from the browser is untrusted: queries are cleaned and truncated, top-k is clamped, a
+selected index is checked against the results the same session received, and only files inside the
+gallery root are ever returned. Errors become a message for the page, never a traceback.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import re
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+import numpy as np
+import spaces
+from PIL import Image
+
+from pvse.errors import PVSEError, QueryError
+
+from . import drawing
+
+log = logging.getLogger("demo")
+
+
+@dataclass(frozen=True)
+class DemoLimits:
+    """Bounds on what one request may ask for."""
+
+    max_query_chars: int = 300
+    max_top_k: int = 48
+    default_top_k: int = 12
+    frame_cache_size: int = 64  # decoded frame strips kept in memory (clips, not frames)
+
+
+@dataclass
+class SearchView:
+    """One search, ready for the page: gallery items (file, caption), a status line, the raw result."""
+
+    gallery: list[tuple[str, str]]
+    status: str
+    result: Any = None  # pvse.index.SearchResult, kept per session to explain a selection
+    ok: bool = False
+
+
+@dataclass
+class Explanation:
+    """Why one GIF matched: pictures for the page and the numbers behind them (`payload`)."""
+
+    summary: str
+    frames: Image.Image | None = None
+    words: list[list[tuple[str, float | None]]] = field(default_factory=list)  # per query head
+    word_labels: list[str] = field(default_factory=list)
+    heatmap: Image.Image | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    ok: bool = False
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+
+
+def clean_query(text: object, max_chars: int) -> str:
+    """Any value -> a single-line, normalised, stripped query of at most `max_chars` characters."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = unicodedata.normalize("NFKC", text[: max_chars * 4])
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text[:max_chars].strip()
+
+
+def clamp_top_k(value: object, num_clips: int, limits: DemoLimits) -> int:
+    """Any value -> an int in [1, min(max_top_k, num_clips)]; unreadable values give the default."""
+    try:
+        k = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        k = float(limits.default_top_k)
+    if not math.isfinite(k):
+        k = float(limits.default_top_k)
+    return int(min(max(int(k), 1), limits.max_top_k, max(num_clips, 1)))
+
+
+def escape_markdown(text: str) -> str:
+    """User text shown inside Markdown without turning into links, HTML or formatting."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def caption_for(hit) -> str:
+    """'#1 · 0.734 · Smile': rank, score, and the gallery's name for the clip when it has one."""
+    parts = [f"#{hit.rank}", f"{hit.score:.3f}"]
+    if hit.name:
+        parts.append(str(hit.name))
+    return " · ".join(parts)
+
+
+CREDITS_FILES = ("CREDITS.md", "CREDITS", "CREDITS.txt")
+
+
+def gallery_credits(root: Path, max_chars: int = 1500) -> str | None:
+    """The gallery's CREDITS file (Markdown, its title dropped, cut at a paragraph), or None without one."""
+    for name in CREDITS_FILES:
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            continue
+        lines = text.splitlines()
+        while lines and (lines[0].startswith("#") or not lines[0].strip()):
+            lines.pop(0)
+        text = "\n".join(lines).strip()
+        if len(text) > max_chars:
+            text = text[:max_chars].rsplit("\n\n", 1)[0] + "\n\n…"
+        return text or None
+    return None
+
+
+def inside(path: Path, root: Path) -> bool:
+    """True when `path` (after resolving links and '..') is a file inside `root`."""
+    try:
+        return path.resolve().is_relative_to(root.resolve()) and path.resolve().is_file()
+    except (OSError, RuntimeError):
+        return False
+
+
+class DemoHandlers:
+    """The app's logic on one loaded searcher, shared by all sessions (thread-safe)."""
+
+    def __init__(self, searcher, limits: DemoLimits = DemoLimits()) -> None:
+        self.searcher = searcher
+        self.limits = limits
+        self.gallery_root = Path(searcher.gallery_root)
+        # On a ZeroGPU Space this borrows a GPU for the sentence encoder; elsewhere spaces.GPU returns it as is.
+        self._run_search = spaces.GPU(duration=30)(searcher.search)
+        self._frames: OrderedDict[int, list[np.ndarray]] = OrderedDict()
+        self._frames_lock = Lock()
+
+    @property
+    def num_heads(self) -> int:
+        return max(int(self.searcher.pipeline.config.num_embeds), 1)
+
+    def ready_message(self) -> str:
+        device = str(self.searcher.device)
+        kind = "GPU (CUDA)" if device.startswith("cuda") else "CPU"
+        return (f"**Ready.** {self.searcher.num_clips} GIFs indexed · PVSE with {self.num_heads} heads · "
+                f"running on **{kind}**. Type what you would say, or click an example.")
+
+    def search(self, query: object, top_k: object) -> SearchView:
+        text = clean_query(query, self.limits.max_query_chars)
+        if not text:
+            return SearchView([], "✏️ Type a few words first, for example *my reaction when the build passes*.")
+        k = clamp_top_k(top_k, self.searcher.num_clips, self.limits)
+        try:
+            result = self._run_search(text, top_k=k)
+        except QueryError as exc:
+            return SearchView([], f"✏️ {escape_markdown(str(exc))}")
+        except PVSEError as exc:
+            log.warning("search failed for %r: %s", text, exc)
+            return SearchView([], f"⚠️ The search failed: {escape_markdown(str(exc))}")
+        except Exception:  # noqa: BLE001 - the page gets a message, the log gets the traceback
+            log.exception("unexpected error while searching %r", text)
+            return SearchView([], "⚠️ Something went wrong while searching. Please try again; "
+                                  "the details are in the server log.")
+        gallery, served = [], []
+        for hit in result.hits:
+            path = Path(hit.abs_path)
+            if inside(path, self.gallery_root):
+                gallery.append((str(path.resolve()), caption_for(hit)))
+                served.append(hit)
+            else:
+                log.warning("index row %s points outside the gallery (%s): not served", hit.row, path)
+        result = dataclasses.replace(result, hits=served)  # a selection index counts the GIFs shown
+        note = f" {escape_markdown(result.message)}" if result.message else ""
+        if not gallery:
+            return SearchView([], f"🤷 No GIFs found for *{escape_markdown(text)}*.{note} Try other words.", result)
+        truncated = " (query shortened)" if len(" ".join(str(query).split())) > self.limits.max_query_chars else ""
+        status = (f"**{len(gallery)}** GIFs for *{escape_markdown(text)}*{truncated} in {result.elapsed_ms:.0f} ms. "
+                  f"Click one to see which frames and words matched.{note}")
+        return SearchView(gallery, status, result, ok=True)
+
+    def sampled_frames(self, row: int) -> list[np.ndarray]:
+        """The T frames the index sampled for `row`, decoded once and kept in a small LRU cache."""
+        with self._frames_lock:
+            if row in self._frames:
+                self._frames.move_to_end(row)
+                return self._frames[row]
+        frames = list(self.searcher.sampled_frames(row))
+        with self._frames_lock:
+            self._frames[row] = frames
+            while len(self._frames) > self.limits.frame_cache_size:
+                self._frames.popitem(last=False)
+        return frames
+
+    def explain(self, result, index: object) -> Explanation:
+        """The explanation of the `index`-th hit of `result` (the results this session was shown)."""
+        hits = list(getattr(result, "hits", None) or [])
+        if not hits:
+            return Explanation("Search first, then click a GIF to see why it matched.")
+        if isinstance(index, (list, tuple)) and index:  # gr.SelectData may carry (row, col)
+            index = index[0]
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= int(index) < len(hits):
+            return Explanation(f"Pick one of the {len(hits)} results to see why it matched.")
+        hit = hits[int(index)]
+        try:
+            return self._explain_hit(result, hit)
+        except Exception:  # noqa: BLE001
+            log.exception("could not explain hit %s of %r", index, getattr(result, "query", ""))
+            return Explanation("⚠️ Could not draw the explanation for this GIF; the details are in the server log.")
+
+    def explain_query(self, query: object, top_k: object, index: object) -> Explanation:
+        """Search then explain the `index`-th hit: the stateless form the API exposes."""
+        view = self.search(query, top_k)
+        if not view.ok:
+            return Explanation(view.status)
+        try:
+            index = int(index)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return Explanation(f"Pick one of the {len(view.result.hits)} results to see why it matched.")
+        return self.explain(view.result, index)
+
+    def _explain_hit(self, result, hit) -> Explanation:
+        q_head, g_head = int(hit.query_head), int(hit.clip_head)
+        sims = np.asarray(hit.head_similarities, dtype=np.float64)
+        frame_att = np.asarray(hit.frame_attention, dtype=np.float64)
+        word_att = np.asarray(result.word_attention, dtype=np.float64)
+        tokens = [str(t) for t in result.tokens]
+        frames_img, frame_note = None, ""
+        if frame_att.shape[0]:
+            try:
+                frames = self.sampled_frames(hit.row)
+                frames_img = drawing.frame_strip(frames, frame_att, matched_head=g_head if g_head < len(frame_att) else None)
+            except PVSEError as exc:
+                frame_note = f" (frames unavailable: {escape_markdown(str(exc))})"
+        words, labels = [], []
+        if word_att.ndim == 2 and word_att.shape[0] and word_att.shape[1] == len(tokens):
+            words = drawing.token_weights(tokens, word_att)
+            labels = [f"Query head {k + 1}" + (" ★ matched" if k == q_head else "") for k in range(len(words))]
+        heatmap = drawing.similarity_heatmap(sims, best=(q_head, g_head)) if sims.size else None
+        name = f" **{escape_markdown(str(hit.name))}**" if hit.name else ""
+        summary = (f"#{hit.rank}{name} scored **{hit.score:.3f}**: the best of the {sims.shape[0]}×{sims.shape[1]} "
+                   f"head pairs is query head **{q_head + 1}** × GIF head **{g_head + 1}**. "
+                   f"Darker bars and stronger highlights = more attention; each head is rescaled to its own maximum."
+                   + frame_note)
+        payload = {
+            "rank": int(hit.rank), "name": hit.name, "file": str(hit.path), "score": float(hit.score),
+            "query_head": q_head, "gif_head": g_head,
+            "frame_indices": [int(i) for i in hit.frame_indices],
+            "frame_attention": frame_att.round(5).tolist(),
+            "tokens": tokens,
+            "word_attention": word_att.round(5).tolist(),
+            "head_similarities": sims.round(5).tolist(),
+        }
+        return Explanation(summary, frames_img, words, labels, heatmap, payload, ok=True)

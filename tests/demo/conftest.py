@@ -1,0 +1,90 @@
+"""A tiny real gallery for the demo tests: 6 Noto GIFs, a random-init 3-head checkpoint, a faiss index.
+
+Built once per session (the CNN runs on 6 clips x 4 frames), then shared: `tiny_gallery` (paths and a
+loaded Searcher) and `demo_server` (the app launched on 127.0.0.1 with `prevent_thread_lock=True`).
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+# Named clips from the shared Noto folder; the last two are left without a name, like a gallery without captions.
+TINY_CLIPS = ("007-joy.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif",
+              "509-droplet.gif", "558-shark.gif")
+UNNAMED = {"509-droplet.gif", "558-shark.gif"}
+TINY_CONFIG = dict(num_embeds=3, embed_dim=32, frame_dim=1280, word_features="glove-6b-50d", word_dim=50, num_frames=4)
+
+
+@dataclass
+class TinyGallery:
+    root: Path  # the tmp folder holding everything
+    gallery_dir: Path
+    index_dir: Path
+    weights_dir: Path
+    other_weights_dir: Path  # a second checkpoint the index was NOT built with
+    searcher: object  # pvse.index.Searcher
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """A function returning a currently free TCP port on 127.0.0.1."""
+    return _free_port
+
+
+@pytest.fixture(scope="session")
+def tiny_gallery(tmp_path_factory, shared_dir) -> TinyGallery:
+    from pvse import PVSE, PVSEConfig, save_checkpoint
+    from pvse.index import Searcher, build_index
+
+    root = tmp_path_factory.mktemp("demo-gallery")
+    gallery = root / "gifs"
+    gallery.mkdir()
+    names = {}
+    with open(shared_dir / "manifest.tsv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            names[row["file"]] = row["name"]
+    with open(root / "captions.tsv", "w", encoding="utf-8", newline="") as fh:
+        fh.write("file\tname\n")
+        for file in TINY_CLIPS:
+            shutil.copy(shared_dir / file, gallery / file)
+            if file not in UNNAMED:
+                fh.write(f"{file}\t{names[file]}\n")
+    (gallery / "CREDITS.md").write_text("# Credits\n\nNoto Emoji animations by Google, CC BY 4.0.\n\nMore below.\n")
+    torch.manual_seed(0)
+    save_checkpoint(PVSE(PVSEConfig(**TINY_CONFIG)), root / "weights")
+    torch.manual_seed(1)
+    save_checkpoint(PVSE(PVSEConfig(**TINY_CONFIG)), root / "other-weights")
+    build_index(gallery, root / "gifs.index", weights=str(root / "weights"), captions=root / "captions.tsv",
+                device="cpu", progress=False, decode_workers=1)
+    searcher = Searcher.load(root / "gifs.index", weights=str(root / "weights"), device="cpu")
+    return TinyGallery(root, gallery, root / "gifs.index", root / "weights", root / "other-weights", searcher)
+
+
+@dataclass
+class DemoServer:
+    url: str
+    blocks: object  # gr.Blocks
+    gallery: TinyGallery
+
+
+@pytest.fixture(scope="session")
+def demo_server(tiny_gallery) -> DemoServer:
+    from demo.app import build_app, launch
+
+    blocks = build_app(tiny_gallery.searcher)
+    _, url, _ = launch(blocks, tiny_gallery.searcher, host="127.0.0.1", port=_free_port(), prevent_thread_lock=True,
+                       quiet=True)
+    yield DemoServer(url.rstrip("/"), blocks, tiny_gallery)
+    blocks.close()

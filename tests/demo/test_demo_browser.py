@@ -1,0 +1,138 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright (never a downloaded browser).
+
+Runs on the bundled default model and gallery when they are present (the app as shipped), else on the
+tiny test gallery. Screenshots go to $PVSE_SCREENSHOTS_DIR when set (the README's are made with
+`PVSE_SCREENSHOTS_DIR=docs/screenshots python -m pytest tests/demo/test_browser.py`), else to a temp folder.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from demo.handlers import DemoHandlers
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"Debian's Chromium is not installed at {CHROMIUM} (`apt-get install chromium`; .ci/run does it); "
+           "Playwright browser downloads are not used here")
+QUERY = "my reaction when I can't stop laughing"
+
+
+@pytest.fixture(scope="module")
+def app_url(request, free_port):
+    """The bundled app when it is here, else the tiny test app (both launched on 127.0.0.1)."""
+    from pvse.defaults import default_index
+    if default_index().is_dir():
+        from demo.app import build_app, launch
+        from pvse.index import Searcher
+        searcher = Searcher.load(device="cpu")
+        blocks = build_app(searcher)
+        _, url, _ = launch(blocks, searcher, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+        yield url.rstrip("/"), DemoHandlers(searcher).num_heads
+        blocks.close()
+    else:
+        server = request.getfixturevalue("demo_server")
+        yield server.url, server.blocks.pvse_handlers.num_heads
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("PVSE_SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _search(page, text: str) -> None:
+    box = page.locator("#query textarea, #query input").first
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_search_select_and_explain_in_chromium(browser, app_url, shots):
+    url, num_heads = app_url
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    errors, outside = [], []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((url, "data:", "blob:")) else None)
+    page.goto(url)
+    status = page.locator("#status")
+    status.get_by_text("Ready.").wait_for(timeout=60_000)  # the first-load state says what runs where
+    assert re.search(r"running on \w+", status.inner_text())
+
+    page.locator("#search").click()  # empty query
+    status.get_by_text("Type a few words").wait_for(timeout=30_000)
+
+    _search(page, QUERY)
+    status.get_by_text("GIFs for").wait_for(timeout=60_000)
+    thumbs = page.locator("#results img")
+    thumbs.first.wait_for(timeout=30_000)
+    count = thumbs.count()
+    assert count >= 3
+    for i in range(min(count, 3)):
+        src = thumbs.nth(i).get_attribute("src")
+        assert src.endswith(".gif"), src
+        body = page.request.get(src).body()
+        with Image.open(io.BytesIO(body)) as gif:  # what the browser shows is the animated GIF itself
+            assert gif.format == "GIF" and gif.n_frames > 1
+    captions = page.locator("#results .caption-label").all_inner_texts()
+    assert captions and captions[0].startswith("#1 · ")
+    page.screenshot(path=str(shots / "demo-results.png"))
+
+    page.locator("#results .thumbnail-item").first.click()
+    explain = page.locator("#explain")
+    explain.wait_for(state="visible", timeout=30_000)
+    page.locator("#frames img").wait_for(state="visible", timeout=30_000)
+    page.locator("#heatmap img").wait_for(state="visible", timeout=30_000)
+    summary = page.locator("#explain-summary").inner_text()
+    assert summary.startswith("#1") and "head pairs" in summary
+    words = page.locator(".words")
+    assert words.count() == num_heads
+    labels = [words.nth(k).inner_text() for k in range(num_heads)]
+    assert sum("★ matched" in label for label in labels) == 1
+    assert all("laughing" in label for label in labels)  # every head's highlighted tokens
+    frames = page.locator("#frames img")
+    assert frames.evaluate("img => img.naturalWidth") >= 4 * 96
+    explain.screenshot(path=str(shots / "demo-explain.png"))
+
+    page.get_by_text("so proud of you", exact=True).click()  # an example query runs the search
+    status.get_by_text("so proud of you").wait_for(timeout=60_000)
+    assert not explain.is_visible()  # a new search closes the old explanation
+    assert not errors, errors
+    assert not outside, f"the page called out: {outside}"  # fonts, scripts and GIFs all come from the app
+    page.close()
+
+
+def test_phone_width_layout(browser, app_url, shots):
+    url, _ = app_url
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                            has_touch=True)
+    page.goto(url)
+    _search(page, QUERY)
+    page.locator("#results img").first.wait_for(timeout=60_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    assert page.locator("#search").bounding_box()["width"] > 40
+    page.locator("#results .thumbnail-item").first.tap()
+    page.locator("#frames img").wait_for(state="visible", timeout=30_000)
+    box = page.locator("#frames img").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1
+    page.evaluate("window.scrollTo(0, 0)")
+    results = page.locator("#results").bounding_box()  # viewport coordinates = page coordinates at the top
+    page.screenshot(path=str(shots / "demo-phone.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": 390, "height": results["y"] + results["height"] + 8})
+    page.close()

@@ -1,0 +1,149 @@
+"""demo.handlers on a real tiny gallery: search views, explanations, and untrusted input."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from demo.handlers import DemoHandlers, DemoLimits, caption_for, clamp_top_k, clean_query, escape_markdown
+
+QUERY = "my reaction when i cannot stop laughing"
+
+
+@pytest.fixture(scope="module")
+def handlers(tiny_gallery):
+    return DemoHandlers(tiny_gallery.searcher)
+
+
+def test_clean_query_normalises_and_bounds_any_value():
+    assert clean_query("  so\tproud \n of\x00 you\u200b ", 100) == "so proud of you"
+    assert clean_query(None, 10) == "" and clean_query(12, 10) == "12"
+    assert clean_query("ａｂｃ", 10) == "abc"  # NFKC
+    assert len(clean_query("word " * 100_000, 300)) <= 300
+
+
+@pytest.mark.parametrize("value, expected", [
+    (0, 1), (-5, 1), (3, 3), (3.7, 3), ("4", 4), (10**9, 6), (float("inf"), 6), (float("nan"), 6),
+    ("lots", 6), (None, 6), ([1], 6),
+])
+def test_clamp_top_k(value, expected):
+    assert clamp_top_k(value, num_clips=6, limits=DemoLimits(default_top_k=12)) == expected
+    assert clamp_top_k(10**9, num_clips=1000, limits=DemoLimits(max_top_k=48)) == 48
+
+
+def test_escape_markdown_keeps_user_text_inert():
+    escaped = escape_markdown("[click](javascript:alert(1)) <img src=x> **bold**")
+    assert "\\[" in escaped and "\\<" in escaped and "\\*\\*" in escaped and "](" not in escaped
+
+
+def test_search_returns_gallery_files_in_rank_order_with_captions(handlers, tiny_gallery):
+    view = handlers.search(QUERY, 4)
+    expected = tiny_gallery.searcher.search(QUERY, top_k=4)
+    assert view.ok and len(view.gallery) == 4
+    assert [Path(p).name for p, _ in view.gallery] == [Path(h.path).name for h in expected.hits]
+    for (path, caption), hit in zip(view.gallery, expected.hits):
+        assert Path(path).is_relative_to(tiny_gallery.gallery_dir.resolve())
+        assert caption == caption_for(hit)
+        assert caption.startswith(f"#{hit.rank} · {hit.score:.3f}")
+        assert (hit.name is None) == (caption.count("·") == 1)
+    assert "**4** GIFs" in view.status
+
+
+def test_search_states_for_empty_unknown_and_huge_queries(handlers):
+    for empty in ("", "   ", "\u200b\n", None):
+        view = handlers.search(empty, 5)
+        assert not view.ok and view.gallery == [] and "Type a few words" in view.status
+    unknown = handlers.search("qwzx vbnmk", 5)
+    assert not unknown.ok and unknown.gallery == [] and "No GIFs found" in unknown.status
+    huge = handlers.search("happy " * 50_000, 10**9)
+    assert huge.ok and len(huge.gallery) == 6 and "query shortened" in huge.status
+
+
+def test_errors_become_messages_not_tracebacks(tiny_gallery, caplog):
+    handlers = DemoHandlers(tiny_gallery.searcher)
+
+    def broken(text, top_k):
+        raise RuntimeError("boom")
+
+    handlers._run_search = broken
+    view = handlers.search("hello", 3)
+    assert not view.ok and "Something went wrong" in view.status and "boom" not in view.status
+    assert "boom" in caplog.text  # the traceback goes to the log
+
+
+def test_spaces_gpu_is_a_no_op_off_zerogpu(handlers, tiny_gallery):
+    assert handlers._run_search == tiny_gallery.searcher.search
+
+
+def test_explain_matches_the_search_numbers(handlers, tiny_gallery):
+    view = handlers.search(QUERY, 6)
+    for index, hit in enumerate(view.result.hits):
+        exp = handlers.explain(view.result, index)
+        assert exp.ok, exp.summary
+        p = exp.payload
+        sims = np.asarray(p["head_similarities"])
+        assert sims.shape == (3, 3)
+        assert (p["query_head"], p["gif_head"]) == np.unravel_index(sims.argmax(), sims.shape)
+        assert math.isclose(p["score"], sims.max(), abs_tol=1e-4)
+        np.testing.assert_allclose(p["frame_attention"], hit.frame_attention, atol=1e-5)
+        assert np.asarray(p["frame_attention"]).shape == (3, 4)
+        np.testing.assert_allclose(np.asarray(p["frame_attention"]).sum(axis=1), 1.0, atol=1e-3)
+        assert p["tokens"] == view.result.tokens and len(p["frame_indices"]) == 4
+        assert np.asarray(p["word_attention"]).shape == (3, len(p["tokens"]))
+        assert isinstance(exp.frames, Image.Image) and exp.frames.width >= 4 * 96
+        assert isinstance(exp.heatmap, Image.Image)
+        assert len(exp.words) == 3 and [("★" in label) for label in exp.word_labels] == [k == p["query_head"]
+                                                                                          for k in range(3)]
+        assert f"query head **{p['query_head'] + 1}**" in exp.summary
+
+
+@pytest.mark.parametrize("index", [-1, 6, 10**12, "0", None, 1.5, True, (), [99]])
+def test_explain_refuses_any_index_it_did_not_show(handlers, index):
+    result = handlers.search(QUERY, 6).result
+    exp = handlers.explain(result, index)
+    assert not exp.ok and exp.frames is None and exp.payload == {}
+    assert "Pick one of the 6 results" in exp.summary
+
+
+def test_explain_before_any_search_and_stateless_form(handlers):
+    assert "Search first" in handlers.explain(None, 0).summary
+    assert handlers.explain_query(QUERY, 3, 2).ok
+    assert not handlers.explain_query(QUERY, 3, 3).ok
+    assert not handlers.explain_query(QUERY, 3, "x").ok
+    assert "Type a few words" in handlers.explain_query("", 3, 0).summary
+
+
+def test_sampled_frames_are_cached(handlers, tiny_gallery, monkeypatch):
+    first = handlers.sampled_frames(0)
+    monkeypatch.setattr(tiny_gallery.searcher, "sampled_frames", lambda row: pytest.fail("decoded twice"))
+    assert handlers.sampled_frames(0) is first
+    assert len(first) == 4 and first[0].dtype == np.uint8
+
+
+def test_gallery_credits_drop_the_title_and_stay_short(tiny_gallery, tmp_path):
+    from demo.handlers import gallery_credits
+    assert gallery_credits(tiny_gallery.gallery_dir).startswith("Noto Emoji animations by Google, CC BY 4.0.")
+    assert gallery_credits(tmp_path) is None
+    (tmp_path / "CREDITS").write_text("# T\n\n" + "\n\n".join(["word " * 50] * 20))
+    text = gallery_credits(tmp_path, max_chars=600)
+    assert len(text) <= 600 and text.endswith("…") and not text.startswith("#")
+
+
+def test_first_load_message_says_what_runs_where(handlers):
+    message = handlers.ready_message()
+    assert "6 GIFs indexed" in message and "3 heads" in message and "running on **CPU**" in message
+
+
+def test_a_hit_outside_the_gallery_is_neither_shown_nor_selectable(tiny_gallery, tmp_path):
+    handlers = DemoHandlers(tiny_gallery.searcher)
+    real = tiny_gallery.searcher.search(QUERY, top_k=3)
+    stray = tmp_path / "elsewhere.gif"
+    stray.write_bytes((tiny_gallery.gallery_dir / "007-joy.gif").read_bytes())
+    real.hits[0].abs_path = stray  # as if the index pointed outside the gallery
+    handlers._run_search = lambda text, top_k: real
+    view = handlers.search(QUERY, 3)
+    assert len(view.gallery) == 2 and all("elsewhere" not in p for p, _ in view.gallery)
+    assert [h.rank for h in view.result.hits] == [2, 3]
+    assert handlers.explain(view.result, 0).payload["rank"] == 2
+    assert not handlers.explain(view.result, 2).ok
