@@ -1,0 +1,127 @@
+"""`pvse train --data SPEC --out DIR`: train PVSE (see pvse.training.trainer)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..data import SPLIT_RULES
+from ..training.trainer import FRAME_FEATURES, TRAIN_ON, WORD_FEATURES, TrainConfig
+
+HELP = "Train PVSE on clip-text pairs (MIL + diversity + MMD loss, AMSGrad, model selection on validation rsum)."
+
+DATA_HELP = ("data set: an MRW release folder (mrw-v1.0.json, split/*.tsv, mp4/), tsv:CLIPS_DIR:FILE.tsv or a "
+             "FILE.tsv (rows: file<TAB>text[<TAB>split]), or emoji[:DIR] (the Noto animated emoji set)")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
+    return value
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data and the options of data specs (shared with `pvse evaluate`)."""
+    parser.add_argument("--data", required=True, metavar="SPEC", help=DATA_HELP)
+    parser.add_argument("--clips-dir", metavar="DIR", help="folder of the clips (TSV spec: default the TSV's folder; "
+                        "MRW: default ROOT/mp4)")
+    parser.add_argument("--split-rule", choices=SPLIT_RULES, help="TSV spec: 'column' (third column, the default "
+                        "when present), 'hash' (80/10/10 by file name hash, else the default) or 'shuffle'")
+    parser.add_argument("--split-seed", type=int, default=0, metavar="N",
+                        help="seed of the emoji / TSV 80/10/10 split (default 0)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    add_data_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="DIR", help="run folder: best/, last/, log.jsonl, train_state.pt")
+    parser.add_argument("--extra-pairs", action="append", default=[], metavar="FILE.tsv",
+                        help="file<TAB>text rows added to the train split only (repeatable)")
+    model = parser.add_argument_group("model")
+    model.add_argument("-K", "--num-embeds", type=_non_negative_int, default=d.num_embeds, metavar="K",
+                       help=f"embeddings per instance; 0 = global feature only (default {d.num_embeds})")
+    model.add_argument("--embed-dim", type=_positive_int, default=d.embed_dim, metavar="H",
+                       help=f"joint embedding size, even (default {d.embed_dim})")
+    model.add_argument("--dropout", type=float, default=d.dropout, help=f"default {d.dropout}")
+    model.add_argument("--frames", type=_positive_int, default=d.num_frames, metavar="T",
+                       help=f"frames sampled per clip (default {d.num_frames})")
+    model.add_argument("--word-features", choices=WORD_FEATURES, default=d.word_features,
+                       help=f"frozen word features (default {d.word_features})")
+    model.add_argument("--frame-features", choices=FRAME_FEATURES, default=d.frame_features,
+                       help=f"frozen frame CNN (default {d.frame_features})")
+    loss = parser.add_argument_group("objective (paper eq. 5)")
+    loss.add_argument("--margin", type=float, default=d.margin, help=f"triplet margin (default {d.margin})")
+    loss.add_argument("--lambda-div", type=float, default=d.lambda_div, help=f"diversity weight (default {d.lambda_div})")
+    loss.add_argument("--lambda-mmd", type=float, default=d.lambda_mmd, help=f"MMD weight (default {d.lambda_mmd})")
+    opt = parser.add_argument_group("optimisation")
+    opt.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help=f"default {d.batch_size}")
+    opt.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"default {d.epochs}")
+    opt.add_argument("--lr", type=float, default=d.lr, help=f"AMSGrad learning rate (default {d.lr})")
+    opt.add_argument("--grad-clip", type=float, default=d.grad_clip, help=f"gradient norm clip, 0 = off (default {d.grad_clip})")
+    opt.add_argument("--lr-patience", type=_non_negative_int, default=d.lr_patience, metavar="EPOCHS",
+                     help=f"halve the learning rate after this many epochs without a better validation rsum "
+                          f"(default {d.lr_patience})")
+    opt.add_argument("--train-on", choices=TRAIN_ON, default=d.train_on,
+                     help="train+val: final model, no validation, the last epoch is kept (default train)")
+    opt.add_argument("--seed", type=int, default=d.seed, help=f"initialisation and batch sampling seed (default {d.seed})")
+    run_group = parser.add_argument_group("running")
+    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when present")
+    run_group.add_argument("--feature-cache", metavar="DIR",
+                           help="frame / word feature cache (default $PVSE_FEATURE_CACHE or ~/.cache/pvse-gif/features)")
+    run_group.add_argument("--threads", type=_positive_int, metavar="N",
+                           help="CPU threads for PyTorch (default: its own choice; 1 is often fastest on a busy machine)")
+    run_group.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished epoch")
+    run_group.add_argument("--dry-run", action="store_true", help="print the data set's splits as JSON and exit")
+    run_group.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def load_data_from_args(args: argparse.Namespace, extra_pairs: list[str] | None = None):
+    """The data set named by --data and its options; files it lists but lacks are reported on stderr."""
+    from ..data import load_dataset
+    dataset = load_dataset(args.data, clips_dir=args.clips_dir, split_rule=args.split_rule, split_seed=args.split_seed,
+                           extra_pairs=extra_pairs or [])
+    missing = dataset.notes.get("missing_files") or []
+    if missing:
+        print(f"note: {len(missing)} clips listed by the data set are not on disk and were left out "
+              f"(e.g. {', '.join(map(str, missing[:3]))})", file=sys.stderr)
+    return dataset
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(data=args.data, out=args.out, clips_dir=args.clips_dir, split_rule=args.split_rule,
+                       split_seed=args.split_seed, extra_pairs=list(args.extra_pairs), num_embeds=args.num_embeds,
+                       embed_dim=args.embed_dim, dropout=args.dropout, num_frames=args.frames,
+                       word_features=args.word_features, frame_features=args.frame_features, margin=args.margin,
+                       lambda_div=args.lambda_div, lambda_mmd=args.lambda_mmd, batch_size=args.batch_size,
+                       epochs=args.epochs, lr=args.lr, grad_clip=args.grad_clip, lr_patience=args.lr_patience,
+                       train_on=args.train_on, seed=args.seed, device=args.device, feature_cache=args.feature_cache,
+                       resume=args.resume, progress=not args.quiet, threads=args.threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training.trainer import train
+    config = config_from_args(args)
+    config.check()
+    dataset = load_data_from_args(args, config.extra_pairs)
+    if args.dry_run:
+        print(json.dumps(dataset.describe(), indent=2, ensure_ascii=False))
+        return 0
+    result = train(config, dataset)
+    if result.failed_clips:
+        print(f"left out {len(result.failed_clips)} clips that could not be decoded (listed in "
+              f"{result.out_dir / 'train_config.json'})")
+    if result.best_val is not None:
+        print(f"best epoch {result.best_epoch}/{result.epochs_done}: validation rsum {result.best_val.rsum:.2f}")
+        print(result.best_val.format_table())
+    else:
+        print(f"trained {result.epochs_done} epochs on {config.train_on} (no validation; the last epoch is kept)")
+    print(f"checkpoint: {result.best_dir}   log: {result.out_dir / 'log.jsonl'}")
+    return 0

@@ -1,0 +1,189 @@
+"""Frozen features held in memory for training and evaluation, computed once and cached on disk.
+
+Frame features come from `pvse.clip_features` (one .npz per clip, keyed by file content); word features of
+each distinct text are kept in one file per word-feature extractor. Both extractors are only built when
+something is missing from the cache, so a second run over the same data neither decodes nor runs a network.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from ..clip_features import ClipFeatures, FeatureCache, iter_clip_features
+from ..errors import MediaError, PVSEError
+
+WORD_CACHE_VERSION = 2
+
+
+def default_feature_cache() -> Path:
+    """$PVSE_FEATURE_CACHE, else ~/.cache/pvse-gif/features."""
+    return Path(os.environ.get("PVSE_FEATURE_CACHE") or "~/.cache/pvse-gif/features").expanduser()
+
+
+@lru_cache(maxsize=4)
+def shared_word_features(name: str):
+    """One word-feature extractor per name per process (GloVe tables and MiniLM are slow to load)."""
+    from ..features import build_word_features
+    return build_word_features(name)
+
+
+class _LazyExtractor:
+    """Builds the frame CNN on the first `extract` call, i.e. only when a clip is not cached."""
+
+    def __init__(self, factory: Callable[[], object]) -> None:
+        self._factory = factory
+        self._extractor = None
+
+    def extract(self, frames):
+        if self._extractor is None:
+            self._extractor = self._factory()
+        return self._extractor.extract(frames)
+
+
+@dataclass
+class FrameBank:
+    """(N, T, D) frame features of N clips (float16, as cached), a row per clip path."""
+
+    features: torch.Tensor
+    rows: dict[Path, int]
+    failed: dict[Path, str] = field(default_factory=dict)  # clips that could not be decoded, and why
+
+    @property
+    def dim(self) -> int:
+        return int(self.features.size(-1))
+
+    def rows_of(self, paths: Sequence[Path]) -> torch.Tensor:
+        return torch.tensor([self.rows[p] for p in paths], dtype=torch.long)
+
+    def to(self, device: torch.device) -> "FrameBank":
+        return FrameBank(self.features.to(device), self.rows, self.failed)
+
+
+def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int, cache_root: str | Path | None = None,
+                    *, extractor_factory: Callable[[], object] | None = None, device: str | torch.device = "cpu",
+                    progress: bool = True) -> FrameBank:
+    """Frame features of `paths` from the FeatureCache, computing (and caching) the missing ones.
+
+    Clips that fail to decode are left out and listed in `failed`; it is an error only if all of them fail.
+    """
+    paths = list(dict.fromkeys(Path(p) for p in paths))
+    if not paths:
+        raise PVSEError("no clips to compute frame features for")
+    cache = FeatureCache(Path(cache_root) if cache_root else default_feature_cache(), extractor_name, num_frames)
+    if extractor_factory is None:
+        def extractor_factory():
+            from ..features import build_frame_extractor
+            return build_frame_extractor(extractor_name, device=device)
+    rows: dict[Path, int] = {}
+    feats: list[torch.Tensor] = []
+    failed: dict[Path, str] = {}
+    for path, item in iter_clip_features(paths, _LazyExtractor(extractor_factory), num_frames, cache=cache,
+                                         progress="frame features" if progress else False):
+        if isinstance(item, MediaError):
+            failed[path] = str(item)
+            continue
+        assert isinstance(item, ClipFeatures)
+        rows[path] = len(feats)
+        feats.append(torch.from_numpy(item.features).to(torch.float16))
+    if not feats:
+        first = next(iter(failed.items()))
+        raise PVSEError(f"none of the {len(paths)} clips could be decoded (e.g. {first[1]})")
+    return FrameBank(torch.stack(feats).to(device), rows, failed)
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+class WordFeatureStore:
+    """Per distinct text, {"features": (L, D), "known": (L,) bool} of one extractor, in `root/words/<name>.v2.pt`.
+
+    One file per extractor, replaced atomically when new texts were added.
+    """
+
+    def __init__(self, root: str | Path, name: str) -> None:
+        self.file = Path(root) / "words" / f"{name}.v{WORD_CACHE_VERSION}.pt"
+
+    def load(self) -> dict[str, dict[str, torch.Tensor]]:
+        if not self.file.is_file():
+            return {}
+        try:
+            return torch.load(self.file, map_location="cpu", weights_only=True)
+        except Exception:  # a damaged cache is rebuilt, never fatal
+            return {}
+
+    def save(self, entries: dict[str, dict[str, torch.Tensor]]) -> None:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
+        os.close(fd)
+        try:
+            torch.save(entries, tmp)
+            os.replace(tmp, self.file)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+@dataclass
+class TextBank:
+    """Word features of distinct texts, concatenated: text i is flat[offsets[i]:offsets[i] + lengths[i]]."""
+
+    texts: list[str]
+    index: dict[str, int]
+    flat: torch.Tensor  # (sum L, D) float32
+    offsets: torch.Tensor  # (U,)
+    lengths: torch.Tensor  # (U,) each >= 1 (pvse.features gives a placeholder token to empty texts)
+    known: torch.Tensor  # (U,) bool: whether any token of the text has a real vector
+    dim: int
+
+    @property
+    def uninformative(self) -> set[str]:
+        """Texts of which the word features know no token (e.g. an emoticon outside GloVe's vocabulary): they
+        all look the same to the model, so training leaves them out (evaluation keeps them as queries)."""
+        return {t for t, k in zip(self.texts, self.known.tolist()) if not k}
+
+    def batch(self, ids: Sequence[int], device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero-padded (B, L_max, D) word features and (B,) lengths of texts `ids`."""
+        parts = [self.flat[int(self.offsets[i]): int(self.offsets[i]) + int(self.lengths[i])] for i in ids]
+        padded = pad_sequence(parts, batch_first=True)
+        return padded.to(device), self.lengths[list(ids)].to(device)
+
+
+def load_text_bank(texts: Sequence[str], word_features: str, cache_root: str | Path | None = None,
+                   *, batch_size: int = 256, progress: bool = True) -> TextBank:
+    """Word features of every distinct text, from the on-disk store or computed (in sorted order) and stored."""
+    texts = list(dict.fromkeys(texts))
+    store = WordFeatureStore(Path(cache_root) if cache_root else default_feature_cache(), word_features)
+    entries = store.load()
+    missing = sorted({t for t in texts if _text_key(t) not in entries})
+    dim = next(iter(entries.values()))["features"].size(-1) if entries else None
+    if missing:
+        from tqdm.auto import tqdm
+        extractor = shared_word_features(word_features)
+        dim = extractor.dim
+        for start in tqdm(range(0, len(missing), batch_size), desc="word features", unit="batch",
+                          disable=not progress, dynamic_ncols=True):
+            chunk = missing[start:start + batch_size]
+            batch = extractor.encode(chunk)
+            feats = torch.as_tensor(batch.features, dtype=torch.float32)
+            for row, text in enumerate(chunk):
+                n = int(batch.lengths[row])
+                entries[_text_key(text)] = {"features": feats[row, :n].clone(),
+                                            "known": torch.tensor(batch.known[row][:n], dtype=torch.bool)}
+        store.save(entries)
+    if dim is None:
+        dim = shared_word_features(word_features).dim
+    items = [entries[_text_key(t)] for t in texts]
+    lengths = torch.tensor([item["features"].size(0) for item in items], dtype=torch.long)
+    known = torch.tensor([bool(item["known"].any()) for item in items], dtype=torch.bool)
+    flat = torch.cat([item["features"] for item in items]) if items else torch.zeros(0, dim)
+    return TextBank(texts, {t: i for i, t in enumerate(texts)}, flat, torch.cumsum(lengths, 0) - lengths, lengths,
+                    known, int(dim))
