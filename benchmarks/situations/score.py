@@ -1,0 +1,79 @@
+"""Score a checkpoint on the situation benchmark: top-1 / top-5 hit rate over the bundled gallery, per topic.
+
+A hit is an acceptable reaction (queries.tsv) among the top-k GIFs, ranked by PVSE's max-over-K^2 score between the
+query and every GIF of the gallery. The GIF side uses only pixels (no names), as for a user's own folder.
+
+    python -m benchmarks.situations.score --weights weights/default [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+from pvse.data.situations import BENCHMARK, read_benchmark
+from pvse.defaults import BUNDLED_GALLERY, default_weights
+from pvse.pipeline import PVSEPipeline
+from pvse.similarity import max_over_k2_scores
+from pvse.training.cached_features import load_frame_bank
+from pvse.training.evaluate import embed_clips
+
+
+def gallery_stem(path: Path) -> str:
+    """'009-loudly-crying.gif' -> 'loudly-crying' (the names queries.tsv uses)."""
+    return path.stem.split("-", 1)[1] if "-" in path.stem else path.stem
+
+
+def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, benchmark: Path = BENCHMARK,
+                     feature_cache: str | Path | None = None, clip_emb: torch.Tensor | None = None) -> dict:
+    paths = sorted(gallery.glob("*.gif"))
+    if clip_emb is None:
+        config = pipeline.config
+        frames = load_frame_bank(paths, config.frame_features, config.num_frames, feature_cache,
+                                 extractor_factory=lambda: pipeline.frame_extractor, progress=False)
+        clip_emb = embed_clips(pipeline.model, frames, paths, pipeline.device)
+    rows = read_benchmark(benchmark)
+    text = pipeline.encode_text([r["query"] for r in rows])
+    ranked = max_over_k2_scores(text.embeddings.to(clip_emb.device), clip_emb).scores.argsort(dim=1, descending=True, stable=True)
+    stems = [gallery_stem(p) for p in paths]
+    per_topic: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    per_query = []
+    for row, order in zip(rows, ranked[:, :5].tolist()):
+        acceptable = set(row["acceptable"].split(","))
+        top = [stems[i] for i in order]
+        hit1, hit5 = top[0] in acceptable, any(s in acceptable for s in top)
+        per_topic[row["topic"]].append((hit1, hit5))
+        per_query.append({"topic": row["topic"], "query": row["query"], "top5": top, "hit1": hit1, "hit5": hit5})
+
+    def rate(hits: list[tuple[bool, bool]], k: int) -> float:
+        return round(100.0 * sum(h[k] for h in hits) / max(1, len(hits)), 1)
+
+    every = [h for hs in per_topic.values() for h in hs]
+    return {"queries": len(every), "top1": rate(every, 0), "top5": rate(every, 1),
+            "per_topic": {t: {"n": len(h), "top1": rate(h, 0), "top5": rate(h, 1)} for t, h in sorted(per_topic.items())},
+            "per_query": per_query}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", default=None, help="checkpoint (default: the bundled model)")
+    parser.add_argument("--gallery", type=Path, default=BUNDLED_GALLERY)
+    parser.add_argument("--feature-cache", default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    pipeline = PVSEPipeline.from_pretrained(args.weights or default_weights(), device="cpu")
+    result = score_situations(pipeline, args.gallery, feature_cache=args.feature_cache)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['queries']} queries: top-1 {result['top1']}%, top-5 {result['top5']}%")
+    for topic, r in result["per_topic"].items():
+        print(f"  {topic:8s} n={r['n']:2d}  top-1 {r['top1']:5.1f}%  top-5 {r['top5']:5.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""`pvse index GIF_DIR --out INDEX_DIR`: build or update a gallery index (see pvse.index.build)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..media import MediaLimits
+from ..index.faiss_search import INDEX_KINDS
+
+HELP = "Index a folder of GIFs / videos for search; a rerun encodes only new or changed clips."
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+    return value
+
+
+def _param(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. nlist=1024), got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("gallery", metavar="GIF_DIR", help="folder of GIF / MP4 / WebP / WebM clips (walked recursively)")
+    parser.add_argument("--out", metavar="INDEX_DIR", help="where the index goes (default: GIF_DIR.index beside the folder)")
+    parser.add_argument("--weights", metavar="PATH_OR_REPO", help="checkpoint folder or Hugging Face repo id "
+                        "(default: the bundled model)")
+    parser.add_argument("--captions", metavar="FILE", help="TSV/CSV/JSON mapping relative path -> name / caption / "
+                        "metadata (e.g. the gallery's manifest.tsv)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the CNN and encoder run (auto: CUDA when present)")
+    parser.add_argument("--batch-size", type=_positive_int, default=8, metavar="N", help="clips per CNN batch (default 8)")
+    parser.add_argument("--workers", type=_positive_int, default=2, metavar="N", help="decoding threads (default 2)")
+    parser.add_argument("--feature-cache", metavar="DIR", help="keep frame features here and reuse them next time")
+    parser.add_argument("--index-kind", choices=INDEX_KINDS, default=None,
+                        help="faiss index: flat (exact, default) or an approximate one for large galleries "
+                             "(re-scored exactly); default for a rerun: the existing index's kind")
+    parser.add_argument("--index-param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+                        help="faiss parameter, repeatable: nlist, nprobe, pq_m, hnsw_m, ef_construction, "
+                             "ef_search, candidates_per_head")
+    parser.add_argument("--max-file-mb", type=float, default=50.0, metavar="MB",
+                        help="skip files larger than this (default 50)")
+    parser.add_argument("--rebuild", action="store_true", help="encode every clip again instead of reusing the index")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..index.build import build_index
+    limits = MediaLimits(max_file_bytes=int(args.max_file_mb * 2**20))
+    report = build_index(args.gallery, args.out, args.weights, captions=args.captions, device=args.device,
+                         batch_size=args.batch_size, feature_cache=args.feature_cache, index_kind=args.index_kind,
+                         index_params=dict(args.index_param) or None, rebuild=args.rebuild,
+                         decode_workers=args.workers, limits=limits, progress=not args.quiet)
+    print(report.summary())
+    return 0

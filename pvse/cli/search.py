@@ -1,0 +1,50 @@
+"""`pvse search "my reaction when ..."`: rank the clips of a gallery index for a sentence."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = 'Search a gallery by sentence, e.g. pvse search "my reaction when the build is green".'
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", nargs="+", help="what you would say (quotes optional)")
+    parser.add_argument("--index", metavar="INDEX_DIR", help="index made by `pvse index` (default: the bundled gallery)")
+    parser.add_argument("--weights", metavar="PATH_OR_REPO", help="default: the weights that built the index")
+    parser.add_argument("--top-k", type=_positive_int, default=10, metavar="N", help="how many clips (default 10)")
+    parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "path", "score", '
+                        '"query_head", "clip_head"} on stdout')
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..index.searcher import Searcher
+    searcher = Searcher.load(args.index, weights=args.weights, device=args.device)
+    result = searcher.search(" ".join(args.query), top_k=args.top_k)
+    if args.json:
+        if result.message:
+            print(f"note: {result.message}", file=sys.stderr)
+        rows = [{"rank": h.rank, "path": h.path, "score": h.score, "query_head": h.query_head,
+                 "clip_head": h.clip_head} for h in result.hits]
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    if result.message:
+        print(f"note: {result.message}")
+    if not result.hits:
+        print("No results.")
+        return 0
+    width = max(len(h.path) for h in result.hits)
+    print(f"{'rank':>4}  {'score':>7}  {'heads (query,clip)':<18}  {'path':<{width}}  name")
+    for h in result.hits:
+        heads = f"({h.query_head}, {h.clip_head})"
+        print(f"{h.rank:>4}  {h.score:>7.4f}  {heads:<18}  {h.path:<{width}}  {h.name or ''}")
+    print(f"{searcher.num_clips} clips searched in {result.elapsed_ms:.1f} ms", file=sys.stderr)
+    return 0

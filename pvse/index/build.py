@@ -1,0 +1,338 @@
+"""Build or update a gallery index: walk a folder, encode new or changed clips, reuse the rest, write atomically.
+
+For each media file: T evenly spaced frames are decoded and put through the frozen CNN
+(`pvse.clip_features.iter_clip_features`, decoding overlapped with the CNN), and the video encoder turns the
+(T, D) features into K embeddings and a (K, T) frame attention (paper Sec. 3.2). A rerun on the same folder
+reuses every clip whose content hash is already in the index built by the same weights (renamed files
+included), encodes only new or changed files and drops rows whose file is gone. Bad files are listed with
+their reason and the build goes on. Nothing reaches disk until the whole index is ready (`store.write_index`).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..clip_features import ClipFeatures, FeatureCache, content_hash, iter_clip_features
+from ..errors import GalleryIndexError, MediaError, PVSEError
+from ..media import MEDIA_EXTENSIONS, MediaLimits
+from ..pipeline import PVSEPipeline
+from .captions import CaptionEntry, match_captions, read_captions
+from .faiss_search import EXACT_KINDS, build_vector_index
+from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, GalleryIndex, read_index, write_index
+
+
+@dataclass
+class BuildReport:
+    """What a build did; `failed` and `skipped` hold (relative path, reason)."""
+
+    index_dir: Path
+    indexed: int = 0  # clips in the written index
+    reused: int = 0  # taken from the previous index without decoding
+    added: int = 0  # new files encoded
+    changed: int = 0  # files whose content changed, re-encoded
+    removed: int = 0  # rows of the previous index whose file is gone
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # not media files
+    failed: list[tuple[str, str]] = field(default_factory=list)  # media files that could not be indexed
+    notes: list[str] = field(default_factory=list)  # e.g. why nothing could be reused
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # scan, features (decode + CNN), encoder, faiss, write
+
+    @property
+    def encoded(self) -> int:
+        return self.added + self.changed
+
+    @property
+    def clips_per_second(self) -> float:
+        busy = self.timings.get("features", 0.0) + self.timings.get("encoder", 0.0)
+        return self.encoded / busy if busy > 0 else 0.0
+
+    def summary(self, max_listed: int = 20) -> str:
+        """Human-readable multi-line summary (what the CLI prints)."""
+        lines = [f"indexed {self.indexed} clips into {self.index_dir} "
+                 f"({self.reused} reused, {self.added} new, {self.changed} changed, {self.removed} removed) "
+                 f"in {self.seconds:.1f} s" + (f", {self.clips_per_second:.1f} clips/s encoded" if self.encoded else "")]
+        lines += [f"note: {n}" for n in self.notes]
+        for title, items in (("failed", self.failed), ("skipped", self.skipped)):
+            if items:
+                lines.append(f"{title} {len(items)}:")
+                lines += [f"  {path}: {reason}" for path, reason in items[:max_listed]]
+                if len(items) > max_listed:
+                    lines.append(f"  ... and {len(items) - max_listed} more")
+        if self.timings:
+            lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
+        return "\n".join(lines)
+
+
+@dataclass
+class _Row:
+    record: ClipRecord
+    embeddings: np.ndarray  # (K, H)
+    attention: np.ndarray  # (K_att, T)
+    frame_indices: np.ndarray  # (T,)
+
+
+def scan_gallery(root: Path, exclude: tuple[Path, ...] = (), limits: MediaLimits = MediaLimits()
+                 ) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Sorted media paths relative to root, plus (path, reason) lists of skipped non-media and too-big files.
+
+    Hidden files and folders (leading '.') and the `exclude` folders (the index itself, a feature cache)
+    are not looked at; symbolic links leading outside the gallery are skipped.
+    """
+    media, skipped, failed = [], [], []
+    excluded = {os.path.realpath(p) for p in exclude}
+    real_root = os.path.realpath(root)
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and os.path.realpath(os.path.join(folder, d)) not in excluded)
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            full = os.path.join(folder, name)
+            rel = Path(os.path.relpath(full, root)).as_posix()
+            if os.path.splitext(name)[1].lower() not in MEDIA_EXTENSIONS:
+                skipped.append((rel, f"not a media file (extension '{os.path.splitext(name)[1] or 'none'}'; "
+                                     f"indexed: {' '.join(MEDIA_EXTENSIONS)})"))
+                continue
+            real = os.path.realpath(full)
+            if os.path.commonpath([real, real_root]) != real_root:
+                skipped.append((rel, "symbolic link leading outside the gallery folder"))
+                continue
+            try:
+                size = os.stat(full).st_size
+            except OSError as exc:
+                failed.append((rel, f"cannot read the file ({exc.strerror or exc})"))
+                continue
+            if size > limits.max_file_bytes:
+                failed.append((rel, f"file is {size / 2**20:.1f} MiB, over the limit of "
+                                    f"{limits.max_file_bytes / 2**20:.1f} MiB"))
+                continue
+            media.append(rel)
+    return media, skipped, failed
+
+
+def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weights: str | None = None, *,
+                captions: str | Path | None = None, device: str = "auto", batch_size: int = 8,
+                feature_cache: str | Path | None = None, index_kind: str | None = None,
+                index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
+                limits: MediaLimits = MediaLimits(), progress: bool = True,
+                pipeline: PVSEPipeline | None = None) -> BuildReport:
+    """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it).
+
+    weights: checkpoint directory or Hub repo id (default: the bundled model, `pvse.defaults`); `pipeline`
+    may be passed instead to reuse a loaded model. An existing index at `out_dir` built with the same
+    weights is updated incrementally; one built with other weights is rebuilt from scratch (said in
+    `report.notes`); `rebuild=True` forces that. index_kind: one of `faiss_search.INDEX_KINDS` (default
+    "flat", exact; or the kind of the existing index).
+    """
+    started = time.perf_counter()
+    root = Path(gallery_dir).expanduser()
+    if not root.is_dir():
+        raise GalleryIndexError(f"gallery folder {root} does not exist or is not a folder")
+    root = Path(os.path.abspath(root))
+    out_dir = Path(os.path.abspath(Path(out_dir).expanduser() if out_dir else root.with_name(root.name + ".index")))
+    if out_dir == root:
+        raise GalleryIndexError("the index cannot be written into the gallery folder itself; choose another --out")
+    if out_dir.exists() and not (out_dir / "index.json").is_file() and any(out_dir.iterdir()):
+        raise GalleryIndexError(f"{out_dir} exists and is not a pvse-gif index; choose another --out or remove it")
+    report = BuildReport(out_dir)
+    timings = report.timings
+
+    if pipeline is None:
+        from ..defaults import default_weights
+        pipeline = PVSEPipeline.from_pretrained(weights or default_weights(), device=device)
+    config = pipeline.config
+    caption_entries = read_captions(captions) if captions else None
+
+    tick = time.perf_counter()
+    exclude = tuple(p for p in (out_dir, Path(feature_cache).expanduser() if feature_cache else None) if p)
+    paths, report.skipped, report.failed = scan_gallery(root, exclude, limits)
+    hashes: dict[str, str] = {}
+    for rel in paths:
+        try:
+            hashes[rel] = content_hash(root / rel)
+        except OSError as exc:
+            report.failed.append((rel, f"cannot read the file ({exc.strerror or exc})"))
+    paths = [p for p in paths if p in hashes]
+    timings["scan"] = time.perf_counter() - tick
+    if not paths:
+        raise GalleryIndexError(f"no clip to index under {root}: no readable file with a media extension "
+                                f"({' '.join(MEDIA_EXTENSIONS)})" + _listing(report))
+
+    previous = _previous_index(out_dir, pipeline.fingerprint, rebuild, report)
+    old_by_hash = {}
+    old_paths: set[str] = set()
+    if previous is not None:
+        old_paths = {c.path for c in previous.clips}
+        old_hash_of = {c.path: c.content_hash for c in previous.clips}
+        for row, clip in enumerate(previous.clips):
+            old_by_hash.setdefault(clip.content_hash, row)
+    rows: dict[str, _Row] = {}
+    todo: list[str] = []
+    for rel in paths:
+        old_row = old_by_hash.get(hashes[rel])
+        if old_row is None:
+            todo.append(rel)
+            continue
+        old = previous.clips[old_row]
+        rows[rel] = _Row(ClipRecord(rel, old.content_hash, old.num_source_frames, old.name, old.caption,
+                                    dict(old.metadata)),
+                         np.asarray(previous.embeddings[old_row], dtype=np.float32),
+                         np.asarray(previous.attention[old_row], dtype=np.float32),
+                         np.asarray(previous.frame_indices[old_row], dtype=np.int32))
+        report.reused += 1
+
+    _encode(todo, root, pipeline, rows, report, batch_size=batch_size, feature_cache=feature_cache,
+            decode_workers=decode_workers, limits=limits, progress=progress)
+    if previous is not None:
+        report.changed = sum(1 for rel in todo if rel in rows and rel in old_paths and old_hash_of[rel] != hashes[rel])
+    report.added = sum(1 for rel in todo if rel in rows) - report.changed
+    ordered = [rows[rel] for rel in paths if rel in rows]
+    if not ordered:
+        raise GalleryIndexError(f"none of the {len(paths)} media files under {root} could be indexed" + _listing(report))
+    report.removed = len(old_paths - set(rows))
+
+    if caption_entries is not None:
+        matched = match_captions(caption_entries, [r.record.path for r in ordered])
+        for row in ordered:
+            entry = matched.get(row.record.path, CaptionEntry())
+            row.record.name, row.record.caption, row.record.metadata = entry.name, entry.caption, dict(entry.metadata)
+
+    tick = time.perf_counter()
+    embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
+    num_embeds, dim = embeddings.shape[1:]
+    if index_kind is None:
+        old_vectors = previous.meta.get("vectors", {}) if previous is not None else {}
+        index_kind = old_vectors.get("kind", EXACT_KINDS[0])
+        index_params = {**old_vectors.get("user_params", {}), **(index_params or {})}
+    vectors, params = build_vector_index(embeddings.reshape(-1, dim), index_kind, index_params)
+    timings["faiss"] = time.perf_counter() - tick
+
+    report.indexed = len(ordered)
+    meta = _meta(config, pipeline, root, out_dir, index_kind, params, index_params or {}, num_embeds, report)
+    index = GalleryIndex(meta, [r.record for r in ordered], embeddings,
+                         np.stack([r.attention for r in ordered]).astype(np.float32),
+                         np.stack([r.frame_indices for r in ordered]).astype(np.int32), vectors)
+    tick = time.perf_counter()
+    write_index(index, out_dir)
+    timings["write"] = time.perf_counter() - tick
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _previous_index(out_dir: Path, fingerprint: str, rebuild: bool, report: BuildReport) -> GalleryIndex | None:
+    """The index already at out_dir if it can be reused with these weights (else None, with a note why)."""
+    if not (out_dir / "index.json").is_file():
+        return None
+    if rebuild:
+        report.notes.append("--rebuild: every clip is encoded again")
+        return None
+    try:
+        previous = read_index(out_dir)
+    except PVSEError as exc:
+        report.notes.append(f"the existing index could not be read, so it is rebuilt from scratch ({exc})")
+        return None
+    if previous.fingerprint != fingerprint:
+        report.notes.append(f"the existing index was built with other weights ({previous.meta['weights'].get('ref')}, "
+                            f"fingerprint {previous.fingerprint}); every clip is encoded again with these weights "
+                            f"({fingerprint})")
+        return None
+    return previous
+
+
+def _encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row], report: BuildReport, *,
+            batch_size: int, feature_cache: str | Path | None, decode_workers: int, limits: MediaLimits,
+            progress: bool) -> None:
+    """Decode + CNN (overlapped, in iter_clip_features) then the video encoder, batch by batch, into `rows`."""
+    timings = report.timings
+    timings.setdefault("features", 0.0)
+    timings.setdefault("encoder", 0.0)
+    if not todo:
+        return
+    config = pipeline.config
+    extractor = _LazyExtractor(pipeline)
+    cache = FeatureCache(feature_cache, extractor.name, config.num_frames) if feature_cache else None
+    pending: list[tuple[str, ClipFeatures]] = []
+
+    def flush() -> None:
+        tick = time.perf_counter()
+        out = pipeline.encode_frame_features(np.stack([f.features for _, f in pending]))
+        for (rel, feats), emb, att in zip(pending, out.embeddings.numpy(), out.attention.numpy()):
+            rows[rel] = _Row(ClipRecord(rel, feats.content_hash, feats.num_source_frames), emb, att,
+                             np.asarray(feats.frame_indices, dtype=np.int32))
+        pending.clear()
+        timings["encoder"] += time.perf_counter() - tick
+
+    stream = iter_clip_features([root / rel for rel in todo], extractor, config.num_frames, cache=cache,
+                                batch_clips=batch_size, decode_workers=decode_workers, limits=limits,
+                                progress="indexing" if progress else False)
+    tick = time.perf_counter()
+    for path, result in stream:
+        rel = Path(os.path.relpath(path, root)).as_posix()
+        if isinstance(result, MediaError):
+            report.failed.append((rel, result.reason))
+        else:
+            pending.append((rel, result))
+        if len(pending) >= batch_size:
+            timings["features"] += time.perf_counter() - tick
+            flush()
+            tick = time.perf_counter()
+    timings["features"] += time.perf_counter() - tick
+    if pending:
+        flush()
+
+
+class _LazyExtractor:
+    """The pipeline's frame CNN, built only when a clip is not in the feature cache (building it takes seconds)."""
+
+    def __init__(self, pipeline: PVSEPipeline) -> None:
+        self.pipeline = pipeline
+        self.name = pipeline.config.frame_features
+
+    def extract(self, frames: np.ndarray) -> np.ndarray:
+        return self.pipeline.frame_extractor.extract(frames)
+
+
+def _meta(config, pipeline: PVSEPipeline, root: Path, out_dir: Path, kind: str, params: dict, user_params: dict,
+          num_embeds: int, report: BuildReport) -> dict[str, Any]:
+    source = str(pipeline.checkpoint.source)
+    weights: dict[str, Any] = {"ref": source, "fingerprint": pipeline.fingerprint, "ref_is_relative_path": False}
+    if Path(source).expanduser().is_dir():
+        weights.update(ref=_relative_or_absolute(Path(source).expanduser(), out_dir), ref_is_relative_path=True)
+        if Path(weights["ref"]).is_absolute():
+            weights["ref_is_relative_path"] = False
+    return {
+        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "pvse_version": __version__,
+        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "weights": weights,
+        "config": config.to_dict(),
+        "num_embeds": int(num_embeds), "num_attention_heads": int(config.num_embeds),
+        "embed_dim": int(config.embed_dim), "num_frames": int(config.num_frames),
+        "frame_features": config.frame_features, "word_features": config.word_features,
+        "gallery_root": _relative_or_absolute(root, out_dir),
+        "vectors": {"kind": kind, "params": params, "user_params": user_params, "metric": "inner_product",
+                    "id": "row * num_embeds + head", "exact": kind in EXACT_KINDS},
+        "counts": {"clips": report.indexed, "vectors": report.indexed * int(num_embeds)},
+        "last_build": {"reused": report.reused, "added": report.added, "changed": report.changed,
+                       "removed": report.removed, "failed": [list(f) for f in report.failed],
+                       "skipped": [list(s) for s in report.skipped], "notes": report.notes},
+    }
+
+
+def _relative_or_absolute(path: Path, start: Path) -> str:
+    """POSIX path of `path` relative to `start` (so the pair can move together), absolute if impossible."""
+    try:
+        return Path(os.path.relpath(os.path.abspath(path), start)).as_posix()
+    except ValueError:  # different drives on Windows
+        return str(Path(path).resolve())
+
+
+def _listing(report: BuildReport) -> str:
+    items = report.failed + report.skipped
+    return ("; " + "; ".join(f"{p}: {r}" for p, r in items[:5]) + (" ..." if len(items) > 5 else "")) if items else ""

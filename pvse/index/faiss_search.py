@@ -1,0 +1,179 @@
+"""Top-k clips by max-over-K² similarity: faiss finds candidates, `max_over_k2_scores` scores them exactly.
+
+All K*M clip vectors sit in one faiss inner-product index (vector id = row * K + head). A query's Kq vectors
+are searched together; the hits are grouped by clip and the candidate clips are re-scored exactly with
+s(q, c) = max_{i,j} <q_i, c_j> (paper eq. 6) from the stored embeddings.
+
+With the exact (flat) index the result is provably the brute-force top-k: if each query head retrieved its
+N' best vectors and the smallest of those scores is b_i, a clip none of whose vectors was retrieved scores at
+most max_i b_i. When the k-th best re-scored candidate beats that bound (by more than float rounding), no
+unseen clip can enter or tie the top-k; otherwise N' grows until it does, or until every vector is a
+candidate. Approximate indexes (IVF, HNSW, optionally PQ / fp16 compressed) return the exactly re-scored
+best of their candidates; their recall against exact search is measured in benchmarks/search_benchmark.py.
+Ties are broken by row (lower first), as in brute force.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import faiss
+import numpy as np
+import torch
+
+from ..errors import GalleryIndexError
+from ..similarity import max_over_k2_scores
+
+INDEX_KINDS = ("flat", "flat-fp16", "ivf", "ivf-sq8", "ivf-fp16", "ivf-pq", "hnsw", "hnsw-fp16")
+EXACT_KINDS = ("flat",)
+ROUNDING_SLACK = 1e-4  # float32 inner products of unit vectors agree to far better than this
+TRAIN_SAMPLE = 100_000  # at most this many vectors train IVF / PQ quantizers (faiss wants >= 39 per list)
+SCORE_BLOCK = 65_536  # clips scored per block by brute force (bounded memory with memory-mapped embeddings)
+
+
+@dataclass
+class TopClips:
+    """The ranked result of one query: best first."""
+
+    rows: np.ndarray  # (k,) int64 clip rows
+    scores: np.ndarray  # (k,) float32 max-over-K² similarity
+    query_heads: np.ndarray  # (k,) int64 which query embedding gave the max
+    clip_heads: np.ndarray  # (k,) int64 which clip embedding gave the max
+    candidates: int  # clips re-scored exactly
+    exact: bool  # provably equal to brute force
+
+
+def default_params(kind: str, num_vectors: int, dim: int) -> dict[str, Any]:
+    """Sensible faiss parameters for `kind` at this size (nlist ~ 4 sqrt(N), >= 39 training points per list)."""
+    if kind not in INDEX_KINDS:
+        raise GalleryIndexError(f"unknown index kind '{kind}'; choose one of {', '.join(INDEX_KINDS)}")
+    params: dict[str, Any] = {}
+    if kind.startswith("ivf"):
+        nlist = int(min(4 * math.sqrt(max(num_vectors, 1)), max(num_vectors // 39, 1)))
+        nlist = max(nlist, 1)
+        params.update(nlist=nlist, nprobe=min(nlist, max(32, nlist // 8)))  # probe >= 1/8 of the lists
+    if kind == "ivf-pq":  # 4-bit fast-scan PQ: H/8 bytes per vector, quick to train and to scan
+        m = next((m for m in (dim // 8, dim // 4, dim // 2, dim) if m >= 2 and m % 2 == 0 and dim % m == 0), dim)
+        params.update(pq_m=m)
+    if kind.startswith("hnsw"):
+        params.update(hnsw_m=32, ef_construction=40, ef_search=128)
+    if kind not in EXACT_KINDS:
+        params.update(candidates_per_head=256)
+    return params
+
+
+def factory_string(kind: str, params: dict[str, Any]) -> str:
+    """The faiss index_factory description of `kind`."""
+    return {
+        "flat": "Flat",
+        "flat-fp16": "SQfp16",
+        "ivf": f"IVF{params.get('nlist')},Flat",
+        "ivf-sq8": f"IVF{params.get('nlist')},SQ8",
+        "ivf-fp16": f"IVF{params.get('nlist')},SQfp16",
+        "ivf-pq": f"IVF{params.get('nlist')},PQ{params.get('pq_m')}x4fs",
+        "hnsw": f"HNSW{params.get('hnsw_m')}",
+        "hnsw-fp16": f"HNSW{params.get('hnsw_m')}_SQfp16",
+    }[kind]
+
+
+def build_vector_index(vectors: np.ndarray, kind: str = "flat", params: dict[str, Any] | None = None,
+                       seed: int = 0) -> tuple[faiss.Index, dict[str, Any]]:
+    """Put (N, H) L2-normalised float32 vectors into a faiss inner-product index of `kind`; returns it and its params."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dim = vectors.shape
+    resolved = {**default_params(kind, n, dim), **(params or {})}
+    index = faiss.index_factory(dim, factory_string(kind, resolved), faiss.METRIC_INNER_PRODUCT)
+    if kind.startswith("hnsw"):
+        index.hnsw.efConstruction = int(resolved["ef_construction"])
+    if not index.is_trained:
+        if n == 0:
+            raise GalleryIndexError(f"a '{kind}' index needs vectors to train on; the gallery is empty")
+        sample = vectors
+        wanted = min(TRAIN_SAMPLE, max(64 * int(resolved.get("nlist", 1)), 16_384))
+        if n > wanted:
+            sample = vectors[np.sort(np.random.default_rng(seed).choice(n, wanted, replace=False))]
+        index.train(sample)
+    for start in range(0, n, 262_144):
+        index.add(vectors[start:start + 262_144])
+    configure_search(index, resolved)
+    return index, resolved
+
+
+def configure_search(index: faiss.Index, params: dict[str, Any]) -> None:
+    """Apply search-time knobs (nprobe, efSearch) stored in the index's params."""
+    if "nprobe" in params:
+        faiss.extract_index_ivf(index).nprobe = int(params["nprobe"])
+    if "ef_search" in params:
+        index.hnsw.efSearch = int(params["ef_search"])
+
+
+def rank(rows: np.ndarray, scores: np.ndarray, query_heads: np.ndarray, clip_heads: np.ndarray, top_k: int,
+         candidates: int, exact: bool) -> TopClips:
+    """Sort by score (desc), then row (asc), and keep the first top_k."""
+    if len(scores) > 4 * top_k > 0:  # only clips scoring at least the k-th best can rank (ties included)
+        kth = np.partition(scores, len(scores) - top_k)[len(scores) - top_k]
+        keep = np.flatnonzero(scores >= kth)
+        rows, scores, query_heads, clip_heads = rows[keep], scores[keep], query_heads[keep], clip_heads[keep]
+    order = np.lexsort((rows, -scores.astype(np.float64)))[:top_k]
+    return TopClips(rows[order].astype(np.int64), scores[order].astype(np.float32), query_heads[order].astype(np.int64),
+                    clip_heads[order].astype(np.int64), candidates, exact)
+
+
+def score_rows(query: torch.Tensor, embeddings: np.ndarray, rows: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact max-over-K² scores of one query (Kq, H) against the clips `rows` (all when None)."""
+    query = query.unsqueeze(0).float()
+    if rows is None and embeddings.shape[0] == 0:
+        rows = np.zeros(0, dtype=np.int64)
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64)
+        out = max_over_k2_scores(query, _tensor(embeddings[rows]))
+        return rows, out.scores[0].numpy(), out.query_head[0].numpy(), out.gallery_head[0].numpy()
+    parts = [max_over_k2_scores(query, _tensor(embeddings[start:start + SCORE_BLOCK]))
+             for start in range(0, embeddings.shape[0], SCORE_BLOCK)]
+    return (np.arange(embeddings.shape[0]), *(torch.cat([getattr(p, name)[0] for p in parts]).numpy()
+                                              for name in ("scores", "query_head", "gallery_head")))
+
+
+def _tensor(block: np.ndarray) -> torch.Tensor:
+    """A float32 CPU tensor over `block`, sharing memory when it is an ordinary array (copied from a memmap)."""
+    block = np.ascontiguousarray(block, dtype=np.float32)
+    return torch.from_numpy(block if block.flags.writeable else block.copy())
+
+
+def brute_force_top_k(query: torch.Tensor, embeddings: np.ndarray, top_k: int) -> TopClips:
+    """Score every clip (the reference the faiss path must equal); embeddings (M, K, H)."""
+    rows, scores, qh, ch = score_rows(query, embeddings)
+    return rank(rows, scores, qh, ch, top_k, len(rows), True)
+
+
+def search_top_k(query: torch.Tensor, embeddings: np.ndarray, index: faiss.Index, top_k: int, *,
+                 exact: bool = True, candidates_per_head: int | None = None) -> TopClips:
+    """Top-k clips of one query (Kq, H) among embeddings (M, K, H) whose vectors are in `index`.
+
+    exact=True needs a flat index and returns exactly brute force's ranking (see module doc); otherwise the
+    best `candidates_per_head` vectors of each query head are re-scored once.
+    """
+    num_clips, k_clip = embeddings.shape[:2]
+    top_k = max(1, min(int(top_k), num_clips))
+    if num_clips == 0:
+        return rank(*(np.zeros(0, dtype=np.int64),) * 4, top_k=0, candidates=0, exact=True)
+    total = index.ntotal
+    queries = np.ascontiguousarray(query.float().numpy(), dtype=np.float32)
+    n_prime = candidates_per_head or max(64, 4 * top_k * k_clip)
+    while True:
+        if exact and n_prime >= total:
+            return brute_force_top_k(query, embeddings, top_k)
+        sims, ids = index.search(queries, min(n_prime, total))
+        found = ids >= 0
+        rows = np.unique(ids[found] // k_clip)
+        result = rank(*score_rows(query, embeddings, rows), top_k=top_k, candidates=len(rows), exact=exact)
+        if not exact:
+            return result
+        # an unseen clip scores at most the weakest retrieved vector of the best head (+ rounding)
+        full_lists = found.all(axis=1)
+        bound = float(sims[full_lists, -1].max()) if full_lists.any() else -math.inf
+        if len(result.rows) >= top_k and float(result.scores[-1]) > bound + ROUNDING_SLACK:
+            return result
+        n_prime *= 4

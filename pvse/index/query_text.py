@@ -1,0 +1,67 @@
+"""Turn whatever a user typed into a query the sentence encoder can read, with a note for each change.
+
+- empty / whitespace-only (including zero-width and control characters) -> QueryError with a friendly hint;
+- absurdly long text -> cut at MAX_QUERY_CHARS on a word boundary (the encoder reads at most a few dozen
+  words anyway);
+- emoji and other pictographs -> their Unicode names as words ("😂" -> "face with tears of joy"), since the
+  word vectors only know words; skin-tone modifiers, joiners, variation selectors and flags are dropped.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from ..errors import QueryError
+
+MAX_QUERY_CHARS = 2000
+EXAMPLE = '"my reaction when the code compiles on the first try"'
+
+
+@dataclass
+class PreparedQuery:
+    text: str
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare_query(text: object) -> PreparedQuery:
+    """Validate and normalise a query string (see module doc)."""
+    if not isinstance(text, str):
+        raise QueryError(f"the query must be text, got {type(text).__name__}")
+    if all(unicodedata.category(ch)[0] in "CZ" for ch in text):
+        raise QueryError(f"the query is empty: type a few words describing the reaction, e.g. {EXAMPLE}")
+    notes: list[str] = []
+    text = " ".join(text.split())
+    if len(text) > MAX_QUERY_CHARS:
+        cut = text.rfind(" ", 0, MAX_QUERY_CHARS + 1)
+        text = text[: cut if cut > MAX_QUERY_CHARS // 2 else MAX_QUERY_CHARS]
+        notes.append(f"The query was very long; only its first {len(text)} characters were used.")
+    words, named = _emoji_as_words(text)
+    if named:
+        shown = ", ".join(f"{e} = '{n}'" for e, n in list(named.items())[:5])
+        notes.append(f"Emoji were read as words: {shown}.")
+    return PreparedQuery(words, notes)
+
+
+def _emoji_as_words(text: str) -> tuple[str, dict[str, str]]:
+    out: list[str] = []
+    named: dict[str, str] = {}
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "So" and not 0x1F1E6 <= ord(ch) <= 0x1F1FF:  # pictographs; regional-indicator letters dropped
+            name = unicodedata.name(ch, "").lower()
+            if name:
+                named.setdefault(ch, name)
+                out.append(f" {name} ")
+                continue
+        if category in ("So", "Sk", "Mn", "Cf") and not ch.isalnum():
+            if category == "Mn" and unicodedata.combining(ch) and not _is_emoji_modifier(ch):
+                out.append(ch)  # accents and other combining marks belong to the word
+            else:
+                out.append(" ")
+            continue
+        out.append(ch)
+    return " ".join("".join(out).split()), named
+
+
+def _is_emoji_modifier(ch: str) -> bool:
+    return ch in "\ufe0e\ufe0f\u20e3" or 0xE0020 <= ord(ch) <= 0xE007F

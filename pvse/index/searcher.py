@@ -1,0 +1,224 @@
+"""Search a gallery index by sentence: the Python API behind `pvse search` and the demo.
+
+    searcher = Searcher.load()                      # bundled gallery and weights, loaded once
+    result = searcher.search("my reaction when ...", top_k=10)
+    for hit in result.hits: print(hit.rank, hit.score, hit.path, hit.query_head, hit.clip_head)
+    result.word_attention, result.tokens            # the query's per-head attention over its words (K x L)
+
+Scores are s(q, c) = max_{i,j} <q_i, c_j> over the query's and the clip's K embeddings (paper eq. 6), and
+(query_head, clip_head) is the pair (i, j) that gave the max.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+import torch
+
+from .._hub import is_repo_id
+from ..errors import GalleryIndexError, MediaError
+from ..media import MediaLimits, decode_clip
+from ..pipeline import VOCAB_SPECIALS, PVSEPipeline
+from ..similarity import head_similarities
+from .faiss_search import EXACT_KINDS, TopClips, brute_force_top_k, configure_search, search_top_k
+from .query_text import prepare_query
+from .store import GalleryIndex, read_index
+
+EXHAUSTIVE_BELOW_VECTORS = 0  # galleries with fewer K*M vectors are scored without faiss (both are exact)
+QUERY_THREADS = 1  # one query is small, memory-bound work: on a shared 2-core CPU extra OpenMP threads only wait
+
+
+@dataclass
+class SearchHit:
+    rank: int  # 1-based
+    row: int  # row in the index
+    path: str  # relative to the gallery root
+    abs_path: Path  # checked to lie inside the gallery root
+    score: float  # max-over-K² cosine similarity
+    query_head: int  # which query embedding gave the max
+    clip_head: int  # which clip embedding gave the max
+    name: str | None
+    caption: str | None
+    metadata: dict
+    frame_indices: list[int]  # source frames the T sampled frames are
+    frame_attention: np.ndarray  # (K, T) each clip head's attention over the sampled frames
+    head_similarities: np.ndarray  # (Kq, Kg) cosine similarity of every query head with every clip head
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[SearchHit]
+    tokens: list[str]
+    token_known: list[bool]
+    word_attention: np.ndarray  # (K, L) each query head's attention over the tokens
+    message: str | None = None  # a friendly note (unknown words, emoji read as words, long query cut, ...)
+    elapsed_ms: float = 0.0
+    notes: list[str] = field(default_factory=list, repr=False)
+
+
+class Searcher:
+    """A gallery index plus the model that built it, loaded once; `search` answers a sentence."""
+
+    def __init__(self, index: GalleryIndex, pipeline: PVSEPipeline,
+                 exhaustive_below: int = EXHAUSTIVE_BELOW_VECTORS, threads: int | None = QUERY_THREADS) -> None:
+        """threads: torch / faiss threads while answering a query (None: leave the process settings)."""
+        if pipeline.fingerprint != index.fingerprint:
+            raise GalleryIndexError(_mismatch_message(index, pipeline))
+        self.index = index
+        self.pipeline = pipeline
+        self.exhaustive_below = exhaustive_below
+        self.threads = threads
+        self._vectors_meta = index.meta.get("vectors", {})
+        configure_search(index.vectors, self._vectors_meta.get("params", {}))
+        self._root = index.gallery_root
+        self._real_root = Path(os.path.realpath(self._root))
+
+    @classmethod
+    def load(cls, index_dir: str | Path | None = None, weights: str | None = None,
+             device: str = "auto") -> "Searcher":
+        """Load an index (default: the bundled gallery, `pvse.defaults.default_index()`) and its model.
+
+        weights: None -> $PVSE_WEIGHTS, else the weights recorded in the index when they are here, else the
+        bundled default. Weights other than the ones that built the index are a GalleryIndexError.
+        """
+        from ..defaults import default_index, default_weights
+        index = read_index(index_dir if index_dir is not None else default_index())
+        if weights is None:
+            recorded = index.weights_ref()
+            usable = recorded and (Path(recorded).is_dir() or is_repo_id(recorded))
+            weights = os.environ.get("PVSE_WEIGHTS") or (recorded if usable else default_weights())
+        pipeline = PVSEPipeline.from_pretrained(str(weights), device=device)
+        return cls(index, pipeline)
+
+    @property
+    def gallery_root(self) -> Path:
+        return self._root
+
+    @property
+    def num_clips(self) -> int:
+        return self.index.num_clips
+
+    @property
+    def device(self) -> torch.device:
+        return self.pipeline.device
+
+    @property
+    def fingerprint(self) -> str:
+        return self.index.fingerprint
+
+    def search(self, text: str, top_k: int = 10) -> SearchResult:
+        """Rank the gallery for `text`; raises QueryError for an empty query, otherwise always answers."""
+        with _threads(self.threads):
+            return self._search(text, top_k)
+
+    def _search(self, text: str, top_k: int) -> SearchResult:
+        started = time.perf_counter()
+        prepared = prepare_query(text)
+        notes = list(prepared.notes)
+        k_att = self.index.meta["num_attention_heads"]
+        if not prepared.text:
+            notes.append("The query has no words the model can read; try describing the reaction in words.")
+            return self._result(text, [], [], [], np.zeros((k_att, 0), np.float32), notes, started)
+        encoding = self.pipeline.encode_text([prepared.text])
+        tokens, known = list(encoding.tokens[0]), [bool(k) for k in encoding.known[0]]
+        attention = np.asarray(encoding.attention[0], dtype=np.float32)
+        words = [(t, k) for t, k in zip(tokens, known) if t not in VOCAB_SPECIALS]
+        if not words or not any(k for _, k in words):
+            notes.append(f"None of the words of the query are in the model's vocabulary "
+                         f"({self.pipeline.config.word_features}); try other (English) words.")
+            return self._result(text, [], tokens, known, attention, notes, started)
+        unknown = [t for t, k in words if not k]
+        if unknown:
+            shown = ", ".join(f"'{t}'" for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+            notes.append(f"Not in the model's vocabulary, so carrying no meaning: {shown}.")
+        query = encoding.embeddings[0]
+        top = self.search_embeddings(query, top_k)
+        hits, hidden = self._hits(query, top)
+        if hidden:
+            notes.append(f"{hidden} result(s) were left out because their file now leads outside the gallery folder.")
+        return self._result(text, hits, tokens, known, attention, notes, started)
+
+    def search_embeddings(self, query: torch.Tensor, top_k: int = 10) -> TopClips:
+        """Top-k rows for one query's (Kq, H) L2-normalised embeddings (exact for a flat index)."""
+        query = torch.as_tensor(query, dtype=torch.float32).cpu()
+        top_k = max(1, min(int(top_k), self.num_clips))
+        kind = self._vectors_meta.get("kind", "flat")
+        with _threads(self.threads):
+            if kind in EXACT_KINDS and self.index.vectors.ntotal < self.exhaustive_below:
+                return brute_force_top_k(query, self.index.embeddings, top_k)
+            return search_top_k(query, self.index.embeddings, self.index.vectors, top_k, exact=kind in EXACT_KINDS,
+                                candidates_per_head=self._vectors_meta.get("params", {}).get("candidates_per_head"))
+
+    def clip_path(self, row: int) -> Path:
+        """Absolute path of a clip, refused (GalleryIndexError) if it resolves outside the gallery root."""
+        path = Path(os.path.realpath(self._root / self.index.clips[row].path))
+        if not path.is_relative_to(self._real_root):
+            raise GalleryIndexError(f"clip {self.index.clips[row].path!r} resolves to {path}, outside the gallery "
+                                    f"{self._real_root}; it is not served. Rebuild the index with `pvse index`.")
+        return path
+
+    def sampled_frames(self, row: int) -> list[np.ndarray]:
+        """The clip's T sampled frames (H, W, 3) uint8, the ones its frame attention refers to."""
+        path = self.clip_path(row)
+        if not path.is_file():
+            raise MediaError(path, "the file is no longer in the gallery; re-run `pvse index` to update the index")
+        clip = decode_clip(path, num_frames=int(self.index.meta["num_frames"]), limits=MediaLimits())
+        return list(clip.frames)
+
+    def _hits(self, query: torch.Tensor, top: TopClips) -> tuple[list[SearchHit], int]:
+        hits, hidden = [], 0
+        for row, score, qh, ch in zip(top.rows, top.scores, top.query_heads, top.clip_heads):
+            row = int(row)
+            try:
+                abs_path = self.clip_path(row)
+            except GalleryIndexError:
+                hidden += 1
+                continue
+            clip = self.index.clips[row]
+            gallery = torch.from_numpy(np.asarray(self.index.embeddings[row], dtype=np.float32))
+            hits.append(SearchHit(
+                rank=len(hits) + 1, row=row, path=clip.path, abs_path=abs_path, score=float(score),
+                query_head=int(qh), clip_head=int(ch), name=clip.name, caption=clip.caption,
+                metadata=dict(clip.metadata), frame_indices=[int(i) for i in self.index.frame_indices[row]],
+                frame_attention=np.asarray(self.index.attention[row], dtype=np.float32),
+                head_similarities=head_similarities(query, gallery).numpy()))
+        return hits, hidden
+
+    @staticmethod
+    def _result(text: str, hits, tokens, known, attention, notes: list[str], started: float) -> SearchResult:
+        return SearchResult(query=text, hits=hits, tokens=tokens, token_known=known, word_attention=attention,
+                            message=" ".join(notes) or None, elapsed_ms=(time.perf_counter() - started) * 1000,
+                            notes=notes)
+
+
+@contextmanager
+def _threads(count: int | None) -> Iterator[None]:
+    """Run the block with `count` torch and faiss (OpenMP) threads, then restore the previous settings."""
+    if not count:
+        yield
+        return
+    old_torch, old_faiss = torch.get_num_threads(), faiss.omp_get_max_threads()
+    torch.set_num_threads(count)
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_torch)
+        faiss.omp_set_num_threads(old_faiss)
+
+
+def _mismatch_message(index: GalleryIndex, pipeline: PVSEPipeline) -> str:
+    built_with = index.weights_ref() or "unknown weights"
+    gallery = index.gallery_root
+    return (f"the index at {index.directory} was built with the weights {built_with} (fingerprint "
+            f"{index.fingerprint}), not with {pipeline.checkpoint.source} (fingerprint {pipeline.fingerprint}); "
+            f"its vectors would be meaningless for this model. Search it with those weights (--weights "
+            f"{built_with}), or rebuild it for these: `pvse index {gallery} --out {index.directory} "
+            f"--weights {pipeline.checkpoint.source}`.")

@@ -1,0 +1,243 @@
+"""The on-disk gallery index: arrays and metadata side by side, keyed by row, written atomically.
+
+An index directory holds (row r = one clip, K = embeddings per clip):
+
+- `index.json`        format version, the weights (reference + fingerprint) and model config that built it,
+                      the gallery root (relative to the index directory when possible), the faiss index kind
+                      and parameters, counts, and the last build's summary;
+- `clips.jsonl`       one JSON object per row: path relative to the gallery root, content hash, number of
+                      source frames, name / caption / metadata;
+- `embeddings.npy`    (M, K, H) float32, L2-normalised clip embeddings (used for exact re-scoring);
+- `attention.npy`     (M, K, T) float32, each head's attention over the T sampled frames (drawn by the demo);
+- `frame_indices.npy` (M, T) int32, which source frames were sampled;
+- `vectors.faiss`     the K*M vectors in a faiss inner-product index, vector id = row * K + head.
+
+`write_index` writes everything into a temporary directory beside the target and swaps it in with
+`os.replace` only once complete, so an interrupted build leaves the previous index as it was.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import faiss
+import numpy as np
+
+from ..errors import GalleryIndexError
+
+FORMAT_NAME = "pvse-gif-index"
+FORMAT_VERSION = 1
+META_FILE = "index.json"
+CLIPS_FILE = "clips.jsonl"
+EMBEDDINGS_FILE = "embeddings.npy"
+ATTENTION_FILE = "attention.npy"
+FRAME_INDICES_FILE = "frame_indices.npy"
+VECTORS_FILE = "vectors.faiss"
+MMAP_ABOVE_BYTES = 256 * 2**20  # larger embedding files are memory-mapped instead of read into RAM
+
+
+@dataclass
+class ClipRecord:
+    """What the index knows about one clip besides its arrays."""
+
+    path: str  # POSIX path relative to the gallery root
+    content_hash: str
+    num_source_frames: int
+    name: str | None = None
+    caption: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"path": self.path, "content_hash": self.content_hash,
+                           "num_source_frames": self.num_source_frames, "name": self.name,
+                           "caption": self.caption, "metadata": self.metadata}, ensure_ascii=False)
+
+
+@dataclass
+class GalleryIndex:
+    """A loaded (or about to be written) index; `vectors` is the faiss index over embeddings.reshape(-1, H)."""
+
+    meta: dict[str, Any]
+    clips: list[ClipRecord]
+    embeddings: np.ndarray  # (M, K, H) float32, possibly a read-only memmap
+    attention: np.ndarray  # (M, K, T) float32
+    frame_indices: np.ndarray  # (M, T) int32
+    vectors: faiss.Index
+    directory: Path | None = None
+
+    @property
+    def num_clips(self) -> int:
+        return len(self.clips)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.meta["weights"]["fingerprint"]
+
+    @property
+    def gallery_root(self) -> Path:
+        """The gallery folder, resolved against the index directory when it was stored relative to it."""
+        root = Path(self.meta["gallery_root"])
+        if not root.is_absolute() and self.directory is not None:
+            root = self.directory / root
+        return Path(os.path.abspath(root))
+
+    def weights_ref(self) -> str | None:
+        """The weights recorded at build time, as a usable reference (local paths made absolute)."""
+        ref = self.meta["weights"].get("ref")
+        if ref and self.meta["weights"].get("ref_is_relative_path") and self.directory is not None:
+            return os.path.abspath(self.directory / ref)
+        return ref
+
+
+def safe_relative_path(path: str) -> bool:
+    """True for a plain relative POSIX path that stays inside its root (no '..', not absolute, no NUL)."""
+    if not path or "\x00" in path or "\\" in path:
+        return False
+    pure = PurePosixPath(path)
+    return not pure.is_absolute() and ".." not in pure.parts and pure.parts[:1] != ("~",)
+
+
+def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
+    """Write `index` to `out_dir` atomically (temp directory beside it, then rename); returns the directory."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
+    try:
+        with open(tmp / CLIPS_FILE, "w", encoding="utf-8") as fh:
+            for record in index.clips:
+                fh.write(record.to_json() + "\n")
+        np.save(tmp / EMBEDDINGS_FILE, np.ascontiguousarray(index.embeddings, dtype=np.float32))
+        np.save(tmp / ATTENTION_FILE, np.ascontiguousarray(index.attention, dtype=np.float32))
+        np.save(tmp / FRAME_INDICES_FILE, np.ascontiguousarray(index.frame_indices, dtype=np.int32))
+        faiss.write_index(index.vectors, str(tmp / VECTORS_FILE))
+        # index.json last: a directory without it is never mistaken for a complete index
+        (tmp / META_FILE).write_text(json.dumps(index.meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        for file in tmp.iterdir():
+            _fsync(file)
+        _swap_in(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    index.directory = out_dir
+    return out_dir
+
+
+def _fsync(file: Path) -> None:
+    with open(file, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _swap_in(tmp: Path, out_dir: Path) -> None:
+    """Replace out_dir by tmp: the old directory is moved aside first and deleted only after the swap."""
+    if not out_dir.exists():
+        os.replace(tmp, out_dir)
+        return
+    if not (out_dir / META_FILE).is_file() and any(out_dir.iterdir()):
+        raise GalleryIndexError(f"{out_dir} exists and is not a pvse-gif index (no {META_FILE}); "
+                                "choose another --out or remove that folder.")
+    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(out_dir, old)
+    try:
+        os.replace(tmp, out_dir)
+    except BaseException:
+        os.replace(old, out_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_stale_temporaries(out_dir: Path) -> None:
+    """Delete temp/old directories left by builds that were killed (their process is gone)."""
+    for prefix in (f".{out_dir.name}.tmp-", f".{out_dir.name}.old-"):
+        for stale in out_dir.parent.glob(f"{prefix}*"):
+            pid = stale.name[len(prefix):].split("-", 1)[0]
+            if pid.isdigit() and not _process_alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_index(index_dir: str | Path, mmap: bool | None = None) -> GalleryIndex:
+    """Load and validate an index directory; anything missing or inconsistent is a GalleryIndexError."""
+    index_dir = Path(index_dir).expanduser()
+    meta_file = index_dir / META_FILE
+    if not meta_file.is_file():
+        if index_dir.is_dir():
+            raise GalleryIndexError(f"{index_dir} is not a pvse-gif index (no {META_FILE}). "
+                                    f"Build one with `pvse index GIF_DIR --out {index_dir}`.")
+        raise GalleryIndexError(f"no gallery index at {index_dir}. Build one with `pvse index GIF_DIR --out {index_dir}`.")
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _damaged(index_dir, f"{META_FILE} is unreadable ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise _damaged(index_dir, f"{META_FILE} is not a {FORMAT_NAME} file")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise GalleryIndexError(f"{index_dir} was written by a newer pvse-gif (index format "
+                                f"{meta['format_version']}, this one reads {FORMAT_VERSION}); upgrade pvse-gif.")
+    try:
+        clips = _read_clips(index_dir / CLIPS_FILE)
+        emb_file = index_dir / EMBEDDINGS_FILE
+        use_mmap = emb_file.stat().st_size > MMAP_ABOVE_BYTES if mmap is None else mmap
+        embeddings = np.load(emb_file, mmap_mode="r" if use_mmap else None, allow_pickle=False)
+        attention = np.load(index_dir / ATTENTION_FILE, allow_pickle=False)
+        frame_indices = np.load(index_dir / FRAME_INDICES_FILE, allow_pickle=False)
+        vectors = faiss.read_index(str(index_dir / VECTORS_FILE))
+    except GalleryIndexError:
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise _damaged(index_dir, f"{type(exc).__name__}: {exc}") from exc
+    index = GalleryIndex(meta, clips, embeddings, attention, frame_indices, vectors, index_dir)
+    _validate(index)
+    return index
+
+
+def _read_clips(file: Path) -> list[ClipRecord]:
+    clips = []
+    with open(file, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            path = row["path"]
+            if not isinstance(path, str) or not safe_relative_path(path):
+                raise GalleryIndexError(f"{file} line {line_no}: clip path {path!r} is not a relative path inside "
+                                        "the gallery; the index was tampered with or damaged. Rebuild it with `pvse index`.")
+            clips.append(ClipRecord(path, str(row["content_hash"]), int(row["num_source_frames"]), row.get("name"),
+                                    row.get("caption"), dict(row.get("metadata") or {})))
+    return clips
+
+
+def _validate(index: GalleryIndex) -> None:
+    m = index.num_clips
+    meta = index.meta
+    k, h, t = int(meta["num_embeds"]), int(meta["embed_dim"]), int(meta["num_frames"])
+    expected = {EMBEDDINGS_FILE: (index.embeddings.shape, (m, k, h)),
+                ATTENTION_FILE: (index.attention.shape, (m, int(meta["num_attention_heads"]), t)),
+                FRAME_INDICES_FILE: (index.frame_indices.shape, (m, t))}
+    for name, (got, want) in expected.items():
+        if tuple(got) != want:
+            raise _damaged(index.directory, f"{name} has shape {tuple(got)}, expected {want} from {CLIPS_FILE} and {META_FILE}")
+    if index.vectors.ntotal != m * k or index.vectors.d != h:
+        raise _damaged(index.directory, f"{VECTORS_FILE} holds {index.vectors.ntotal} vectors of size {index.vectors.d}, "
+                                        f"expected {m * k} of size {h}")
+    if meta.get("counts", {}).get("clips") != m:
+        raise _damaged(index.directory, f"{META_FILE} counts {meta.get('counts', {}).get('clips')} clips, {CLIPS_FILE} has {m}")
+
+
+def _damaged(index_dir: Path | None, detail: str) -> GalleryIndexError:
+    return GalleryIndexError(f"the gallery index at {index_dir} is damaged or incomplete ({detail}). "
+                             "Rebuild it with `pvse index GIF_DIR --out INDEX_DIR`.")
