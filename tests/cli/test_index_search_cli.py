@@ -1,0 +1,122 @@
+"""`pvse index` and `pvse search` end to end on two real GIFs with a tiny random-init model."""
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from pvse.checkpoints import save_checkpoint
+from pvse.cli import main
+from pvse.config import PVSEConfig
+from pvse.model import PVSE
+
+CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
+              word_features="glove-6b-50d", word_dim=50, num_frames=4)
+JSON_KEYS = {"rank", "path", "score", "query_head", "clip_head"}
+
+
+def checkpoint(path, seed):
+    torch.manual_seed(seed)
+    return save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), path)
+
+
+@pytest.fixture(scope="module")
+def cli_index(tmp_path_factory, shared_dir):
+    root = tmp_path_factory.mktemp("cli")
+    gallery = root / "gifs"
+    gallery.mkdir()
+    for name in ("007-joy.gif", "118-alien-monster.gif"):
+        shutil.copy(shared_dir / name, gallery / name)
+    (gallery / "cut.gif").write_bytes((shared_dir / "007-joy.gif").read_bytes()[:5000])
+    weights = checkpoint(root / "weights", seed=0)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["index", str(gallery), "--weights", str(weights), "--device", "cpu", "--quiet",
+                     "--captions", str(shared_dir / "manifest.tsv")])
+    return dict(root=root, gallery=gallery, weights=weights, index=root / "gifs.index", code=code,
+                stdout=out.getvalue())
+
+
+def test_index_prints_a_summary_with_failures(cli_index):
+    assert cli_index["code"] == 0
+    text = cli_index["stdout"]
+    assert "indexed 2 clips" in text and "2 new" in text
+    assert "failed 1:" in text and "cut.gif" in text
+    assert (cli_index["index"] / "index.json").is_file()  # default --out: GIF_DIR.index beside the folder
+
+
+def test_index_rerun_reuses_everything(cli_index, capsys):
+    assert main(["index", str(cli_index["gallery"]), "--out", str(cli_index["index"]), "--weights",
+                 str(cli_index["weights"]), "--device", "cpu", "--quiet"]) == 0
+    assert "(2 reused, 0 new, 0 changed, 0 removed)" in capsys.readouterr().out
+
+
+def test_search_json_shape(cli_index, capsys):
+    assert main(["search", "my reaction when", "I", "laugh", "--index", str(cli_index["index"]), "--json",
+                 "--top-k", "5", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert isinstance(rows, list) and len(rows) == 2
+    for rank, row in enumerate(rows, 1):
+        assert set(row) == JSON_KEYS and row["rank"] == rank
+        assert isinstance(row["score"], float) and -1.0 <= row["score"] <= 1.0
+        assert row["query_head"] in range(3) and row["clip_head"] in range(3)
+    assert {r["path"] for r in rows} == {"007-joy.gif", "118-alien-monster.gif"}
+    assert rows[0]["score"] >= rows[1]["score"]
+
+
+def test_search_table(cli_index, capsys):
+    assert main(["search", "so happy", "--index", str(cli_index["index"]), "--top-k", "1", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "heads (query,clip)" in out and out.count(".gif") == 1
+
+
+def test_default_index_comes_from_pvse_defaults(cli_index, capsys, monkeypatch):
+    monkeypatch.setenv("PVSE_INDEX", str(cli_index["index"]))
+    assert main(["search", "happy", "--json", "--device", "cpu"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+
+
+@pytest.mark.parametrize("query, message", [("   ", "error: the query is empty"),
+                                            ("", "error: the query is empty")])
+def test_empty_query_is_one_clear_line(cli_index, capsys, query, message):
+    assert main(["search", query, "--index", str(cli_index["index"]), "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err and captured.out == ""
+
+
+def test_query_without_known_words_answers_with_empty_json(cli_index, capsys):
+    assert main(["search", "qwxzvb", "--index", str(cli_index["index"]), "--json", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [] and "None of the words" in captured.err
+
+
+def test_missing_index_and_bad_top_k(tmp_path, capsys):
+    assert main(["search", "hi", "--index", str(tmp_path / "nope")]) == 2
+    assert "no gallery index at" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["search", "hi", "--top-k", "0"])
+    assert exit_info.value.code == 2
+
+
+def test_weights_mismatch_is_a_clear_error(cli_index, tmp_path, capsys):
+    other = checkpoint(tmp_path / "other", seed=3)
+    assert main(["search", "hi", "--index", str(cli_index["index"]), "--weights", str(other), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "was built with the weights" in err and "pvse index" in err
+
+
+def test_json_stdout_is_pure_json_in_a_subprocess(cli_index):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONWARNINGS": "default"}
+    proc = subprocess.run([sys.executable, "-m", "pvse", "search", "😂 when it works", "--index",
+                           str(cli_index["index"]), "--json", "--device", "cpu"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [set(r) for r in rows] == [JSON_KEYS, JSON_KEYS]
+    assert "face with tears of joy" in proc.stderr  # the emoji note went to stderr, not stdout
