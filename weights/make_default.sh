@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS="${EPOCHS:-60}"
-python -m pvse.data.situations --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv
+python -m pvse.data.situations --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv --nrc-words 5000 --top-n 3
 rm -rf runs/default
 pvse train --data emoji:../shared/data/noto-animated-emoji --extra-pairs gallery/situation-pairs.tsv \
   --word-features minilm-l6-v2 -K 4 --embed-dim 512 --frames 8 --epochs "$EPOCHS" --train-on train+val \

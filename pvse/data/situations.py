@@ -165,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "gallery" / "situation-pairs.tsv")
     parser.add_argument("--top-n", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--nrc-words", type=int, default=1500, help="emotion words of the NRC lexicon to use")
     args = parser.parse_args(argv)
-    pairs = build_situation_pairs(args.gallery, top_n=args.top_n, seed=args.seed)
+    pairs = build_situation_pairs(args.gallery, top_n=args.top_n, seed=args.seed, nrc_words=args.nrc_words)
     write_pairs_tsv(pairs, args.out)
     print(f"{len(pairs.rows)} pairs from {pairs.pool_size} pool sentences "
           f"({pairs.dropped_as_leak} dropped as near copies of benchmark queries) -> {args.out}")
