@@ -9,6 +9,7 @@ their reason and the build goes on. Nothing reaches disk until the whole index i
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from ..errors import GalleryIndexError, MediaError, PVSEError
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
 from .captions import CaptionEntry, match_captions, read_captions
-from .faiss_search import EXACT_KINDS, build_vector_index
+from .faiss_search import EXACT_KINDS, build_vector_index, default_params
 from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, GalleryIndex, read_index, write_index
 
 
@@ -148,6 +149,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
         from ..defaults import default_weights
         pipeline = PVSEPipeline.from_pretrained(weights or default_weights(), device=device)
     config = pipeline.config
+    if index_kind is not None:
+        default_params(index_kind, 1, config.embed_dim, index_params)  # a bad kind / parameter fails before any work
     caption_entries = read_captions(captions) if captions else None
 
     tick = time.perf_counter()
@@ -207,8 +210,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     tick = time.perf_counter()
     embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
     num_embeds, dim = embeddings.shape[1:]
-    if index_kind is None:
-        old_vectors = previous.meta.get("vectors", {}) if previous is not None else {}
+    if index_kind is None:  # keep the kind (and parameters) the existing index was built with
+        old_vectors = _existing_vectors_meta(out_dir)
         index_kind = old_vectors.get("kind", EXACT_KINDS[0])
         index_params = {**old_vectors.get("user_params", {}), **(index_params or {})}
     vectors, params = build_vector_index(embeddings.reshape(-1, dim), index_kind, index_params)
@@ -226,6 +229,14 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     return report
 
 
+def _existing_vectors_meta(out_dir: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
+        return dict(meta.get("vectors") or {}) if isinstance(meta, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
 def _previous_index(out_dir: Path, fingerprint: str, rebuild: bool, report: BuildReport) -> GalleryIndex | None:
     """The index already at out_dir if it can be reused with these weights (else None, with a note why)."""
     if not (out_dir / "index.json").is_file():
@@ -234,7 +245,7 @@ def _previous_index(out_dir: Path, fingerprint: str, rebuild: bool, report: Buil
         report.notes.append("--rebuild: every clip is encoded again")
         return None
     try:
-        previous = read_index(out_dir)
+        previous = read_index(out_dir, load_vectors=False)  # rows are reused; the faiss index is rebuilt
     except PVSEError as exc:
         report.notes.append(f"the existing index could not be read, so it is rebuilt from scratch ({exc})")
         return None

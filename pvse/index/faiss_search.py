@@ -44,15 +44,17 @@ class TopClips:
     exact: bool  # provably equal to brute force
 
 
-def default_params(kind: str, num_vectors: int, dim: int) -> dict[str, Any]:
-    """Sensible faiss parameters for `kind` at this size (nlist ~ 4 sqrt(N), >= 39 training points per list)."""
+def default_params(kind: str, num_vectors: int, dim: int, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Faiss parameters for `kind` at this size: `given` ones, the rest derived (nlist ~ 4 sqrt(N) with >= 39
+    training points per list, nprobe = 1/8 of the lists but >= 32, ...)."""
     if kind not in INDEX_KINDS:
         raise GalleryIndexError(f"unknown index kind '{kind}'; choose one of {', '.join(INDEX_KINDS)}")
+    given = dict(given or {})
     params: dict[str, Any] = {}
     if kind.startswith("ivf"):
-        nlist = int(min(4 * math.sqrt(max(num_vectors, 1)), max(num_vectors // 39, 1)))
+        nlist = int(given.get("nlist") or min(4 * math.sqrt(max(num_vectors, 1)), max(num_vectors // 39, 1)))
         nlist = max(nlist, 1)
-        params.update(nlist=nlist, nprobe=min(nlist, max(32, nlist // 8)))  # probe >= 1/8 of the lists
+        params.update(nlist=nlist, nprobe=min(nlist, max(32, nlist // 8)))
     if kind == "ivf-pq":  # 4-bit fast-scan PQ: H/8 bytes per vector, quick to train and to scan
         m = next((m for m in (dim // 8, dim // 4, dim // 2, dim) if m >= 2 and m % 2 == 0 and dim % m == 0), dim)
         params.update(pq_m=m)
@@ -60,7 +62,11 @@ def default_params(kind: str, num_vectors: int, dim: int) -> dict[str, Any]:
         params.update(hnsw_m=32, ef_construction=40, ef_search=128)
     if kind not in EXACT_KINDS:
         params.update(candidates_per_head=256)
-    return params
+    unknown = sorted(set(given) - set(params))
+    if unknown:
+        raise GalleryIndexError(f"index parameter(s) {', '.join(unknown)} do not apply to a '{kind}' index "
+                                f"(it takes: {', '.join(params) or 'none'})")
+    return {**params, **given}
 
 
 def factory_string(kind: str, params: dict[str, Any]) -> str:
@@ -82,7 +88,7 @@ def build_vector_index(vectors: np.ndarray, kind: str = "flat", params: dict[str
     """Put (N, H) L2-normalised float32 vectors into a faiss inner-product index of `kind`; returns it and its params."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
-    resolved = {**default_params(kind, n, dim), **(params or {})}
+    resolved = default_params(kind, n, dim, params)
     index = faiss.index_factory(dim, factory_string(kind, resolved), faiss.METRIC_INNER_PRODUCT)
     if kind.startswith("hnsw"):
         index.hnsw.efConstruction = int(resolved["ef_construction"])

@@ -30,7 +30,11 @@ from .faiss_search import EXACT_KINDS, TopClips, brute_force_top_k, configure_se
 from .query_text import prepare_query
 from .store import GalleryIndex, read_index
 
-EXHAUSTIVE_BELOW_VECTORS = 0  # galleries with fewer K*M vectors are scored without faiss (both are exact)
+# Exact (flat) indexes with fewer K*M vectors than this are answered by the exhaustive max_over_k2_scores scan
+# instead of faiss IndexFlatIP + re-scoring: both give the same ranking, and with one query thread the scan
+# measured 1.1-1.3x faster at 10k-1M clips (benchmarks/search_benchmark.py), and the faiss copy of the
+# vectors then never has to be loaded (half the memory). Pass exhaustive_below=0 to use faiss flat.
+EXHAUSTIVE_BELOW_VECTORS = 2**62
 QUERY_THREADS = 1  # one query is small, memory-bound work: on a shared 2-core CPU extra OpenMP threads only wait
 
 
@@ -76,7 +80,8 @@ class Searcher:
         self.exhaustive_below = exhaustive_below
         self.threads = threads
         self._vectors_meta = index.meta.get("vectors", {})
-        configure_search(index.vectors, self._vectors_meta.get("params", {}))
+        if self._uses_faiss():
+            configure_search(index.load_vectors(), self._vectors_meta.get("params", {}))
         self._root = index.gallery_root
         self._real_root = Path(os.path.realpath(self._root))
 
@@ -89,13 +94,15 @@ class Searcher:
         bundled default. Weights other than the ones that built the index are a GalleryIndexError.
         """
         from ..defaults import default_index, default_weights
-        index = read_index(index_dir if index_dir is not None else default_index())
+        index = read_index(index_dir if index_dir is not None else default_index(), load_vectors=False)
         if weights is None:
             recorded = index.weights_ref()
             usable = recorded and (Path(recorded).is_dir() or is_repo_id(recorded))
             weights = os.environ.get("PVSE_WEIGHTS") or (recorded if usable else default_weights())
         pipeline = PVSEPipeline.from_pretrained(str(weights), device=device)
-        return cls(index, pipeline)
+        searcher = cls(index, pipeline)
+        _ = pipeline.word_features  # load the word vectors now, not inside the first query
+        return searcher
 
     @property
     def gallery_root(self) -> Path:
@@ -134,9 +141,10 @@ class Searcher:
             notes.append(f"None of the words of the query are in the model's vocabulary "
                          f"({self.pipeline.config.word_features}); try other (English) words.")
             return self._result(text, [], tokens, known, attention, notes, started)
-        unknown = [t for t, k in words if not k]
+        unknown = list(dict.fromkeys(t for t, k in words if not k))
         if unknown:
-            shown = ", ".join(f"'{t}'" for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+            shown = ", ".join("characters it cannot read ([UNK])" if t == "[UNK]" else f"'{t}'"
+                              for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
             notes.append(f"Not in the model's vocabulary, so carrying no meaning: {shown}.")
         query = encoding.embeddings[0]
         top = self.search_embeddings(query, top_k)
@@ -151,10 +159,15 @@ class Searcher:
         top_k = max(1, min(int(top_k), self.num_clips))
         kind = self._vectors_meta.get("kind", "flat")
         with _threads(self.threads):
-            if kind in EXACT_KINDS and self.index.vectors.ntotal < self.exhaustive_below:
+            if not self._uses_faiss():
                 return brute_force_top_k(query, self.index.embeddings, top_k)
-            return search_top_k(query, self.index.embeddings, self.index.vectors, top_k, exact=kind in EXACT_KINDS,
+            return search_top_k(query, self.index.embeddings, self.index.load_vectors(), top_k,
+                                exact=kind in EXACT_KINDS,
                                 candidates_per_head=self._vectors_meta.get("params", {}).get("candidates_per_head"))
+
+    def _uses_faiss(self) -> bool:
+        num_vectors = self.index.num_clips * int(self.index.meta["num_embeds"])
+        return self._vectors_meta.get("kind", "flat") not in EXACT_KINDS or num_vectors >= self.exhaustive_below
 
     def clip_path(self, row: int) -> Path:
         """Absolute path of a clip, refused (GalleryIndexError) if it resolves outside the gallery root."""

@@ -67,7 +67,7 @@ class GalleryIndex:
     embeddings: np.ndarray  # (M, K, H) float32, possibly a read-only memmap
     attention: np.ndarray  # (M, K, T) float32
     frame_indices: np.ndarray  # (M, T) int32
-    vectors: faiss.Index
+    vectors: faiss.Index | None  # None until load_vectors() when read with load_vectors=False
     directory: Path | None = None
 
     @property
@@ -85,6 +85,16 @@ class GalleryIndex:
         if not root.is_absolute() and self.directory is not None:
             root = self.directory / root
         return Path(os.path.abspath(root))
+
+    def load_vectors(self) -> faiss.Index:
+        """Read `vectors.faiss` (if not read yet) and check it matches the embeddings."""
+        if self.vectors is None:
+            try:
+                self.vectors = faiss.read_index(str(self.directory / VECTORS_FILE))
+            except (OSError, RuntimeError) as exc:
+                raise _damaged(self.directory, f"{VECTORS_FILE}: {exc}") from exc
+            _validate(self)
+        return self.vectors
 
     def weights_ref(self) -> str | None:
         """The weights recorded at build time, as a usable reference (local paths made absolute)."""
@@ -170,8 +180,12 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def read_index(index_dir: str | Path, mmap: bool | None = None) -> GalleryIndex:
-    """Load and validate an index directory; anything missing or inconsistent is a GalleryIndexError."""
+def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bool = True) -> GalleryIndex:
+    """Load and validate an index directory; anything missing or inconsistent is a GalleryIndexError.
+
+    mmap: memory-map embeddings.npy (default: when it is over 256 MB); load_vectors=False leaves the faiss
+    index on disk until `GalleryIndex.load_vectors()` (exhaustive search and incremental builds need none).
+    """
     index_dir = Path(index_dir).expanduser()
     meta_file = index_dir / META_FILE
     if not meta_file.is_file():
@@ -195,7 +209,7 @@ def read_index(index_dir: str | Path, mmap: bool | None = None) -> GalleryIndex:
         embeddings = np.load(emb_file, mmap_mode="r" if use_mmap else None, allow_pickle=False)
         attention = np.load(index_dir / ATTENTION_FILE, allow_pickle=False)
         frame_indices = np.load(index_dir / FRAME_INDICES_FILE, allow_pickle=False)
-        vectors = faiss.read_index(str(index_dir / VECTORS_FILE))
+        vectors = faiss.read_index(str(index_dir / VECTORS_FILE)) if load_vectors else None
     except GalleryIndexError:
         raise
     except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as exc:
@@ -231,7 +245,7 @@ def _validate(index: GalleryIndex) -> None:
     for name, (got, want) in expected.items():
         if tuple(got) != want:
             raise _damaged(index.directory, f"{name} has shape {tuple(got)}, expected {want} from {CLIPS_FILE} and {META_FILE}")
-    if index.vectors.ntotal != m * k or index.vectors.d != h:
+    if index.vectors is not None and (index.vectors.ntotal != m * k or index.vectors.d != h):
         raise _damaged(index.directory, f"{VECTORS_FILE} holds {index.vectors.ntotal} vectors of size {index.vectors.d}, "
                                         f"expected {m * k} of size {h}")
     if meta.get("counts", {}).get("clips") != m:

@@ -120,3 +120,9 @@ def test_json_stdout_is_pure_json_in_a_subprocess(cli_index):
     rows = json.loads(proc.stdout)
     assert [set(r) for r in rows] == [JSON_KEYS, JSON_KEYS]
     assert "face with tears of joy" in proc.stderr  # the emoji note went to stderr, not stdout
+
+
+def test_index_rejects_a_parameter_of_another_index_kind(cli_index, capsys):
+    code = main(["index", str(cli_index["gallery"]), "--weights", str(cli_index["weights"]), "--device", "cpu",
+                 "--quiet", "--index-kind", "hnsw", "--index-param", "nlist=64"])
+    assert code == 2 and "nlist do not apply to a 'hnsw' index" in capsys.readouterr().err

@@ -150,12 +150,18 @@ def test_top_k_is_capped_to_at_least_one(searcher):
     assert len(searcher.search("happy", top_k=10**9).hits) == 5
 
 
-def test_exhaustive_and_faiss_paths_agree(searcher):
+def test_exhaustive_and_faiss_paths_agree(searcher, built):
     query = searcher.pipeline.encode_text(["a big happy grin"]).embeddings[0]
-    via_faiss = searcher.search_embeddings(query, 5)
-    brute = brute_force_top_k(query, searcher.index.embeddings, 5)
-    assert via_faiss.rows.tolist() == brute.rows.tolist()
-    np.testing.assert_allclose(via_faiss.scores, brute.scores, atol=1e-6)
+    via_faiss = Searcher(read_index(built["index_dir"]), built["pipeline"], exhaustive_below=0)
+    assert via_faiss._uses_faiss() and not searcher._uses_faiss()
+    for top_k in (1, 3, 5):
+        got = via_faiss.search_embeddings(query, top_k)
+        brute = brute_force_top_k(query, searcher.index.embeddings, top_k)
+        assert got.rows.tolist() == brute.rows.tolist()
+        assert got.query_heads.tolist() == brute.query_heads.tolist() and got.clip_heads.tolist() == brute.clip_heads.tolist()
+        np.testing.assert_allclose(got.scores, brute.scores, atol=1e-6)
+    result = via_faiss.search("a big happy grin", top_k=5)
+    assert [h.row for h in result.hits] == brute_force_top_k(query, searcher.index.embeddings, 5).rows.tolist()
 
 
 def copy_built(built, tmp_path):
@@ -235,6 +241,7 @@ def test_load_uses_the_recorded_weights(built):
     loaded = Searcher.load(built["index_dir"], device="cpu")
     assert loaded.fingerprint == built["pipeline"].fingerprint
     assert loaded.gallery_root == built["gallery"].resolve()
+    assert loaded.index.vectors is None  # a flat index is scanned exhaustively: the faiss copy stays on disk
 
 
 def test_a_clip_swapped_for_a_link_outside_the_gallery_is_not_served(built, tmp_path):
@@ -266,10 +273,16 @@ def test_approximate_index_kind_is_kept_across_reruns(built, tmp_path):
     gallery, index_dir = copy_built(built, tmp_path)
     report = build_index(gallery, index_dir, pipeline=built["pipeline"], index_kind="hnsw", progress=False)
     assert report.reused == 5 and report.encoded == 0  # a new faiss index over the same embeddings
-    searcher = Searcher(read_index(index_dir), built["pipeline"])
+    searcher = Searcher.load(index_dir, device="cpu")
     assert searcher.index.meta["vectors"]["kind"] == "hnsw" and not searcher.index.meta["vectors"]["exact"]
+    assert searcher.index.vectors.ntotal == 15
     for row in range(5):
         top = searcher.search_embeddings(torch.from_numpy(searcher.index.embeddings[row].copy()), 2)
         assert top.rows[0] == row and not top.exact
     build_index(gallery, index_dir, pipeline=built["pipeline"], progress=False)
     assert read_index(index_dir).meta["vectors"]["kind"] == "hnsw"
+    build_index(gallery, index_dir, pipeline=built["pipeline"], rebuild=True, feature_cache=built["root"] / "cache",
+                progress=False, index_params=None)
+    assert read_index(index_dir).meta["vectors"]["kind"] == "hnsw"  # --rebuild re-encodes, keeps the kind
+    with pytest.raises(GalleryIndexError, match="do not apply"):
+        build_index(gallery, index_dir, pipeline=built["pipeline"], index_kind="flat", index_params={"nlist": 4})

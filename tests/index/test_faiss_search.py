@@ -88,3 +88,15 @@ def test_approximate_kinds_build_and_rescore_exactly(kind):
         assert np.all(np.diff(top.scores) <= 0)
         hits += len(set(top.rows.tolist()) & set(exact[0]))
     assert hits / 100 >= 0.8  # recall@10 on clustered queries (measured at scale in benchmarks/)
+
+
+def test_index_parameters_derive_from_what_is_given():
+    from pvse.errors import GalleryIndexError
+    from pvse.index.faiss_search import default_params
+    assert default_params("ivf-pq", 5_000_000, 512, {"nlist": 1024}) == {
+        "nlist": 1024, "nprobe": 128, "pq_m": 64, "candidates_per_head": 256}
+    assert default_params("ivf", 100, 8)["nlist"] == 2  # >= 39 training vectors per list
+    with pytest.raises(GalleryIndexError, match="do not apply"):
+        default_params("flat", 10, 8, {"nlist": 4})
+    with pytest.raises(GalleryIndexError, match="unknown index kind"):
+        default_params("lsh", 10, 8)
