@@ -4,7 +4,7 @@
 # Needs the shared Noto emoji folder beside the repository (../shared/data/noto-animated-emoji).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS="${EPOCHS:-60}"
+EPOCHS="${EPOCHS:-120}"
 python -m pvse.data.situations --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv --nrc-words 5000 --top-n 3
 rm -rf runs/default
 pvse train --data emoji:../shared/data/noto-animated-emoji --extra-pairs gallery/situation-pairs.tsv \
