@@ -13,16 +13,15 @@ untouched), checks that the two agree, and pushes the Space:
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from pvse.atomic_file import atomic_file
 from pvse.defaults import REPO_ROOT
 from pvse.errors import PVSEError
 
@@ -136,14 +135,8 @@ def write_front_matter(readme: str | Path, spaces_yaml: str | Path = SPACES_YAML
     new = with_front_matter(old, settings)
     if new == old:
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{readme.name}.", dir=readme.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(new)
-        os.replace(tmp, readme)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(readme, "w", encoding="utf-8", newline="") as fh:
+        fh.write(new)
     return True
 
 

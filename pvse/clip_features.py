@@ -6,8 +6,6 @@ T) and kept in a FeatureCache; training epochs and index rebuilds read them back
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .atomic_file import atomic_file
 from .errors import MediaError
 from .media import MediaLimits, decode_clip
 
@@ -62,15 +61,9 @@ class FeatureCache:
     def put(self, item: ClipFeatures) -> None:
         file = self._file(item.content_hash)
         file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, features=item.features.astype(np.float16), indices=np.asarray(item.frame_indices),
-                         num_source_frames=item.num_source_frames)
-            os.replace(tmp, file)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_file(file) as fh:
+            np.savez(fh, features=item.features.astype(np.float16), indices=np.asarray(item.frame_indices),
+                     num_source_frames=item.num_source_frames)
 
 
 def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None):

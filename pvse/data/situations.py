@@ -22,15 +22,14 @@ import argparse
 import csv
 import importlib.util
 import json
-import os
 import random
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic_file import atomic_file
 from ..defaults import BUNDLED_GALLERY, REPO_ROOT
 
 GRAMMAR = Path(__file__).with_name("situation_grammar.json")
@@ -152,11 +151,9 @@ def build_situation_pairs(gallery: Path = BUNDLED_GALLERY, *, top_n: int = 2, se
 def write_pairs_tsv(pairs: SituationPairs, out: Path) -> None:
     """`file<TAB>text` rows (the format of `pvse train --extra-pairs`), written atomically."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+    with atomic_file(out, "w", encoding="utf-8", newline="") as fh:
         for file, text, _ in pairs.rows:
             fh.write(f"{file}\t{text}\n")
-    os.replace(tmp, out)
 
 
 def main(argv: list[str] | None = None) -> int:
