@@ -6,15 +6,9 @@ import json
 
 from ..media import MediaLimits
 from ..index.faiss_search import INDEX_KINDS
+from .arguments import positive_int
 
 HELP = "Index a folder of GIFs / videos for search; a rerun encodes only new or changed clips."
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
-    return value
 
 
 def _param(text: str) -> tuple[str, object]:
@@ -36,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "metadata (e.g. the gallery's manifest.tsv)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the CNN and encoder run (auto: CUDA when present)")
-    parser.add_argument("--batch-size", type=_positive_int, default=8, metavar="N", help="clips per CNN batch (default 8)")
-    parser.add_argument("--workers", type=_positive_int, default=2, metavar="N", help="decoding threads (default 2)")
+    parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="clips per CNN batch (default 8)")
+    parser.add_argument("--workers", type=positive_int, default=2, metavar="N", help="decoding threads (default 2)")
     parser.add_argument("--feature-cache", metavar="DIR", help="keep frame features here and reuse them next time")
     parser.add_argument("--index-kind", choices=INDEX_KINDS, default=None,
                         help="faiss index: flat (exact, default) or an approximate one for large galleries "

@@ -5,21 +5,16 @@ import argparse
 import json
 import sys
 
+from .arguments import positive_int
+
 HELP = 'Search a gallery by sentence, e.g. pvse search "my reaction when the build is green".'
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", nargs="+", help="what you would say (quotes optional)")
     parser.add_argument("--index", metavar="INDEX_DIR", help="index made by `pvse index` (default: the bundled gallery)")
     parser.add_argument("--weights", metavar="PATH_OR_REPO", help="default: the weights that built the index")
-    parser.add_argument("--top-k", type=_positive_int, default=10, metavar="N", help="how many clips (default 10)")
+    parser.add_argument("--top-k", type=positive_int, default=10, metavar="N", help="how many clips (default 10)")
     parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "path", "score", '
                         '"query_head", "clip_head"} on stdout')
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

@@ -7,18 +7,12 @@ import sys
 
 from ..data import SPLIT_RULES
 from ..training.trainer import FRAME_FEATURES, TRAIN_ON, WORD_FEATURES, TrainConfig
+from .arguments import positive_int
 
 HELP = "Train PVSE on clip-text pairs (MIL + diversity + MMD loss, AMSGrad, model selection on validation rsum)."
 
 DATA_HELP = ("data set: an MRW release folder (mrw-v1.0.json, split/*.tsv, mp4/), tsv:CLIPS_DIR:FILE.tsv or a "
              "FILE.tsv (rows: file<TAB>text[<TAB>split]), or emoji[:DIR] (the Noto animated emoji set)")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
-    return value
 
 
 def _non_negative_int(text: str) -> int:
@@ -48,10 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument("-K", "--num-embeds", type=_non_negative_int, default=d.num_embeds, metavar="K",
                        help=f"embeddings per instance; 0 = global feature only (default {d.num_embeds})")
-    model.add_argument("--embed-dim", type=_positive_int, default=d.embed_dim, metavar="H",
+    model.add_argument("--embed-dim", type=positive_int, default=d.embed_dim, metavar="H",
                        help=f"joint embedding size, even (default {d.embed_dim})")
     model.add_argument("--dropout", type=float, default=d.dropout, help=f"default {d.dropout}")
-    model.add_argument("--frames", type=_positive_int, default=d.num_frames, metavar="T",
+    model.add_argument("--frames", type=positive_int, default=d.num_frames, metavar="T",
                        help=f"frames sampled per clip (default {d.num_frames})")
     model.add_argument("--word-features", choices=WORD_FEATURES, default=d.word_features,
                        help=f"frozen word features (default {d.word_features})")
@@ -62,8 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     loss.add_argument("--lambda-div", type=float, default=d.lambda_div, help=f"diversity weight (default {d.lambda_div})")
     loss.add_argument("--lambda-mmd", type=float, default=d.lambda_mmd, help=f"MMD weight (default {d.lambda_mmd})")
     opt = parser.add_argument_group("optimisation")
-    opt.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help=f"default {d.batch_size}")
-    opt.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"default {d.epochs}")
+    opt.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"default {d.batch_size}")
+    opt.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"default {d.epochs}")
     opt.add_argument("--lr", type=float, default=d.lr, help=f"AMSGrad learning rate (default {d.lr})")
     opt.add_argument("--grad-clip", type=float, default=d.grad_clip, help=f"gradient norm clip, 0 = off (default {d.grad_clip})")
     opt.add_argument("--lr-patience", type=_non_negative_int, default=d.lr_patience, metavar="EPOCHS",
@@ -76,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when present")
     run_group.add_argument("--feature-cache", metavar="DIR",
                            help="frame / word feature cache (default $PVSE_FEATURE_CACHE or ~/.cache/pvse-gif/features)")
-    run_group.add_argument("--threads", type=_positive_int, metavar="N",
+    run_group.add_argument("--threads", type=positive_int, metavar="N",
                            help="CPU threads for PyTorch (default: its own choice; 1 is often fastest on a busy machine)")
     run_group.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished epoch")
     run_group.add_argument("--dry-run", action="store_true", help="print the data set's splits as JSON and exit")
