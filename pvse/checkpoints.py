@@ -88,10 +88,14 @@ def save_checkpoint(model: PVSE, out_dir: str | Path, *, frame_cnn_state: dict[s
     return out_dir
 
 
-def _read_metadata(path: Path) -> dict[str, str]:
+def read_weights_metadata(path: str | Path) -> dict[str, str]:
+    """The `metadata` given to save_checkpoint, as stored (strings) in the header of a model.safetensors."""
     from safetensors import safe_open
-    with safe_open(str(path), framework="pt") as fh:
-        meta = dict(fh.metadata() or {})
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = dict(fh.metadata() or {})
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"cannot read the metadata of {path}: {exc}") from exc
     meta.pop("format", None)
     return meta
 
@@ -139,4 +143,4 @@ def load_checkpoint(ref: str | Path, device: str | torch.device | None = "auto")
             raise WeightsError(f"{VOCAB_FILE} of '{ref}' has {len(vocab)} words but the config says {config.vocab_size}.")
     model.to(resolve_device(device)).eval()
     return Checkpoint(model=model, config=config, source=ref, fingerprint=_fingerprint(config_text, weights_path),
-                      frame_cnn_state=frame_cnn_state, vocab=vocab, metadata=_read_metadata(weights_path))
+                      frame_cnn_state=frame_cnn_state, vocab=vocab, metadata=read_weights_metadata(weights_path))

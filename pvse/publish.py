@@ -13,9 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError, safe_open
-
-from .checkpoints import CARRIES_CNN, CONFIG_FILE, FRAME_CNN_FILE, VOCAB_FILE, WEIGHTS_FILE, Checkpoint, load_checkpoint
+from .checkpoints import (CARRIES_CNN, CONFIG_FILE, FRAME_CNN_FILE, VOCAB_FILE, WEIGHTS_FILE, Checkpoint, load_checkpoint,
+                          read_weights_metadata)
 from .errors import PVSEError, WeightsError
 
 LIBRARY_NAME = "pvse-gif"
@@ -42,15 +41,14 @@ def _decode(value: str) -> Any:
     return value
 
 
+def decode_metadata(raw: dict[str, str]) -> dict[str, Any]:
+    """A checkpoint's stored metadata with its values decoded (see `_decode`)."""
+    return {key: _decode(value) for key, value in raw.items()}
+
+
 def read_checkpoint_metadata(checkpoint_dir: str | Path) -> dict[str, Any]:
     """The `metadata` given to save_checkpoint (stored in model.safetensors' header), values decoded."""
-    path = Path(checkpoint_dir) / WEIGHTS_FILE
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            raw = fh.metadata() or {}
-    except (SafetensorError, OSError) as exc:
-        raise WeightsError(f"cannot read the metadata of {path}: {exc}") from exc
-    return {key: _decode(value) for key, value in raw.items() if key != "format"}
+    return decode_metadata(read_weights_metadata(Path(checkpoint_dir) / WEIGHTS_FILE))
 
 
 def checkpoint_files(checkpoint: Checkpoint) -> list[str]:
@@ -156,7 +154,7 @@ def push_checkpoint(checkpoint_dir: str | Path, repo_id: str, private: bool = Fa
     except HFValidationError as exc:
         raise PVSEError(f"'{repo_id}' is not a valid Hub repo id: {exc}") from exc
     checkpoint = load_checkpoint(checkpoint_dir, device="cpu")  # a broken checkpoint stops here
-    metadata = read_checkpoint_metadata(checkpoint_dir)
+    metadata = decode_metadata(checkpoint.metadata)
     if api is None:
         from huggingface_hub import HfApi
         api = HfApi(token=token)
