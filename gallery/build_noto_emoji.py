@@ -12,10 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pvse.data.emoji import emoji_group
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parents[1] / "shared" / "data" / "noto-animated-emoji"
 OUT = HERE / "noto-emoji"
-SKIN_TONES_AND_VS = {"1f3fb", "1f3fc", "1f3fd", "1f3fe", "1f3ff", "fe0f"}
 
 CREDITS = """# Credits and licences
 
@@ -30,12 +31,6 @@ The animations in this folder are **Noto Emoji animations by Google**, licensed 
 """
 
 
-def group_key(row: dict[str, str]) -> str:
-    """Emoji identity ignoring skin tones and variation selectors; rows with no code point are their own group."""
-    cps = [c for c in row["codepoints"].split() if c not in SKIN_TONES_AND_VS]
-    return " ".join(cps) or row["file"]
-
-
 def main(source: Path = DEFAULT_SOURCE) -> None:
     with open(source / "manifest.tsv", newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t")
@@ -43,7 +38,7 @@ def main(source: Path = DEFAULT_SOURCE) -> None:
     seen: set[str] = set()
     kept = []
     for row in rows:
-        key = group_key(row)
+        key = emoji_group(row["codepoints"], row["name"] or Path(row["file"]).stem)  # the training split's groups
         if key not in seen:
             seen.add(key)
             kept.append(row)
