@@ -16,3 +16,8 @@ def default_weights() -> str:
 
 def default_index() -> Path:
     return Path(os.environ.get("PVSE_INDEX") or BUNDLED_INDEX)
+
+
+def default_feature_cache() -> Path:
+    """Where frozen frame / word features are cached: $PVSE_FEATURE_CACHE, else ~/.cache/pvse-gif/features."""
+    return Path(os.environ.get("PVSE_FEATURE_CACHE") or "~/.cache/pvse-gif/features").expanduser()

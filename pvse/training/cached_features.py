@@ -7,8 +7,6 @@ something is missing from the cache, so a second run over the same data neither 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,15 +15,12 @@ from pathlib import Path
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
+from ..atomic_file import atomic_file
 from ..clip_features import ClipFeatures, FeatureCache, iter_clip_features
+from ..defaults import default_feature_cache
 from ..errors import MediaError, PVSEError
 
 WORD_CACHE_VERSION = 2
-
-
-def default_feature_cache() -> Path:
-    """$PVSE_FEATURE_CACHE, else ~/.cache/pvse-gif/features."""
-    return Path(os.environ.get("PVSE_FEATURE_CACHE") or "~/.cache/pvse-gif/features").expanduser()
 
 
 @lru_cache(maxsize=4)
@@ -122,14 +117,8 @@ class WordFeatureStore:
 
     def save(self, entries: dict[str, dict[str, torch.Tensor]]) -> None:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(entries, tmp)
-            os.replace(tmp, self.file)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_file(self.file) as fh:
+            torch.save(entries, fh)
 
 
 @dataclass
