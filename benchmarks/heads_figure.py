@@ -15,6 +15,7 @@ import torch  # noqa: E402
 from pvse.defaults import REPO_ROOT  # noqa: E402
 from pvse.index import Searcher  # noqa: E402
 from pvse.media import decode_clip  # noqa: E402
+from pvse.similarity import max_over_k2_scores  # noqa: E402
 
 QUERIES = [
     "mrw my friends throw me a surprise party",
@@ -28,7 +29,7 @@ def head_matches(searcher: Searcher, text: str) -> list[tuple[list[str], int, fl
     encoding = searcher.pipeline.encode_text([text])
     query = encoding.embeddings[0]  # (K, H)
     gallery = torch.from_numpy(np.asarray(searcher.index.embeddings, dtype=np.float32))  # (M, K, H)
-    sims = torch.einsum("kh,mjh->kmj", query, gallery).amax(dim=-1)  # (K, M): each query head vs each GIF
+    sims = max_over_k2_scores(query.unsqueeze(1), gallery).scores  # (K, M): each query head alone vs each GIF
     tokens, attention = encoding.tokens[0], encoding.attention[0]
     out = []
     for k in range(query.size(0)):
