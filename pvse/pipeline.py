@@ -60,9 +60,13 @@ class PVSEPipeline:
         out = self.model.encode_text(batch.features.to(self.device), batch.lengths.to(self.device))
         return self._text_encoding(out, batch.lengths, batch.tokens, batch.known)
 
+    @cached_property
+    def _vocab_index(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self.checkpoint.vocab or [])}
+
     def _encode_text_with_vocab(self, texts: list[str]) -> TextEncoding:
         from .features import tokenize
-        index = {w: i for i, w in enumerate(self.checkpoint.vocab or [])}
+        index = self._vocab_index
         unk = index.get("<unk>", VOCAB_SPECIALS["<unk>"])
         tokens = [["<start>", *tokenize(t), "<end>"] for t in texts]
         lengths = torch.tensor([len(t) for t in tokens])
