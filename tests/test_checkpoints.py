@@ -2,7 +2,6 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import save_file
 
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig

@@ -1,7 +1,6 @@
 import math
 
 import torch
-import torch.nn.functional as F
 
 from pvse.config import PVSEConfig
 from pvse.losses import diversity_loss, mil_triplet_loss, mmd_rbf_loss, pvse_loss

@@ -1,6 +1,5 @@
 """Spaces.yaml <-> README front matter, and the Space upload up to the network call."""
 import shutil
-import sys
 import tomllib
 from pathlib import Path
 
