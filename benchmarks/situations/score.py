@@ -14,17 +14,12 @@ from pathlib import Path
 
 import torch
 
-from pvse.data.situations import BENCHMARK, read_benchmark
+from pvse.data.situations import BENCHMARK, gallery_stem, read_benchmark
 from pvse.defaults import BUNDLED_GALLERY, default_weights
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
 from pvse.training.cached_features import load_frame_bank
 from pvse.training.evaluate import embed_clips
-
-
-def gallery_stem(path: Path) -> str:
-    """'009-loudly-crying.gif' -> 'loudly-crying' (the names queries.tsv uses)."""
-    return path.stem.split("-", 1)[1] if "-" in path.stem else path.stem
 
 
 def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, benchmark: Path = BENCHMARK,
@@ -38,7 +33,7 @@ def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, be
     rows = read_benchmark(benchmark)
     text = pipeline.encode_text([r["query"] for r in rows])
     ranked = max_over_k2_scores(text.embeddings.to(clip_emb.device), clip_emb).scores.argsort(dim=1, descending=True, stable=True)
-    stems = [gallery_stem(p) for p in paths]
+    stems = [gallery_stem(p.name) for p in paths]
     per_topic: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     per_query = []
     for row, order in zip(rows, ranked[:, :5].tolist()):

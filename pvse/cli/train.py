@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt = parser.add_argument_group("optimisation")
     opt.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"default {d.batch_size}")
     opt.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"default {d.epochs}")
+    opt.add_argument("--passes-per-epoch", type=positive_int, default=d.passes_per_epoch, metavar="N",
+                     help="visit every clip N times per epoch, each time with another of its texts; useful when "
+                          f"clips have many texts, e.g. with --extra-pairs (default {d.passes_per_epoch})")
     opt.add_argument("--lr", type=float, default=d.lr, help=f"AMSGrad learning rate (default {d.lr})")
     opt.add_argument("--grad-clip", type=float, default=d.grad_clip, help=f"gradient norm clip, 0 = off (default {d.grad_clip})")
     opt.add_argument("--lr-patience", type=_non_negative_int, default=d.lr_patience, metavar="EPOCHS",
@@ -95,7 +98,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        embed_dim=args.embed_dim, dropout=args.dropout, num_frames=args.frames,
                        word_features=args.word_features, frame_features=args.frame_features, margin=args.margin,
                        lambda_div=args.lambda_div, lambda_mmd=args.lambda_mmd, batch_size=args.batch_size,
-                       epochs=args.epochs, lr=args.lr, grad_clip=args.grad_clip, lr_patience=args.lr_patience,
+                       epochs=args.epochs, passes_per_epoch=args.passes_per_epoch, lr=args.lr,
+                       grad_clip=args.grad_clip, lr_patience=args.lr_patience,
                        train_on=args.train_on, seed=args.seed, device=args.device, feature_cache=args.feature_cache,
                        resume=args.resume, progress=not args.quiet, threads=args.threads)
 

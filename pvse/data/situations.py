@@ -2,8 +2,15 @@
 
 The MRW paper calls it implicit concept association: "mrw the printer jams again" never names the emotion of
 the GIF that answers it. Emoji names and keywords teach labels, not situations. This module writes extra
-training pairs that connect everyday situations with reactions, from three sources, none of them the benchmark:
+training pairs that connect everyday situations with reactions, from two kinds of source, none of them the
+benchmark:
 
+**Reaction pairs** (`reaction_grammar.json`): situations written for a reaction ("someone cuts in line" ->
+angry: angry, rage, cursing, ...), and things people like or dread crossed with events whose reaction depends
+on which ("the picnic gets cancelled" -> sad, "the math test gets cancelled" -> celebrate). Each sentence
+becomes a training text of `per_sentence` emoji drawn from its reaction's set.
+
+**Teacher pairs**:
 1. a sentence pool from a small grammar (`situation_grammar.json`: openers x events x things, hand-written
    situations) and emotion words of the NRC Emotion Lexicon (the `nrclex` package; free for research use);
 2. each emoji's CLDR name and keywords (Unicode CLDR), as the description of the reaction;
@@ -12,7 +19,8 @@ training pairs that connect everyday situations with reactions, from three sourc
 
 Only the sentence encoder learns from these pairs; the retrieval core stays PVSE (max over K^2 between a
 sentence's and a GIF's embeddings) and works on galleries without names. Pool sentences that are near copies
-of a benchmark query (same words up to the opener, token Jaccard >= 0.5, or MiniLM cosine >= 0.85) are dropped.
+of a benchmark query (same words up to the opener, token Jaccard >= 0.5, or MiniLM cosine >= 0.8 between the
+situations without their openers) are dropped.
 
 Run: python -m pvse.data.situations --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv
 """
@@ -33,12 +41,13 @@ from ..atomic_file import atomic_file
 from ..defaults import BUNDLED_GALLERY, REPO_ROOT
 
 GRAMMAR = Path(__file__).with_name("situation_grammar.json")
+REACTIONS = Path(__file__).with_name("reaction_grammar.json")
 BENCHMARK = REPO_ROOT / "benchmarks" / "situations" / "queries.tsv"
 NRC_EMOTIONS = ("anger", "anticipation", "disgust", "fear", "joy", "sadness", "surprise", "trust")
 OPENERS = re.compile(r"^(my reaction when|my reaction to|mrw|mfw|me when|me after|when|how i feel when|"
                      r"that moment when|the face i make when)\b\s*")
 JACCARD_LIMIT = 0.5
-COSINE_LIMIT = 0.85
+COSINE_LIMIT = 0.8
 
 
 def load_nrc_lexicon() -> dict[str, list[str]]:
@@ -113,22 +122,78 @@ class SentenceTeacher:
         return self.model.encode(texts, batch_size=128, normalize_embeddings=True, convert_to_numpy=True)
 
 
-def leaking(sentences: list[str], benchmark: list[str], sentence_emb: np.ndarray | None = None,
-            benchmark_emb: np.ndarray | None = None) -> list[bool]:
-    """True for each sentence that is a near copy of some benchmark query (see module docstring)."""
+def situation_text(text: str) -> str:
+    """A query without its opener and punctuation: 'MRW the pizza arrives!' -> 'the pizza arrives'."""
+    return " ".join(OPENERS.sub("", " ".join(re.findall(r"[a-z0-9']+", text.lower()))).split())
+
+
+def leaking(sentences: list[str], benchmark: list[str], teacher: SentenceTeacher | None = None) -> list[bool]:
+    """True for each sentence that is a near copy of some benchmark query (see module docstring): the same
+    content words (token Jaccard >= 0.5) or, with a teacher, the same meaning (MiniLM cosine >= 0.8 between the
+    situations with their openers removed, so "mfw" vs "my reaction when" neither hides nor fakes a match)."""
     bench_tokens = [situation_tokens(q) for q in benchmark]
     flags = [any(jaccard(situation_tokens(s), b) >= JACCARD_LIMIT for b in bench_tokens) for s in sentences]
-    if sentence_emb is not None and benchmark_emb is not None:
-        near = (sentence_emb @ benchmark_emb.T).max(axis=1) >= COSINE_LIMIT
-        flags = [f or bool(n) for f, n in zip(flags, near)]
+    if teacher is not None and sentences and benchmark:
+        unique = sorted({situation_text(s) for s in sentences})
+        sims = teacher.embed(unique) @ teacher.embed([situation_text(q) for q in benchmark]).T
+        near = {u for u, m in zip(unique, sims.max(axis=1)) if m >= COSINE_LIMIT}
+        flags = [f or situation_text(s) in near for f, s in zip(flags, sentences)]
     return flags
 
 
 @dataclass
 class SituationPairs:
-    rows: list[tuple[str, str, float]]  # (file, sentence, teacher cosine)
+    rows: list[tuple[str, str, float]]  # (file, sentence, teacher cosine; 1.0 for reaction pairs)
     pool_size: int
     dropped_as_leak: int
+
+
+def gallery_stem(name: str) -> str:
+    """'009-loudly-crying.gif' -> 'loudly-crying' (the reaction names of the benchmark and the reaction grammar)."""
+    stem = Path(name).stem
+    return stem.split("-", 1)[1] if "-" in stem and stem.split("-", 1)[0].isdigit() else stem
+
+
+def reaction_sentences(grammar: dict, seed: int = 0, openers_per_situation: int = 3) -> list[tuple[str, str]]:
+    """(sentence, reaction group) for every hand-written situation (with a few openers) and every valence
+    (thing, event) combination (with one random opener). Deterministic for a seed."""
+    rng = random.Random(seed)
+    openers = grammar["openers"]
+    out = []
+    for group, spec in grammar["groups"].items():
+        for situation in spec["situations"]:
+            out += [(f"{o} {situation}", group) for o in rng.sample(openers, min(openers_per_situation, len(openers)))]
+    valence = grammar["valence"]
+    for kind in ("liked", "dreaded"):
+        for event, group in valence[f"{kind}_events"].items():
+            for things in valence[kind].values():
+                out += [(f"{rng.choice(openers)} {event.format(thing=thing)}", group) for thing in things]
+    seen: set[str] = set()
+    return [(s, g) for s, g in out if not (s in seen or seen.add(s))]
+
+
+def build_reaction_pairs(gallery: Path = BUNDLED_GALLERY, *, per_sentence: int = 3, seed: int = 0,
+                         teacher: SentenceTeacher | None = None, benchmark: list[str] | None = None,
+                         grammar: dict | None = None) -> SituationPairs:
+    """Reaction pairs (see module doc): each sentence with `per_sentence` emoji of its reaction group."""
+    grammar = grammar or json.loads(REACTIONS.read_text(encoding="utf-8"))
+    benchmark = benchmark if benchmark is not None else [r["query"] for r in read_benchmark()]
+    files, _ = emoji_descriptions(gallery / "manifest.tsv")
+    by_stem = {gallery_stem(f): f for f in files}
+    missing = sorted({e for spec in grammar["groups"].values() for e in spec["emoji"] if e not in by_stem})
+    if missing:
+        raise ValueError(f"reaction grammar names emoji that are not in {gallery}: {', '.join(missing)}")
+    pool = reaction_sentences(grammar, seed)
+    sentences = [s for s, _ in pool]
+    flags = leaking(sentences, benchmark, teacher)
+    rng = random.Random(seed)
+    rows = []
+    for (sentence, group), leak in zip(pool, flags):
+        if leak:
+            continue
+        emoji = grammar["groups"][group]["emoji"]
+        rows += [(by_stem[e], sentence, 1.0) for e in rng.sample(emoji, min(per_sentence, len(emoji)))]
+    return SituationPairs(rows=rows, pool_size=len(pool), dropped_as_leak=sum(flags))
 
 
 def build_situation_pairs(gallery: Path = BUNDLED_GALLERY, *, top_n: int = 2, seed: int = 0,
@@ -138,11 +203,11 @@ def build_situation_pairs(gallery: Path = BUNDLED_GALLERY, *, top_n: int = 2, se
     benchmark = benchmark if benchmark is not None else [r["query"] for r in read_benchmark()]
     teacher = teacher or SentenceTeacher()
     pool = generate_pool(grammar, load_nrc_lexicon(), seed=seed, nrc_words=nrc_words)
-    pool_emb = teacher.embed(pool)
-    flags = leaking(pool, benchmark, pool_emb, teacher.embed(benchmark) if benchmark else None)
+    flags = leaking(pool, benchmark, teacher)
     keep = [i for i, f in enumerate(flags) if not f]
+    pool_emb = teacher.embed([pool[i] for i in keep])
     files, descriptions = emoji_descriptions(gallery / "manifest.tsv")
-    sims = pool_emb[keep] @ teacher.embed(descriptions).T
+    sims = pool_emb @ teacher.embed(descriptions).T
     best = np.argsort(-sims, axis=1, kind="stable")[:, :top_n]
     rows = [(files[j], pool[i], float(sims[r, j])) for r, i in enumerate(keep) for j in best[r]]
     return SituationPairs(rows=rows, pool_size=len(pool), dropped_as_leak=len(pool) - len(keep))
@@ -160,14 +225,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gallery", type=Path, default=BUNDLED_GALLERY)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "gallery" / "situation-pairs.tsv")
-    parser.add_argument("--top-n", type=int, default=2)
+    parser.add_argument("--top-n", type=int, default=2, help="teacher pairs: emoji per pool sentence (0: none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--nrc-words", type=int, default=1500, help="emotion words of the NRC lexicon to use")
+    parser.add_argument("--reactions", type=int, default=0, metavar="N",
+                        help="reaction pairs: emoji drawn per reaction-grammar sentence (0: none)")
     args = parser.parse_args(argv)
-    pairs = build_situation_pairs(args.gallery, top_n=args.top_n, seed=args.seed, nrc_words=args.nrc_words)
-    write_pairs_tsv(pairs, args.out)
-    print(f"{len(pairs.rows)} pairs from {pairs.pool_size} pool sentences "
-          f"({pairs.dropped_as_leak} dropped as near copies of benchmark queries) -> {args.out}")
+    teacher = SentenceTeacher()
+    rows: list[tuple[str, str, float]] = []
+    if args.top_n > 0:
+        pairs = build_situation_pairs(args.gallery, top_n=args.top_n, seed=args.seed, nrc_words=args.nrc_words,
+                                      teacher=teacher)
+        rows += pairs.rows
+        print(f"teacher pairs: {len(pairs.rows)} from {pairs.pool_size} pool sentences "
+              f"({pairs.dropped_as_leak} dropped as near copies of benchmark queries)")
+    if args.reactions > 0:
+        pairs = build_reaction_pairs(args.gallery, per_sentence=args.reactions, seed=args.seed, teacher=teacher)
+        rows += pairs.rows
+        print(f"reaction pairs: {len(pairs.rows)} from {pairs.pool_size} sentences "
+              f"({pairs.dropped_as_leak} dropped as near copies of benchmark queries)")
+    write_pairs_tsv(SituationPairs(rows, 0, 0), args.out)
+    print(f"{len(rows)} pairs -> {args.out}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """Which clip-text pairs form the batches of one epoch: a pure function of (seed, epoch).
 
-Each epoch every training clip appears once, with one of its texts drawn at random (text augmentation), so a
-batch has exactly one positive per clip. Two clips of the same group (e.g. skin-tone variants) or two pairs
+Each epoch every training clip appears once per pass, with one of its texts drawn at random (text augmentation),
+so a batch has exactly one positive per clip. More passes per epoch let clips with many texts (e.g. distant
+supervision pairs) show more of them between two validations. Two clips of the same group (e.g. skin-tone variants) or two pairs
 with the same text are kept out of one batch when possible: in the hardest-negative triplet loss each would be
 the other's false negative.
 """
@@ -43,9 +44,15 @@ def pack_batches(order: Sequence[int], groups: Sequence[str], text_options: Sequ
 
 
 def epoch_batches(texts_per_clip: Sequence[Sequence[int]], groups: Sequence[str], batch_size: int, seed: int,
-                  epoch: int) -> list[tuple[list[int], list[int]]]:
-    """[(clip indices, text ids)] for one epoch; deterministic in (seed, epoch) so a resumed run repeats it."""
+                  epoch: int, passes: int = 1) -> list[tuple[list[int], list[int]]]:
+    """[(clip indices, text ids)] for one epoch of `passes` passes over the clips; deterministic in (seed, epoch)
+    so a resumed run repeats it. Pass p > 0 gives each clip the text at position p of its shuffled texts (cycling),
+    so a clip with several texts shows different ones in one epoch."""
     rng = np.random.default_rng([seed, epoch])
-    options = [[int(ids[j]) for j in rng.permutation(len(ids))] for ids in texts_per_clip]
-    order = rng.permutation(len(texts_per_clip)).tolist()
-    return [([c for c, _ in b], [t for _, t in b]) for b in pack_batches(order, groups, options, batch_size)]
+    shuffled = [[int(ids[j]) for j in rng.permutation(len(ids))] for ids in texts_per_clip]
+    batches = []
+    for p in range(passes):
+        options = [s[p % len(s):] + s[:p % len(s)] if s else s for s in shuffled]
+        order = rng.permutation(len(texts_per_clip)).tolist()
+        batches += [([c for c, _ in b], [t for _, t in b]) for b in pack_batches(order, groups, options, batch_size)]
+    return batches

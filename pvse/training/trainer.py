@@ -75,6 +75,7 @@ class TrainConfig:
     # optimisation
     batch_size: int = 128
     epochs: int = 30
+    passes_per_epoch: int = 1  # times each clip is visited per epoch (each time with another of its texts)
     lr: float = 2e-4
     grad_clip: float = 2.0
     lr_patience: int = 10
@@ -97,7 +98,7 @@ class TrainConfig:
         if self.frame_features not in FRAME_FEATURES:
             raise PVSEError(f"training supports frame features {', '.join(FRAME_FEATURES)} (ResNet-152 needs the "
                             f"official checkpoint's CNN weights), got '{self.frame_features}'")
-        for name in ("batch_size", "epochs", "num_frames", "eval_batch_size", "threads"):
+        for name in ("batch_size", "epochs", "passes_per_epoch", "num_frames", "eval_batch_size", "threads"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise PVSEError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_size < 2:
@@ -283,7 +284,8 @@ def _train(config: TrainConfig, dataset: PairDataset | None) -> TrainResult:
     for epoch in bar:
         started = time.perf_counter()
         torch.manual_seed(_epoch_seed(config.seed, epoch))  # dropout, if any
-        batches = [b for b in epoch_batches(text_ids, groups, config.batch_size, config.seed, epoch) if len(b[0]) >= 2]
+        batches = [b for b in epoch_batches(text_ids, groups, config.batch_size, config.seed, epoch,
+                                                  config.passes_per_epoch) if len(b[0]) >= 2]
         lr = optimizer.param_groups[0]["lr"]
         losses = _train_epoch(model, optimizer, batches, batcher, config, f"epoch {epoch}")
         train_seconds = time.perf_counter() - started

@@ -26,3 +26,13 @@ def test_pack_defers_clashing_items_and_always_progresses():
     batches = pack_batches([0, 1, 2, 3], ["a", "a", "a", "b"], [[0], [1], [2], [3]], batch_size=4)
     assert batches == [[(0, 0), (3, 3)], [(1, 1)], [(2, 2)]]
     assert pack_batches([0, 1], ["a", "b"], [[5], [5]], 2) == [[(0, 5)], [(1, 5)]]
+
+
+def test_passes_visit_every_clip_again_with_another_text():
+    texts = [[10 * i + j for j in range(5)] for i in range(12)]  # five texts per clip
+    batches = epoch_batches(texts, [f"g{i}" for i in range(12)], 4, seed=0, epoch=3, passes=3)
+    clips = Counter(c for b, _ in batches for c in b)
+    assert clips == {i: 3 for i in range(12)}
+    shown = {i: [t for b, ts in batches for c, t in zip(b, ts) if c == i] for i in range(12)}
+    assert all(len(set(ts)) == 3 and set(ts) <= set(texts[i]) for i, ts in shown.items())
+    assert epoch_batches(texts, [f"g{i}" for i in range(12)], 4, 0, 3, passes=1) == batches[:3]  # pass 1 is unchanged

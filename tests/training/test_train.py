@@ -95,3 +95,12 @@ def test_train_on_train_plus_val_keeps_last_epoch(tiny_config):
     assert _same(_weights(result.out_dir, "best"), _weights(result.out_dir, "last"))
     split = json.loads((result.out_dir / "train_config.json").read_text())
     assert split["train"]["train_on"] == "train+val"
+
+
+def test_passes_per_epoch_multiply_the_steps(tiny_config, tmp_path):
+    one = train(tiny_config(out=str(tmp_path / "one"), epochs=1))
+    three = train(tiny_config(out=str(tmp_path / "three"), epochs=1, passes_per_epoch=3))
+    assert three.history[0]["batches"] == 3 * one.history[0]["batches"]
+    assert not _same(_weights(one.out_dir), _weights(three.out_dir))
+    with pytest.raises(PVSEError, match="passes_per_epoch"):
+        train(tiny_config(out=str(tmp_path / "zero"), passes_per_epoch=0))
