@@ -28,7 +28,9 @@ RESULTS = REPO_ROOT / "benchmarks" / "results"
 CONFIGS = {  # in the order they run: the ones the shipped model is chosen from first
     "glove-k0": dict(num_embeds=0),
     "glove-k4": dict(num_embeds=4),
-    "minilm-k4+situations": dict(num_embeds=4, word_features="minilm-l6-v2", extra_pairs=(str(SITUATIONS),)),
+    "minilm-k4+situations-p8": dict(num_embeds=4, word_features="minilm-l6-v2", extra_pairs=(str(SITUATIONS),),
+                                    passes_per_epoch=8, lr=6e-4),
+    "minilm-k4-p8": dict(num_embeds=4, word_features="minilm-l6-v2", passes_per_epoch=8, lr=6e-4),
     "minilm-k4": dict(num_embeds=4, word_features="minilm-l6-v2"),
     "glove-k4+situations": dict(num_embeds=4, extra_pairs=(str(SITUATIONS),)),
     "glove-k1": dict(num_embeds=1),

@@ -36,7 +36,7 @@ def plot(results: dict) -> None:
                 if n.startswith("glove-k") and "+" not in n)
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
     ax.plot([k for k, _ in ks], [v for _, v in ks], "o-", label="GloVe-50d")
-    for name, marker in (("minilm-k4", "s"), ("minilm-k4+situations", "^")):
+    for name, marker in (("minilm-k4", "s"), ("minilm-k4-p8", "D"), ("minilm-k4+situations-p8", "^")):
         if name in results:
             ax.plot([4], [results[name]["test"]["rsum"]], marker, label=name)
     if "random" in results:
