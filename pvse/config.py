@@ -10,6 +10,7 @@ from typing import Any
 from .errors import WeightsError
 
 CONFIG_VERSION = 1
+RESIDUALS = ("sigmoid", "centred")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class PVSEConfig:
     vocab_size rows stored in the checkpoint (the official release's layout).
     legacy_global: use the reference code's "last GRU output" as the global feature (needed by the
     published checkpoints) instead of the final hidden states of both directions.
+    residual: PIE-Net's local residual Upsilon: "sigmoid" (the paper's eq. 2, values in (0, 1)) or "centred"
+    (2 sigmoid - 1, values in (-1, 1)). Sigmoid residuals all start near 0.5, so the K residuals of an instance
+    are nearly parallel and the diversity loss barely moves them; centred ones start near 0.
     """
 
     num_embeds: int = 4
@@ -35,6 +39,7 @@ class PVSEConfig:
     dropout: float = 0.0
     legacy_global: bool = False
     vocab_size: int = 0
+    residual: str = "sigmoid"
     extra: dict[str, Any] = field(default_factory=dict)
     version: int = CONFIG_VERSION
 
@@ -47,6 +52,8 @@ class PVSEConfig:
             raise WeightsError("frame_dim and word_dim must be >= 2")
         if self.num_frames < 1:
             raise WeightsError(f"num_frames must be >= 1, got {self.num_frames}")
+        if self.residual not in RESIDUALS:
+            raise WeightsError(f"residual must be one of {', '.join(RESIDUALS)}, got '{self.residual}'")
         if self.word_features == "vocab-embedding" and self.vocab_size < 1:
             raise WeightsError("word_features 'vocab-embedding' needs vocab_size >= 1")
 

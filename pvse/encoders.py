@@ -21,10 +21,11 @@ class SequenceEncoder(nn.Module):
     valid step instead, as in the reference code, whose backward half has then seen only the last item.
     """
 
-    def __init__(self, d_in: int, embed_dim: int, num_embeds: int, dropout: float = 0.0, legacy_global: bool = False) -> None:
+    def __init__(self, d_in: int, embed_dim: int, num_embeds: int, dropout: float = 0.0, legacy_global: bool = False,
+                 residual: str = "sigmoid") -> None:
         super().__init__()
         self.rnn = nn.GRU(d_in, embed_dim // 2, batch_first=True, bidirectional=True)
-        self.pie_net = PIENet(num_embeds, d_in, embed_dim, d_in // 2, dropout)
+        self.pie_net = PIENet(num_embeds, d_in, embed_dim, d_in // 2, dropout, residual)
         self.dropout = nn.Dropout(dropout)
         self.legacy_global = legacy_global
 
@@ -50,8 +51,8 @@ class SentenceEncoder(SequenceEncoder):
     """A SequenceEncoder over word features; optionally owns a learned word-embedding table (official layout)."""
 
     def __init__(self, d_in: int, embed_dim: int, num_embeds: int, dropout: float = 0.0,
-                 legacy_global: bool = False, vocab_size: int = 0) -> None:
-        super().__init__(d_in, embed_dim, num_embeds, dropout, legacy_global)
+                 legacy_global: bool = False, vocab_size: int = 0, residual: str = "sigmoid") -> None:
+        super().__init__(d_in, embed_dim, num_embeds, dropout, legacy_global, residual)
         self.embed = nn.Embedding(vocab_size, d_in, padding_idx=0) if vocab_size else None
 
     def forward_ids(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> PIEOutput:

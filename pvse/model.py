@@ -20,9 +20,9 @@ class PVSE(nn.Module):
         super().__init__()
         self.config = config
         self.img_enc = SequenceEncoder(config.frame_dim, config.embed_dim, config.num_embeds,
-                                       config.dropout, config.legacy_global)
+                                       config.dropout, config.legacy_global, config.residual)
         self.txt_enc = SentenceEncoder(config.word_dim, config.embed_dim, config.num_embeds,
-                                       config.dropout, config.legacy_global, config.vocab_size)
+                                       config.dropout, config.legacy_global, config.vocab_size, config.residual)
 
     def encode_video(self, frame_features: torch.Tensor, lengths: torch.Tensor | None = None) -> PIEOutput:
         if lengths is None:

@@ -35,12 +35,17 @@ class PIENet(nn.Module):
     """Fuse a global feature with K attention-pooled local features into K embeddings.
 
     Upsilon = sigmoid((alpha Psi) w3 + b3)  (eq. 2);  z = LayerNorm(Phi + Upsilon)  (eq. 3);  output l2norm(z).
+    residual="centred" uses 2 sigmoid(.) - 1 instead, so Upsilon is centred on 0 (see PVSEConfig.residual).
     With K = 0 the output is the global feature alone, l2norm(LayerNorm(Phi)) (the paper's Fig. 5 baseline).
     """
 
-    def __init__(self, num_embeds: int, d_in: int, d_out: int, d_hidden: int | None = None, dropout: float = 0.0) -> None:
+    def __init__(self, num_embeds: int, d_in: int, d_out: int, d_hidden: int | None = None, dropout: float = 0.0,
+                 residual: str = "sigmoid") -> None:
         super().__init__()
+        if residual not in ("sigmoid", "centred"):
+            raise ValueError(f"residual must be 'sigmoid' or 'centred', got '{residual}'")
         self.num_embeds = num_embeds
+        self.centred = residual == "centred"
         if num_embeds > 0:
             self.attention = MultiHeadSelfAttention(num_embeds, d_in, d_hidden or d_in // 2)
             self.fc = nn.Linear(d_in, d_out)
@@ -59,6 +64,7 @@ class PIENet(nn.Module):
                 residuals=local.new_zeros(batch, 0, self.d_out),
             )
         pooled, alpha = self.attention(local, mask)
-        residuals = self.dropout(torch.sigmoid(self.fc(pooled)))
+        gate = torch.sigmoid(self.fc(pooled))
+        residuals = self.dropout(2 * gate - 1 if self.centred else gate)
         z = self.layer_norm(global_feature.unsqueeze(1) + residuals)
         return PIEOutput(embeddings=F.normalize(z, dim=-1), attention=alpha, residuals=residuals)

@@ -54,3 +54,43 @@ def test_config_rejects_absurd_values():
         PVSEConfig(num_embeds=-1)
     with pytest.raises(WeightsError):
         PVSEConfig(embed_dim=7)
+    with pytest.raises(WeightsError, match="residual"):
+        PVSEConfig(residual="relu")
+
+
+def test_centred_residual_is_the_sigmoid_shifted_to_zero_and_separates_heads():
+    """Same weights: centred = 2 sigmoid - 1. When the K heads attend to different words, sigmoid residuals are
+    still nearly parallel (every dimension near 0.5), centred ones are not - what the diversity loss (eq. 4) sees."""
+    torch.manual_seed(0)
+    sigmoid = PIENet(4, d_in=12, d_out=64, d_hidden=6)
+    with torch.no_grad():  # head k attends to word k
+        sigmoid.attention.w_1.weight.zero_()
+        sigmoid.attention.w_1.weight[:4, :4] = torch.eye(4)
+        sigmoid.attention.w_2.weight.zero_()
+        sigmoid.attention.w_2.weight[:, :4] = 20 * torch.eye(4)
+    centred = PIENet(4, d_in=12, d_out=64, d_hidden=6, residual="centred")
+    centred.load_state_dict(sigmoid.state_dict())
+    words = torch.cat([3 * torch.eye(4), torch.randn(4, 8)], dim=1).unsqueeze(0)  # 4 distinct words
+    args = (torch.randn(1, 64), words, length_mask(torch.tensor([4]), 4))
+    a, b = sigmoid(*args), centred(*args)
+    assert torch.all(a.attention.argmax(-1) == torch.arange(4))
+    torch.testing.assert_close(b.residuals, 2 * a.residuals - 1)
+    assert torch.all((b.residuals > -1) & (b.residuals < 1))
+
+    def mean_head_cosine(r):
+        unit = torch.nn.functional.normalize(r, dim=-1)
+        gram = unit @ unit.transpose(1, 2)
+        return gram[:, ~torch.eye(4, dtype=torch.bool)].mean()
+
+    assert mean_head_cosine(a.residuals) > 0.85 and mean_head_cosine(b.residuals) < 0.5
+    with pytest.raises(ValueError):
+        PIENet(2, 4, 4, residual="tanh")
+
+
+def test_config_round_trips_the_residual_and_old_configs_default_to_sigmoid():
+    config = PVSEConfig(residual="centred")
+    assert PVSEConfig.from_dict(config.to_dict()) == config
+    old = config.to_dict()
+    del old["residual"]
+    assert PVSEConfig.from_dict(old).residual == "sigmoid"
+    assert PVSE(PVSEConfig(residual="centred", word_dim=8, frame_dim=8, embed_dim=8)).txt_enc.pie_net.centred

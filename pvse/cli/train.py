@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from ..config import RESIDUALS
 from ..data import SPLIT_RULES
 from ..training.trainer import FRAME_FEATURES, TRAIN_ON, WORD_FEATURES, TrainConfig
 from .arguments import positive_int
@@ -45,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--embed-dim", type=positive_int, default=d.embed_dim, metavar="H",
                        help=f"joint embedding size, even (default {d.embed_dim})")
     model.add_argument("--dropout", type=float, default=d.dropout, help=f"default {d.dropout}")
+    model.add_argument("--residual", choices=RESIDUALS, default=d.residual,
+                       help="PIE-Net residual: sigmoid (paper eq. 2) or centred (2 sigmoid - 1; lets the K heads "
+                            f"separate, see the README) (default {d.residual})")
     model.add_argument("--frames", type=positive_int, default=d.num_frames, metavar="T",
                        help=f"frames sampled per clip (default {d.num_frames})")
     model.add_argument("--word-features", choices=WORD_FEATURES, default=d.word_features,
@@ -95,7 +99,7 @@ def load_data_from_args(args: argparse.Namespace, extra_pairs: list[str] | None 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(data=args.data, out=args.out, clips_dir=args.clips_dir, split_rule=args.split_rule,
                        split_seed=args.split_seed, extra_pairs=list(args.extra_pairs), num_embeds=args.num_embeds,
-                       embed_dim=args.embed_dim, dropout=args.dropout, num_frames=args.frames,
+                       embed_dim=args.embed_dim, dropout=args.dropout, residual=args.residual, num_frames=args.frames,
                        word_features=args.word_features, frame_features=args.frame_features, margin=args.margin,
                        lambda_div=args.lambda_div, lambda_mmd=args.lambda_mmd, batch_size=args.batch_size,
                        epochs=args.epochs, passes_per_epoch=args.passes_per_epoch, lr=args.lr,

@@ -65,6 +65,7 @@ class TrainConfig:
     num_embeds: int = 4
     embed_dim: int = 512
     dropout: float = 0.0
+    residual: str = "sigmoid"  # PIE-Net residual, see PVSEConfig.residual
     num_frames: int = 8
     word_features: str = "glove-6b-50d"
     frame_features: str = "efficientnet-lite0"
@@ -251,7 +252,7 @@ def _train(config: TrainConfig, dataset: PairDataset | None) -> TrainResult:
     model_config = PVSEConfig(num_embeds=config.num_embeds, embed_dim=config.embed_dim,
                               frame_features=config.frame_features, frame_dim=frames.dim,
                               word_features=config.word_features, word_dim=texts.dim,
-                              num_frames=config.num_frames, dropout=config.dropout)
+                              num_frames=config.num_frames, dropout=config.dropout, residual=config.residual)
     torch.manual_seed(config.seed)
     model = PVSE(model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=True)
