@@ -72,9 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         test = evaluate(run.best_dir, data, "test", feature_cache=args.feature_cache, progress=False)
         pipeline = PVSEPipeline.from_pretrained(str(run.best_dir), device="cpu")
         situations = score_situations(pipeline, feature_cache=args.feature_cache)
-        results[name] = {"config": overrides | {"extra_pairs": list(extra)}, "best_epoch": run.best_epoch,
-                         "minutes": round((time.time() - start) / 60, 1), "test": test.to_dict(),
-                         "situations": {k: situations[k] for k in ("top1", "top5", "per_topic")}}
+        entry = {"config": overrides | {"extra_pairs": list(extra)}, "best_epoch": run.best_epoch,
+                 "minutes": round((time.time() - start) / 60, 1), "test": test.to_dict(),
+                 "situations": {k: situations[k] for k in ("top1", "top5", "per_topic")}}
+        # re-read before writing, so two ablations run side by side (--only A, --only B) keep each other's rows
+        results = {**(json.loads(path.read_text()) if path.is_file() else results), name: entry}
         save(results)
         print(f"{name}: test rsum {test.rsum:.1f}, situations top-5 {situations['top5']}%", flush=True)
     return 0
