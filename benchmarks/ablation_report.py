@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import matplotlib
 
@@ -49,12 +50,12 @@ def plot(results: dict) -> None:
     fig.savefig(REPO_ROOT / "docs" / "rsum_vs_k.png")
 
 
-def random_situations(gallery_size: int = 445) -> dict:
+def random_situations(gallery_size: int = 445, queries: Path | None = None) -> dict:
     """Expected top-1 / top-5 hit rates of a random ranking of the gallery on the situation benchmark."""
     from math import comb
 
-    from pvse.data.situations import read_benchmark
-    sizes = [len(r["acceptable"].split(",")) for r in read_benchmark()]
+    from pvse.data.situations import BENCHMARK, read_benchmark
+    sizes = [len(r["acceptable"].split(",")) for r in read_benchmark(queries or BENCHMARK)]
     top1 = sum(a / gallery_size for a in sizes) / len(sizes)
     top5 = sum(1 - comb(gallery_size - a, 5) / comb(gallery_size, 5) for a in sizes) / len(sizes)
     return {"top1": round(100 * top1, 1), "top5": round(100 * top5, 1)}

@@ -56,11 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=None, help="checkpoint (default: the bundled model)")
     parser.add_argument("--gallery", type=Path, default=BUNDLED_GALLERY)
+    parser.add_argument("--queries", type=Path, default=BENCHMARK,
+                        help="query file (topic<TAB>query<TAB>acceptable; default the situation benchmark)")
     parser.add_argument("--feature-cache", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     pipeline = PVSEPipeline.from_pretrained(args.weights or default_weights(), device="cpu")
-    result = score_situations(pipeline, args.gallery, feature_cache=args.feature_cache)
+    result = score_situations(pipeline, args.gallery, args.queries, feature_cache=args.feature_cache)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -11,11 +11,13 @@ from pvse.data.situations import (BENCHMARK, GRAMMAR, REACTIONS, SentenceTeacher
 from pvse.defaults import BUNDLED_GALLERY, REPO_ROOT
 
 PAIRS = REPO_ROOT / "gallery" / "situation-pairs.tsv"
+FRESH = REPO_ROOT / "benchmarks" / "situations" / "fresh_queries.tsv"
 
 
-def test_benchmark_is_large_and_well_formed():
-    rows = read_benchmark()
-    assert len(rows) >= 80
+@pytest.mark.parametrize("path, size", [(BENCHMARK, 80), (FRESH, 40)])
+def test_benchmark_is_large_and_well_formed(path, size):
+    rows = read_benchmark(path)
+    assert len(rows) >= size
     assert len({r["topic"] for r in rows}) >= 13
     gallery = {p.stem.split("-", 1)[1] for p in (REPO_ROOT / "gallery" / "noto-emoji").glob("*.gif")}
     for row in rows:
@@ -104,12 +106,12 @@ def test_pool_is_deterministic_and_grammatical():
 
 
 def test_shipped_pairs_have_no_benchmark_leak(teacher):
-    """No training sentence may be a benchmark query or a near copy of one, in words or in meaning."""
+    """No training sentence may be a query of either benchmark or a near copy of one, in words or in meaning."""
     if not PAIRS.is_file():
         pytest.skip("gallery/situation-pairs.tsv has not been built")
     with open(PAIRS, newline="") as fh:
         sentences = sorted({row[1] for row in csv.reader(fh, delimiter="\t")})
-    bench = [r["query"] for r in read_benchmark(BENCHMARK)]
+    bench = [r["query"] for path in (BENCHMARK, FRESH) for r in read_benchmark(path)]
     assert len(sentences) > 1000
     leaks = [s for s, f in zip(sentences, leaking(sentences, bench, teacher)) if f]
     assert not leaks
