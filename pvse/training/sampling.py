@@ -2,9 +2,9 @@
 
 Each epoch every training clip appears once per pass, with one of its texts drawn at random (text augmentation),
 so a batch has exactly one positive per clip. More passes per epoch let clips with many texts (e.g. distant
-supervision pairs) show more of them between two validations. Two clips of the same group (e.g. skin-tone variants) or two pairs
-with the same text are kept out of one batch when possible: in the hardest-negative triplet loss each would be
-the other's false negative.
+supervision pairs) show more of them between two validations. Two clips of the same group (e.g. skin-tone
+variants) or two pairs with the same text are kept out of one batch when possible: in the hardest-negative triplet
+loss each would be the other's false negative.
 """
 from __future__ import annotations
 
