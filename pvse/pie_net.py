@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import RESIDUALS
+
 
 @dataclass
 class PIEOutput:
@@ -42,8 +44,8 @@ class PIENet(nn.Module):
     def __init__(self, num_embeds: int, d_in: int, d_out: int, d_hidden: int | None = None, dropout: float = 0.0,
                  residual: str = "sigmoid") -> None:
         super().__init__()
-        if residual not in ("sigmoid", "centred"):
-            raise ValueError(f"residual must be 'sigmoid' or 'centred', got '{residual}'")
+        if residual not in RESIDUALS:
+            raise ValueError(f"residual must be one of {', '.join(RESIDUALS)}, got '{residual}'")
         self.num_embeds = num_embeds
         self.centred = residual == "centred"
         if num_embeds > 0:

@@ -59,10 +59,14 @@ def load_nrc_lexicon() -> dict[str, list[str]]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def situation_text(text: str) -> str:
+    """A query without its opener and punctuation: 'MRW the pizza arrives!' -> 'the pizza arrives'."""
+    return " ".join(OPENERS.sub("", " ".join(re.findall(r"[a-z0-9']+", text.lower()))).split())
+
+
 def situation_tokens(text: str) -> set[str]:
     """Content tokens of a query with its opener ("my reaction when", "mfw", ...) removed."""
-    text = OPENERS.sub("", " ".join(re.findall(r"[a-z0-9']+", text.lower())))
-    return set(text.split())
+    return set(situation_text(text).split())
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -122,11 +126,6 @@ class SentenceTeacher:
         return self.model.encode(texts, batch_size=128, normalize_embeddings=True, convert_to_numpy=True)
 
 
-def situation_text(text: str) -> str:
-    """A query without its opener and punctuation: 'MRW the pizza arrives!' -> 'the pizza arrives'."""
-    return " ".join(OPENERS.sub("", " ".join(re.findall(r"[a-z0-9']+", text.lower()))).split())
-
-
 def leaking(sentences: list[str], benchmark: list[str], teacher: SentenceTeacher | None = None) -> list[bool]:
     """True for each sentence that is a near copy of some benchmark query (see module docstring): the same
     content words (token Jaccard >= 0.5) or, with a teacher, the same meaning (MiniLM cosine >= 0.8 between the
@@ -168,8 +167,10 @@ def reaction_sentences(grammar: dict, seed: int = 0, openers_per_situation: int 
         for event, group in valence[f"{kind}_events"].items():
             for things in valence[kind].values():
                 out += [(f"{rng.choice(openers)} {event.format(thing=thing)}", group) for thing in things]
-    seen: set[str] = set()
-    return [(s, g) for s, g in out if not (s in seen or seen.add(s))]
+    first: dict[str, str] = {}
+    for sentence, group in out:
+        first.setdefault(sentence, group)
+    return list(first.items())
 
 
 def build_reaction_pairs(gallery: Path = BUNDLED_GALLERY, *, per_sentence: int = 3, seed: int = 0,
@@ -178,6 +179,7 @@ def build_reaction_pairs(gallery: Path = BUNDLED_GALLERY, *, per_sentence: int =
     """Reaction pairs (see module doc): each sentence with `per_sentence` emoji of its reaction group."""
     grammar = grammar or json.loads(REACTIONS.read_text(encoding="utf-8"))
     benchmark = benchmark if benchmark is not None else [r["query"] for r in read_benchmark()]
+    teacher = teacher or SentenceTeacher()
     files, _ = emoji_descriptions(gallery / "manifest.tsv")
     by_stem = {gallery_stem(f): f for f in files}
     missing = sorted({e for spec in grammar["groups"].values() for e in spec["emoji"] if e not in by_stem})
@@ -213,11 +215,11 @@ def build_situation_pairs(gallery: Path = BUNDLED_GALLERY, *, top_n: int = 2, se
     return SituationPairs(rows=rows, pool_size=len(pool), dropped_as_leak=len(pool) - len(keep))
 
 
-def write_pairs_tsv(pairs: SituationPairs, out: Path) -> None:
+def write_pairs_tsv(rows: list[tuple[str, str, float]], out: Path) -> None:
     """`file<TAB>text` rows (the format of `pvse train --extra-pairs`), written atomically."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out, "w", encoding="utf-8", newline="") as fh:
-        for file, text, _ in pairs.rows:
+        for file, text, _ in rows:
             fh.write(f"{file}\t{text}\n")
 
 
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += pairs.rows
         print(f"reaction pairs: {len(pairs.rows)} from {pairs.pool_size} sentences "
               f"({pairs.dropped_as_leak} dropped as near copies of benchmark queries)")
-    write_pairs_tsv(SituationPairs(rows, 0, 0), args.out)
+    write_pairs_tsv(rows, args.out)
     print(f"{len(rows)} pairs -> {args.out}")
     return 0
 

@@ -19,7 +19,7 @@ def test_benchmark_is_large_and_well_formed(path, size):
     rows = read_benchmark(path)
     assert len(rows) >= size
     assert len({r["topic"] for r in rows}) >= 13
-    gallery = {p.stem.split("-", 1)[1] for p in (REPO_ROOT / "gallery" / "noto-emoji").glob("*.gif")}
+    gallery = {gallery_stem(p.name) for p in BUNDLED_GALLERY.glob("*.gif")}
     for row in rows:
         acceptable = row["acceptable"].split(",")
         assert acceptable and set(acceptable) <= gallery, row["query"]
@@ -74,7 +74,7 @@ def test_reaction_of_an_event_depends_on_whether_the_thing_is_liked_or_dreaded()
                                "mrw the math test gets cancelled": "celebrate"}
 
 
-def test_reaction_pairs_label_with_the_group_and_drop_benchmark_copies(tmp_path):
+def test_reaction_pairs_label_with_the_group_and_drop_benchmark_copies(tmp_path, teacher):
     manifest = tmp_path / "manifest.tsv"
     with open(manifest, "w", newline="") as fh:
         w = csv.writer(fh, delimiter="\t")
@@ -84,14 +84,15 @@ def test_reaction_pairs_label_with_the_group_and_drop_benchmark_copies(tmp_path)
     grammar = {"openers": ["mfw"], "valence": {"liked": {}, "dreaded": {}, "liked_events": {}, "dreaded_events": {}},
                "groups": {"sad": {"emoji": ["sad", "cry"], "situations": ["my goldfish dies", "the bakery closes"]},
                           "celebrate": {"emoji": ["party-popper"], "situations": ["we win the cup"]}}}
-    pairs = build_reaction_pairs(tmp_path, per_sentence=2, grammar=grammar, benchmark=["mrw we win the cup"])
+    pairs = build_reaction_pairs(tmp_path, per_sentence=2, grammar=grammar, benchmark=["mrw we win the cup"],
+                                 teacher=teacher)
     assert pairs.dropped_as_leak == 1
     assert sorted((f, s) for f, s, _ in pairs.rows) == [
         ("001-sad.gif", "mfw my goldfish dies"), ("001-sad.gif", "mfw the bakery closes"),
         ("002-cry.gif", "mfw my goldfish dies"), ("002-cry.gif", "mfw the bakery closes")]
     grammar["groups"]["sad"]["emoji"].append("clown")
     with pytest.raises(ValueError, match="clown"):
-        build_reaction_pairs(tmp_path, grammar=grammar, benchmark=[])
+        build_reaction_pairs(tmp_path, grammar=grammar, benchmark=[], teacher=teacher)
 
 
 def test_pool_is_deterministic_and_grammatical():
