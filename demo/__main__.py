@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from pvse.errors import PVSEError
+from pvse.errors import PVSEError, WeightsError
 
 ENV = {"weights": "PVSE_WEIGHTS", "index": "PVSE_INDEX", "device": "PVSE_DEVICE", "host": "GRADIO_SERVER_NAME",
        "port": "GRADIO_SERVER_PORT", "share": "PVSE_SHARE"}
@@ -66,15 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from pvse.index import Searcher
         searcher = Searcher.load(index_dir=args.index, weights=args.weights, device=args.device)
+        from .app import build_app, launch
+        blocks = build_app(searcher)  # fixes the allow-list of served files: a tampered gallery stops here
     except PVSEError as exc:
-        print(f"python -m demo: error: {exc}", file=sys.stderr)
-        print("Pass --index INDEX_DIR (made with `pvse index GALLERY_DIR`) and/or --weights PATH_OR_HF_REPO, "
-              "or set PVSE_INDEX / PVSE_WEIGHTS; see `python -m demo --help`.", file=sys.stderr)
+        hint = " Choose the model with --weights PATH_OR_HF_REPO (or PVSE_WEIGHTS)." if isinstance(exc, WeightsError) else ""
+        print(f"python -m demo: error: {exc}{hint}", file=sys.stderr)
         return 2
-    from .app import build_app, launch
-    blocks = build_app(searcher)
     try:
-        _, local_url, share_url = launch(blocks, searcher, host=args.host, port=args.port, share=args.share,
+        _, local_url, share_url = launch(blocks, host=args.host, port=args.port, share=args.share,
                                          prevent_thread_lock=True)
     except OSError as exc:  # port taken, address not available
         print(f"python -m demo: error: cannot serve on {args.host}:{args.port or 'auto'}: {exc}", file=sys.stderr)

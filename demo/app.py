@@ -1,8 +1,9 @@
 """The Gradio app: a query box, an animated GIF gallery, and per-GIF explanations of the PVSE match.
 
 `build_app(searcher)` lays out the page and wires events to `demo.handlers.DemoHandlers`;
-`launch(blocks, searcher, ...)` turns on the queue and serves it (theme and css go to `launch()` in
-gradio 6; only the gallery folder is added to `allowed_paths`). The model and index are loaded once,
+`launch(blocks, ...)` turns on the queue and serves it (theme and css go to `launch()` in gradio 6).
+What is served is decided in `demo.serving`: no folder is readable, result GIFs go out as Gradio's cached
+copies of allow-listed files, and uploads are refused. The model and index are loaded once,
 before this, by `Searcher.load`; a request only runs the sentence encoder and the search.
 
 API endpoints (for `gradio_client`): `/search` (query, top_k) -> (gallery, status) and
@@ -10,12 +11,14 @@ API endpoints (for `gradio_client`): `/search` (query, top_k) -> (gallery, statu
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from starlette.middleware import Middleware
+
 from .handlers import DemoHandlers, DemoLimits, Explanation, SearchView, gallery_credits
+from .serving import ClosedRoutes, cached_copy
 
 EXAMPLE_QUERIES = (
     "my reaction when my code compiles on the first try",
@@ -108,7 +111,8 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
 
         def on_search(text: object, k: object) -> tuple:
             view: SearchView = handlers.search(text, k)
-            return view.gallery, view.status, view.result, gr.Column(visible=False)
+            items = [(cached_copy(path, gallery.GRADIO_CACHE), caption) for path, caption in view.gallery]
+            return items, view.status, view.result, gr.Column(visible=False)
 
         def on_select(result, evt: gr.SelectData) -> list[Any]:
             return render(handlers.explain(result, evt.index if evt is not None else None))
@@ -137,12 +141,12 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
     return blocks
 
 
-def launch(blocks: gr.Blocks, searcher, *, host: str | None = None, port: int | None = None, share: bool = False,
+def launch(blocks: gr.Blocks, *, host: str | None = None, port: int | None = None, share: bool = False,
            prevent_thread_lock: bool = False, quiet: bool = False) -> tuple[Any, str, str | None]:
-    """Serve the app: queue with a concurrency limit, theme and css, and only the gallery folder readable."""
+    """Serve the app: queue with a concurrency limit, theme and css; no folder readable, no uploads."""
     blocks.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
     app, local_url, share_url = blocks.launch(
         server_name=host, server_port=port, share=share, prevent_thread_lock=prevent_thread_lock, quiet=quiet,
-        allowed_paths=[str(Path(searcher.gallery_root).resolve())], theme=THEME, css=CSS, show_error=False,
-        footer_links=["api"], max_file_size="1mb")
+        allowed_paths=[], theme=THEME, css=CSS, show_error=False, footer_links=["api"], max_file_size=0,
+        app_kwargs={"middleware": [Middleware(ClosedRoutes)]})
     return app, local_url, share_url

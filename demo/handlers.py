@@ -1,8 +1,9 @@
 """What the app does per request, as plain functions over a loaded `Searcher` (no Gradio objects here).
 
 Every value from the browser is untrusted: queries are cleaned and truncated, top-k is clamped, a
-selected index is checked against the results the same session received, and only files inside the
-gallery root are ever returned. Errors become a message for the page, never a traceback.
+selected index is checked against the results the same session received, and only files on the
+allow-list (`demo.serving.served_files`: the index's media files inside the gallery) are ever returned.
+Errors become a message for the page, never a traceback.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from PIL import Image
 from pvse.errors import PVSEError, QueryError
 
 from . import drawing
+from .serving import served_files
 
 log = logging.getLogger("demo")
 
@@ -118,14 +120,6 @@ def gallery_credits(root: Path, max_chars: int = 1500) -> str | None:
     return None
 
 
-def inside(path: Path, root: Path) -> bool:
-    """True when `path` (after resolving links and '..') is a file inside `root`."""
-    try:
-        return path.resolve().is_relative_to(root.resolve()) and path.resolve().is_file()
-    except (OSError, RuntimeError):
-        return False
-
-
 class DemoHandlers:
     """The app's logic on one loaded searcher, shared by all sessions (thread-safe)."""
 
@@ -133,6 +127,7 @@ class DemoHandlers:
         self.searcher = searcher
         self.limits = limits
         self.gallery_root = Path(searcher.gallery_root)
+        self.served = served_files(searcher)  # row -> real path: the only files a result may show
         # On a ZeroGPU Space this borrows a GPU for the sentence encoder; elsewhere spaces.GPU returns it as is.
         self._run_search = spaces.GPU(duration=30)(searcher.search)
         self._frames: OrderedDict[int, list[np.ndarray]] = OrderedDict()
@@ -166,12 +161,12 @@ class DemoHandlers:
                                   "the details are in the server log.")
         gallery, served = [], []
         for hit in result.hits:
-            path = Path(hit.abs_path)
-            if inside(path, self.gallery_root):
-                gallery.append((str(path.resolve()), caption_for(hit)))
+            path = self.served.get(hit.row)
+            if path is not None and path.is_file():
+                gallery.append((str(path), caption_for(hit)))
                 served.append(hit)
             else:
-                log.warning("index row %s points outside the gallery (%s): not served", hit.row, path)
+                log.warning("index row %s (%s) is not a media file in the gallery: not served", hit.row, hit.path)
         result = dataclasses.replace(result, hits=served)  # a selection index counts the GIFs shown
         note = f" {escape_markdown(result.message)}" if result.message else ""
         if not gallery:

@@ -29,6 +29,7 @@ from ..similarity import head_similarities
 from .faiss_search import EXACT_KINDS, TopClips, brute_force_top_k, configure_search, search_top_k
 from .query_text import prepare_query
 from .store import GalleryIndex, read_index
+from .trust import check_gallery_root, resolve_inside
 
 # Exact (flat) indexes with fewer K*M vectors than this are answered by the exhaustive max_over_k2_scores scan
 # instead of faiss IndexFlatIP + re-scoring: both give the same ranking, and with one query thread the scan
@@ -73,6 +74,7 @@ class Searcher:
     def __init__(self, index: GalleryIndex, pipeline: PVSEPipeline,
                  exhaustive_below: int = EXHAUSTIVE_BELOW_VECTORS, threads: int | None = QUERY_THREADS) -> None:
         """threads: torch / faiss threads while answering a query (None: leave the process settings)."""
+        check_gallery_root(index.gallery_root, index.directory)
         if pipeline.fingerprint != index.fingerprint:
             raise GalleryIndexError(_mismatch_message(index, pipeline))
         self.index = index
@@ -95,6 +97,7 @@ class Searcher:
         """
         from ..defaults import default_index, default_weights
         index = read_index(index_dir if index_dir is not None else default_index(), load_vectors=False)
+        check_gallery_root(index.gallery_root, index.directory)  # before the model is loaded
         if weights is None:
             recorded = index.weights_ref()
             usable = recorded and (Path(recorded).is_dir() or is_repo_id(recorded))
@@ -171,9 +174,10 @@ class Searcher:
 
     def clip_path(self, row: int) -> Path:
         """Absolute path of a clip, refused (GalleryIndexError) if it resolves outside the gallery root."""
-        path = Path(os.path.realpath(self._root / self.index.clips[row].path))
-        if not path.is_relative_to(self._real_root):
-            raise GalleryIndexError(f"clip {self.index.clips[row].path!r} resolves to {path}, outside the gallery "
+        path = resolve_inside(self._real_root, self.index.clips[row].path)
+        if path is None:
+            raise GalleryIndexError(f"clip {self.index.clips[row].path!r} resolves to "
+                                    f"{os.path.realpath(self._root / self.index.clips[row].path)}, outside the gallery "
                                     f"{self._real_root}; it is not served. Rebuild the index with `pvse index`.")
         return path
 

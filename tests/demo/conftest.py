@@ -84,7 +84,7 @@ def demo_server(tiny_gallery) -> DemoServer:
     from demo.app import build_app, launch
 
     blocks = build_app(tiny_gallery.searcher)
-    _, url, _ = launch(blocks, tiny_gallery.searcher, host="127.0.0.1", port=_free_port(), prevent_thread_lock=True,
+    _, url, _ = launch(blocks, host="127.0.0.1", port=_free_port(), prevent_thread_lock=True,
                        quiet=True)
     yield DemoServer(url.rstrip("/"), blocks, tiny_gallery)
     blocks.close()

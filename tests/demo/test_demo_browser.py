@@ -33,7 +33,7 @@ def app_url(request, free_port):
         from pvse.index import Searcher
         searcher = Searcher.load(device="cpu")
         blocks = build_app(searcher)
-        _, url, _ = launch(blocks, searcher, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+        _, url, _ = launch(blocks, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
         yield url.rstrip("/"), DemoHandlers(searcher).num_heads
         blocks.close()
     else:

@@ -135,15 +135,15 @@ def test_first_load_message_says_what_runs_where(handlers):
     assert "6 GIFs indexed" in message and "3 heads" in message and "running on **CPU**" in message
 
 
-def test_a_hit_outside_the_gallery_is_neither_shown_nor_selectable(tiny_gallery, tmp_path):
+def test_a_hit_off_the_allow_list_is_neither_shown_nor_selectable(tiny_gallery):
     handlers = DemoHandlers(tiny_gallery.searcher)
     real = tiny_gallery.searcher.search(QUERY, top_k=3)
-    stray = tmp_path / "elsewhere.gif"
-    stray.write_bytes((tiny_gallery.gallery_dir / "007-joy.gif").read_bytes())
-    real.hits[0].abs_path = stray  # as if the index pointed outside the gallery
+    real.hits[0].abs_path = Path("/etc/passwd")  # what a hit claims does not matter: the allow-list decides
+    del handlers.served[real.hits[0].row]  # as if the index row were not a media file of the gallery
     handlers._run_search = lambda text, top_k: real
     view = handlers.search(QUERY, 3)
-    assert len(view.gallery) == 2 and all("elsewhere" not in p for p, _ in view.gallery)
+    assert len(view.gallery) == 2 and all("passwd" not in p for p, _ in view.gallery)
+    assert [p for p, _ in view.gallery] == [str(handlers.served[h.row]) for h in real.hits[1:]]
     assert [h.rank for h in view.result.hits] == [2, 3]
     assert handlers.explain(view.result, 0).payload["rank"] == 2
     assert not handlers.explain(view.result, 2).ok

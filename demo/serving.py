@@ -1,0 +1,73 @@
+"""What the demo serves: exactly the media files of the loaded index's clips, and nothing else.
+
+- `served_files(searcher)` is the allow-list, built once before the server starts: row -> real path of
+  every clip that resolves (links and '..' followed) to a regular file with a media extension inside the
+  gallery folder. A clip that resolves outside the gallery refuses the whole index: it was tampered with.
+- Gradio's `allowed_paths` stays empty, so nothing on disk is readable through `/gradio_api/file=` except
+  what the app itself produced: a result GIF reaches the browser as Gradio's cached copy of an
+  allow-listed file (`cached_copy`), like the app's other outputs (the explanation images).
+- `ClosedRoutes` turns away what the app never needs: uploads (it takes no files) and `/file=` requests
+  for a URL, which would make the server fetch another site.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pvse.errors import GalleryIndexError
+from pvse.index.trust import resolve_inside
+from pvse.media import MEDIA_EXTENSIONS
+
+
+def served_files(searcher) -> dict[int, Path]:
+    """Row -> real path of each servable clip; GalleryIndexError if any clip leads outside the gallery."""
+    root = Path(os.path.realpath(searcher.gallery_root))
+    served: dict[int, Path] = {}
+    for row, clip in enumerate(searcher.index.clips):
+        path = resolve_inside(root, clip.path)
+        if path is None:
+            raise GalleryIndexError(
+                f"clip {clip.path!r} of the index at {searcher.index.directory} leads outside the gallery {root} "
+                f"(to {os.path.realpath(root / clip.path)}); refusing to serve this gallery. Remove the link and "
+                "rebuild the index with `pvse index`.")
+        if path.suffix.lower() in MEDIA_EXTENSIONS and path.is_file():
+            served[row] = path
+    return served
+
+
+def cached_copy(path: str | Path, cache_dir: str) -> str:
+    """Gradio's cached copy of an allow-listed file (made once per content), the only form a GIF is served in."""
+    from gradio.processing_utils import save_file_to_cache
+
+    return save_file_to_cache(path, cache_dir=cache_dir)
+
+
+UPLOAD_REFUSED = b"This app takes no files."
+URL_REFUSED = b"This app does not fetch other sites."
+
+
+def refusal(path: str) -> bytes | None:
+    """Why a request for `path` (already percent-decoded by the server) is refused, or None to let it through."""
+    if path.rstrip("/").rsplit("/", 1)[-1] == "upload":
+        return UPLOAD_REFUSED
+    _, found, target = path.partition("/file=")
+    if found and target.lstrip("/").lower().startswith(("http:", "https:")):
+        return URL_REFUSED
+    return None
+
+
+class ClosedRoutes:
+    """ASGI middleware answering 403 to the routes `refusal` names, before Gradio reads a byte of the body."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        reason = refusal(scope.get("path", "")) if scope["type"] == "http" else None
+        if reason is None:
+            await self.app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 403,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(reason)).encode())]})
+        await send({"type": "http.response.body", "body": reason})

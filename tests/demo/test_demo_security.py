@@ -1,0 +1,170 @@
+"""The demo serves only the media files of the index it loaded, and an index is untrusted input.
+
+Attacks as a user of a running app would try them (raw HTTP, so that `..` and encodings reach the server
+as typed), and tampered indexes as someone who shares an index folder would make them.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from demo.__main__ import main
+from demo.serving import served_files
+from pvse.errors import GalleryIndexError
+from pvse.index import Searcher
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def raw_get(url: str, path: str, method: str = "GET") -> int:
+    """Status of a request whose path is sent byte for byte (no client-side normalisation of '..' or '%')."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.endheaders()
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def served_result(demo_server):
+    """The URL of a result GIF as the app hands it out (a cached copy of an allow-listed gallery file)."""
+    client = Client(demo_server.url, verbose=False, download_files=False)
+    gallery, _ = client.predict("laughing", 3, api_name="/search")
+    return gallery[0]["image"]["url"]
+
+
+def test_result_gifs_are_served_and_nothing_else_is(demo_server, served_result):
+    response = httpx.get(served_result, timeout=30)
+    assert response.status_code == 200 and response.content[:6] == b"GIF89a"
+    gallery_dir = demo_server.gallery.gallery_dir
+    refused = [gallery_dir / "007-joy.gif",  # the gallery folder itself is never readable, only result copies
+               gallery_dir / "CREDITS.md", demo_server.gallery.root / "captions.tsv",
+               demo_server.gallery.weights_dir / "config.json", demo_server.gallery.index_dir / "index.json",
+               gallery_dir / ".." / "weights" / "config.json", Path(__file__), Path("/etc/passwd"),
+               Path("/etc/shadow"), Path("/proc/self/environ")]
+    for path in refused:
+        assert raw_get(demo_server.url, f"/gradio_api/file={path}") in (403, 404), path
+
+
+ESCAPES = ["/gradio_api/file=/etc/passwd", "/gradio_api/file=../../../../etc/passwd",
+           "/gradio_api/file={cache}/../../../../etc/passwd", "/gradio_api/file={cache}/%2e%2e/%2e%2e/etc/passwd",
+           "/gradio_api/file={cache}/%252e%252e/%252e%252e/etc/passwd", "/gradio_api/file=%2fetc%2fpasswd",
+           "/gradio_api/file=%252fetc%252fpasswd", "/gradio_api/file=//etc/passwd", "/gradio_api/file=/etc/./passwd",
+           "/gradio_api/file=file:///etc/passwd", "/gradio_api/file=/etc/passwd%00.gif",
+           "/gradio_api/file={gallery}/%2e%2e/weights/config.json", "/gradio_api/file={gallery}/CREDITS.md",
+           "/file=/etc/passwd", "/gradio_api/file=https://example.com/x.gif"]
+
+
+@pytest.mark.parametrize("template", ESCAPES)
+def test_traversal_and_encoded_paths_are_refused(demo_server, served_result, template):
+    cache = Path(urlsplit(served_result).path.split("file=", 1)[1]).parent.parent
+    path = template.format(cache=cache, gallery=demo_server.gallery.gallery_dir)
+    for method in ("GET", "HEAD"):
+        assert raw_get(demo_server.url, path, method) in (400, 403, 404), path
+
+
+@pytest.mark.parametrize("route", ["/gradio_api/upload", "/gradio_api/upload/", "/upload", "/gradio_api//upload",
+                                   "/gradio_api/upload?upload_id=abc"])
+def test_uploads_are_refused(demo_server, route):
+    response = httpx.post(f"{demo_server.url}{route}", files={"files": ("x.gif", b"GIF89a" + b"\0" * 1000)},
+                          timeout=30)
+    assert response.status_code == 403 and "takes no files" in response.text
+
+
+def test_an_empty_upload_is_refused_too(demo_server):
+    response = httpx.post(f"{demo_server.url}/gradio_api/upload", files={"files": ("x.txt", b"")}, timeout=30)
+    assert response.status_code == 403
+
+
+def tampered_copy(tiny_gallery, tmp_path: Path, **meta_changes) -> Path:
+    """A copy of the tiny index with some index.json fields changed."""
+    index = tmp_path / "tampered.index"
+    shutil.copytree(tiny_gallery.index_dir, index)
+    meta = json.loads((index / "index.json").read_text())
+    meta["gallery_root"] = str(tiny_gallery.gallery_dir)
+    meta.update(meta_changes)
+    (index / "index.json").write_text(json.dumps(meta))
+    return index
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("root", ["/", "/etc", "/etc/ssl", "/usr", "/proc", "/home", "/root", "/var", "/tmp",
+                                  "~", "/etc/../"])
+def test_a_gallery_root_that_is_a_system_folder_is_refused_before_the_server_starts(tiny_gallery, tmp_path, capsys,
+                                                                                       root):
+    index = tampered_copy(tiny_gallery, tmp_path, gallery_root=os.path.expanduser(root))
+    assert main(["--index", str(index), "--weights", str(tiny_gallery.weights_dir)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "refusing to search or serve it" in line
+
+
+def test_a_gallery_root_linking_to_the_filesystem_root_is_refused(tiny_gallery, tmp_path):
+    (tmp_path / "innocent").symlink_to("/")
+    index = tampered_copy(tiny_gallery, tmp_path, gallery_root="../innocent")
+    with pytest.raises(GalleryIndexError, match="filesystem root"):
+        Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu")
+
+
+def test_pvse_search_refuses_a_tampered_index_in_one_line(tiny_gallery, tmp_path):
+    index = tampered_copy(tiny_gallery, tmp_path, gallery_root="/")
+    proc = subprocess.run([sys.executable, "-m", "pvse", "search", "laughing", "--index", str(index)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "filesystem root" in one_error_line(proc.stderr)
+
+
+def gallery_copy(tiny_gallery, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the tiny gallery and its index side by side, the index pointing at the copy."""
+    gallery = tmp_path / "gifs"
+    shutil.copytree(tiny_gallery.gallery_dir, gallery)
+    return gallery, tampered_copy(tiny_gallery, tmp_path, gallery_root="../gifs")
+
+
+def test_a_clip_linking_out_of_the_gallery_refuses_the_whole_gallery(tiny_gallery, tmp_path, capsys):
+    gallery, index = gallery_copy(tiny_gallery, tmp_path)
+    outside = tmp_path / "secret.gif"
+    shutil.copy(gallery / "007-joy.gif", outside)
+    (gallery / "007-joy.gif").unlink()
+    (gallery / "007-joy.gif").symlink_to(outside)
+    assert main(["--index", str(index), "--weights", str(tiny_gallery.weights_dir)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "007-joy.gif" in line and "leads outside the gallery" in line
+
+
+def test_links_inside_the_gallery_and_non_media_clips_are_handled(tiny_gallery, tmp_path):
+    gallery, index = gallery_copy(tiny_gallery, tmp_path)
+    (gallery / "118-alien-monster.gif").unlink()
+    (gallery / "118-alien-monster.gif").symlink_to(gallery / "171-blood.gif")  # stays inside: served
+    rows = {c.path: r for r, c in enumerate(Searcher.load(index, weights=str(tiny_gallery.weights_dir),
+                                                          device="cpu").index.clips)}
+    clips_file = index / "clips.jsonl"  # a clip record renamed to a non-media file of the gallery
+    lines = clips_file.read_text().splitlines()
+    record = json.loads(lines[rows["509-droplet.gif"]])
+    record["path"] = "CREDITS.md"
+    lines[rows["509-droplet.gif"]] = json.dumps(record)
+    clips_file.write_text("\n".join(lines) + "\n")
+    served = served_files(Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu"))
+    assert served[rows["118-alien-monster.gif"]] == (gallery / "171-blood.gif").resolve()
+    assert rows["509-droplet.gif"] not in served  # CREDITS.md is never served
+    assert {p.suffix for p in served.values()} == {".gif"} and len(served) == 5
