@@ -10,11 +10,15 @@ Accepted formats (chosen by extension):
 - `.jsonl`: one such object per line.
 Paths are relative to the gallery root (POSIX separators); a bare file name also matches a clip of that
 name anywhere in the gallery when no other clip has it.
+
+`words_from_path` turns a clip's file and folder names into a caption ("eye-roll_2.gif" in "reactions/annoyed"
+-> "eye roll (annoyed)"), for collections whose names are their only words.
 """
 from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -93,3 +97,42 @@ def match_captions(entries: dict[str, CaptionEntry], paths: list[str]) -> dict[s
         elif "/" not in key and len(by_name.get(key, ())) == 1:
             matched.setdefault(by_name[key][0], entry)
     return matched
+
+
+# Folder names that say where files are stored, not what they show.
+_STORAGE = """src source assets asset static public images image imgs img gifs gif media files file data
+downloads download pictures picture pics pic photos videos video reaction reactions clips clip collection
+collections misc other others new old tmp temp"""
+STORAGE_WORDS = frozenset(_STORAGE.split())
+# File-name words that cameras, screenshots and converters add.
+_DEVICE = "img image dsc dscn pic vid mov gif screenshot screen shot untitled copy final tmp"
+DEVICE_WORDS = frozenset(_DEVICE.split())
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SPLIT = re.compile(r"[\s\-_.+,;:()\[\]{}'\"!?#@&=~]+")
+
+
+def split_words(text: str) -> list[str]:
+    """Lower-case words of a file or folder name: split on - _ . spaces and punctuation and at camelCase
+    boundaries ("slowClap" -> slow clap, "HTTPError" -> http error); tokens with digits (numbers, ids, "1080p") are dropped."""
+    words = []
+    for part in _SPLIT.split(text):
+        for word in _CAMEL.split(part):
+            if word and not any(ch.isdigit() for ch in word):
+                words.append(word.lower())
+    return words
+
+
+def words_from_path(path: str) -> str | None:
+    """A caption made of a clip's relative path: the file name's words (extension dropped), then the folder names'
+    words, nearest folder first, in parentheses ("reactions/annoyed/eye-roll_2.gif" -> "eye roll (annoyed)").
+    Folders that name storage ("src", "assets", "gifs", ...) and camera words in file names ("IMG", "DSC") add
+    nothing; None when no word is left."""
+    pure = PurePosixPath(path)
+    stem = [w for w in split_words(pure.name[: -len(pure.suffix)] if pure.suffix else pure.name) if w not in DEVICE_WORDS]
+    folders = [w for part in reversed(pure.parts[:-1]) for w in split_words(part) if w not in STORAGE_WORDS]
+    folders = list(dict.fromkeys(w for w in folders if w not in stem))
+    if not stem and not folders:
+        return None
+    if not stem:
+        return " ".join(folders)
+    return " ".join(stem) + (f" ({' '.join(folders)})" if folders else "")

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from pvse.errors import GalleryIndexError, QueryError
-from pvse.index.captions import match_captions, read_captions
+from pvse.index.captions import match_captions, read_captions, words_from_path
 from pvse.index.query_text import MAX_QUERY_CHARS, prepare_query
 
 
@@ -74,3 +74,15 @@ def test_non_latin_and_accented_text_pass_through():
     assert prepare_query("  猫が  好き ").text == "猫が 好き"
     assert prepare_query("café déjà vu").text == "café déjà vu"
     assert prepare_query("e\u0301te\u0301").text == "e\u0301te\u0301"  # combining accents stay
+
+
+@pytest.mark.parametrize("path, caption", [
+    ("reactions/annoyed/eye-roll_2.gif", "eye roll (annoyed)"),
+    ("src/assets/gifs/60-percent-of-the-time.gif", "percent of the time"),
+    ("slowClap.GIF", "slow clap"),
+    ("HTTPServerError.webp", "http server error"),
+    ("happy/IMG_1234.gif", "happy"),
+    ("2020/IMG_0001.gif", None),
+])
+def test_words_from_path_split_names_and_drop_numbers_extensions_and_storage_folders(path, caption):
+    assert words_from_path(path) == caption
