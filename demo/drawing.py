@@ -137,10 +137,11 @@ def heatmap_margin(cell_px: int) -> int:
 
 
 def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None = None,
-                       cell_px: int = 44) -> Image.Image:
+                       cell_px: int = 44, gif_heads: int | None = None) -> Image.Image:
     """The Kq x Kg head-similarity matrix as a labelled heat map with each cell's value, `best` outlined.
 
-    Rows are query heads (q1..), columns GIF heads (g1..); colours span the matrix's own min..max
+    Rows are query heads (q1..), columns GIF heads (g1..) and, past the first `gif_heads` columns, the heads of
+    the clip's name or caption (t1..); colours span the matrix's own min..max
     (values are cosines, printed in each cell). `best` defaults to the argmax, the pair PVSE scores by.
     """
     sims = np.asarray(similarities, dtype=np.float64)
@@ -159,7 +160,8 @@ def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None
     canvas = Image.new("RGB", (margin + cols * cell_px + 6, margin + rows * cell_px + 6), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     for j in range(cols):
-        draw.text((margin + j * cell_px + cell_px / 2, margin / 2), f"g{j + 1}", anchor="mm", font=font, fill=TEXT_COLOR)
+        label = f"g{j + 1}" if gif_heads is None or j < gif_heads else f"t{j - gif_heads + 1}"
+        draw.text((margin + j * cell_px + cell_px / 2, margin / 2), label, anchor="mm", font=font, fill=TEXT_COLOR)
     for i in range(rows):
         draw.text((margin / 2, margin + i * cell_px + cell_px / 2), f"q{i + 1}", anchor="mm", font=font, fill=TEXT_COLOR)
         for j in range(cols):

@@ -233,15 +233,19 @@ class DemoHandlers:
         if word_att.ndim == 2 and word_att.shape[0] and word_att.shape[1] == len(tokens):
             words = drawing.token_weights(tokens, word_att)
             labels = [f"Query head {k + 1}" + (" ★ matched" if k == q_head else "") for k in range(len(words))]
-        heatmap = drawing.similarity_heatmap(sims, best=(q_head, g_head)) if sims.size else None
+        gif_heads = len(frame_att) if frame_att.ndim == 2 and frame_att.shape[0] else None
+        heatmap = (drawing.similarity_heatmap(sims, best=(q_head, g_head), gif_heads=gif_heads)
+                   if sims.size else None)
         name = f" **{escape_markdown(str(hit.name))}**" if hit.name else ""
+        matched = getattr(hit, "matched_by", f"GIF head {g_head + 1}")
         summary = (f"#{hit.rank}{name} scored **{hit.score:.3f}**: the best of the {sims.shape[0]}×{sims.shape[1]} "
-                   f"head pairs is query head **{q_head + 1}** × GIF head **{g_head + 1}**. "
+                   f"head pairs is query head **{q_head + 1}** × **{escape_markdown(matched)}**"
+                   + (" (matched by its words, not its frames)" if not matched.startswith("GIF head") else "") + ". "
                    f"Darker bars and stronger highlights = more attention; each head is rescaled to its own maximum."
                    + frame_note)
         payload = {
             "rank": int(hit.rank), "name": hit.name, "file": str(hit.path), "score": float(hit.score),
-            "query_head": q_head, "gif_head": g_head,
+            "query_head": q_head, "gif_head": g_head, "matched_by": matched,
             "frame_indices": [int(i) for i in hit.frame_indices],
             "frame_attention": frame_att.round(5).tolist(),
             "tokens": tokens,

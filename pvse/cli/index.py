@@ -28,6 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: the bundled model)")
     parser.add_argument("--captions", metavar="FILE", help="TSV/CSV/JSON mapping relative path -> name / caption / "
                         "metadata (e.g. the gallery's manifest.tsv)")
+    parser.add_argument("--names-as-captions", action="store_true",
+                        help="name each clip after its file and folder names (split on - _ . and camelCase, numbers "
+                             "and extensions dropped) where --captions gives no name, and let queries match those "
+                             "words too (implies --text-heads)")
+    parser.add_argument("--text-heads", action="store_true",
+                        help="let queries match each clip's caption (else its name) as well as its frames: the words "
+                             "are embedded by the model's sentence encoder and join the clip's GIF heads in the one "
+                             "max-over-K^2 score (default: pixels only)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the CNN and encoder run (auto: CUDA when present)")
     parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="clips per CNN batch (default 8)")
@@ -51,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     report = build_index(args.gallery, args.out, args.weights, captions=args.captions, device=args.device,
                          batch_size=args.batch_size, feature_cache=args.feature_cache, index_kind=args.index_kind,
                          index_params=dict(args.index_param) or None, rebuild=args.rebuild,
-                         decode_workers=args.workers, limits=limits, progress=not args.quiet)
+                         decode_workers=args.workers, limits=limits, progress=not args.quiet,
+                         text_heads=args.text_heads, names_as_captions=args.names_as_captions)
     print(report.summary())
     return 0

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", metavar="PATH_OR_REPO", help="default: the weights that built the index")
     parser.add_argument("--top-k", type=positive_int, default=10, metavar="N", help="how many clips (default 10)")
     parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "path", "score", '
-                        '"query_head", "clip_head"} on stdout')
+                        '"query_head", "clip_head", "matched_by"} on stdout')
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         if result.message:
             print(f"note: {result.message}", file=sys.stderr)
         rows = [{"rank": h.rank, "path": h.path, "score": h.score, "query_head": h.query_head,
-                 "clip_head": h.clip_head} for h in result.hits]
+                 "clip_head": h.clip_head, "matched_by": h.matched_by} for h in result.hits]
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     if result.message:
@@ -37,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
         print("No results.")
         return 0
     width = max(len(h.path) for h in result.hits)
-    print(f"{'rank':>4}  {'score':>7}  {'heads (query,clip)':<18}  {'path':<{width}}  name")
+    print(f"{'rank':>4}  {'score':>7}  {'matched by':<14}  {'path':<{width}}  name")
     for h in result.hits:
-        heads = f"({h.query_head}, {h.clip_head})"
-        print(f"{h.rank:>4}  {h.score:>7.4f}  {heads:<18}  {h.path:<{width}}  {h.name or ''}")
+        print(f"{h.rank:>4}  {h.score:>7.4f}  {h.matched_by:<14}  {h.path:<{width}}  {h.name or ''}")
     print(f"{searcher.num_clips} clips searched in {result.elapsed_ms:.1f} ms", file=sys.stderr)
     return 0

@@ -6,6 +6,13 @@ For each media file: T evenly spaced frames are decoded and put through the froz
 reuses every clip whose content hash is already in the index built by the same weights (renamed files
 included), encodes only new or changed files and drops rows whose file is gone. Bad files are listed with
 their reason and the build goes on. Nothing reaches disk until the whole index is ready (`store.write_index`).
+
+Text heads (off by default: pixels only). With `text_heads=True` each clip's own words (its caption, else its
+name; `names_as_captions=True` takes names from file and folder names where no captions file gives one) go
+through the model's sentence encoder, and those K embeddings are stored after the clip's K GIF embeddings, so
+the one max-over-K² score (eq. 6) ranges over both and the winning head says whether the GIF's frames or its
+words matched. A clip without words repeats its GIF embeddings there: ties go to the lower head, so a copy never
+wins and its score is unchanged.
 """
 from __future__ import annotations
 
@@ -24,9 +31,9 @@ from ..clip_features import ClipFeatures, FeatureCache, content_hash, iter_clip_
 from ..errors import GalleryIndexError, MediaError, PVSEError
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
-from .captions import CaptionEntry, match_captions, read_captions
+from .captions import CaptionEntry, match_captions, read_captions, words_from_path
 from .faiss_search import EXACT_KINDS, build_vector_index, default_params
-from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, GalleryIndex, read_index, write_index
+from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, GalleryIndex, clip_text, read_index, write_index
 
 
 @dataclass
@@ -123,14 +130,17 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 feature_cache: str | Path | None = None, index_kind: str | None = None,
                 index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
                 limits: MediaLimits = MediaLimits(), progress: bool = True,
-                pipeline: PVSEPipeline | None = None) -> BuildReport:
+                pipeline: PVSEPipeline | None = None, text_heads: bool = False,
+                names_as_captions: bool = False) -> BuildReport:
     """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it).
 
     weights: checkpoint directory or Hub repo id (default: the bundled model, `pvse.defaults`); `pipeline`
     may be passed instead to reuse a loaded model. An existing index at `out_dir` built with the same
     weights is updated incrementally; one built with other weights is rebuilt from scratch (said in
     `report.notes`); `rebuild=True` forces that. index_kind: one of `faiss_search.INDEX_KINDS` (default
-    "flat", exact; or the kind of the existing index).
+    "flat", exact; or the kind of the existing index). text_heads: also match queries against each clip's
+    caption / name (see the module doc); names_as_captions: name clips after their file and folder names where
+    the captions file gives no name (implies text_heads).
     """
     started = time.perf_counter()
     root = Path(gallery_dir).expanduser()
@@ -171,7 +181,9 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     previous = _previous_index(out_dir, pipeline.fingerprint, rebuild, report)
     old_by_hash = {}
     old_paths: set[str] = set()
+    old_visual_heads = 0
     if previous is not None:
+        old_visual_heads = int(previous.meta["num_embeds"]) - int(previous.meta.get("text_heads") or 0)
         old_paths = {c.path for c in previous.clips}
         old_hash_of = {c.path: c.content_hash for c in previous.clips}
         for row, clip in enumerate(previous.clips):
@@ -184,9 +196,10 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
             todo.append(rel)
             continue
         old = previous.clips[old_row]
-        rows[rel] = _Row(ClipRecord(rel, old.content_hash, old.num_source_frames, old.name, old.caption,
+        name = None if old.name_from_path else old.name  # made again below from the current path if asked
+        rows[rel] = _Row(ClipRecord(rel, old.content_hash, old.num_source_frames, name, old.caption,
                                     dict(old.metadata)),
-                         np.asarray(previous.embeddings[old_row], dtype=np.float32),
+                         np.asarray(previous.embeddings[old_row][:old_visual_heads], dtype=np.float32),
                          np.asarray(previous.attention[old_row], dtype=np.float32),
                          np.asarray(previous.frame_indices[old_row], dtype=np.int32))
         report.reused += 1
@@ -206,9 +219,21 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
         for row in ordered:
             entry = matched.get(row.record.path, CaptionEntry())
             row.record.name, row.record.caption, row.record.metadata = entry.name, entry.caption, dict(entry.metadata)
+    if names_as_captions:
+        for row in ordered:
+            if not row.record.name:
+                row.record.name = words_from_path(row.record.path)
+                row.record.name_from_path = row.record.name is not None
 
     tick = time.perf_counter()
     embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
+    num_text_heads = 0
+    if text_heads or names_as_captions:
+        num_text_heads = embeddings.shape[1]
+        embeddings = np.concatenate([embeddings, _text_embeddings(pipeline, [r.record for r in ordered], embeddings,
+                                                                  batch_size=max(batch_size, 32))], axis=1)
+        timings["text"] = time.perf_counter() - tick
+        tick = time.perf_counter()
     num_embeds, dim = embeddings.shape[1:]
     if index_kind is None:  # keep the kind (and parameters) the existing index was built with
         old_vectors = _existing_vectors_meta(out_dir)
@@ -219,6 +244,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
 
     report.indexed = len(ordered)
     meta = _meta(config, pipeline, root, out_dir, index_kind, params, index_params or {}, num_embeds, report)
+    meta["text_heads"] = num_text_heads
     index = GalleryIndex(meta, [r.record for r in ordered], embeddings,
                          np.stack([r.attention for r in ordered]).astype(np.float32),
                          np.stack([r.frame_indices for r in ordered]).astype(np.int32), vectors)
@@ -227,6 +253,18 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     timings["write"] = time.perf_counter() - tick
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _text_embeddings(pipeline: PVSEPipeline, records: list[ClipRecord], visual: np.ndarray, batch_size: int
+                     ) -> np.ndarray:
+    """(M, K, H): each clip's caption or name through the sentence encoder; its GIF heads again when it has none."""
+    out = visual.copy()
+    texts = [(i, text) for i, record in enumerate(records) if (text := clip_text(record)[0])]
+    for start in range(0, len(texts), batch_size):
+        part = texts[start:start + batch_size]
+        encoded = pipeline.encode_text([t for _, t in part]).embeddings.numpy()
+        out[[i for i, _ in part]] = encoded
+    return out
 
 
 def _existing_vectors_meta(out_dir: Path) -> dict[str, Any]:

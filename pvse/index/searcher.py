@@ -6,7 +6,9 @@
     result.word_attention, result.tokens            # the query's per-head attention over its words (K x L)
 
 Scores are s(q, c) = max_{i,j} <q_i, c_j> over the query's and the clip's K embeddings (paper eq. 6), and
-(query_head, clip_head) is the pair (i, j) that gave the max.
+(query_head, clip_head) is the pair (i, j) that gave the max. In an index built with text heads
+(`pvse index --names-as-captions` / `--text-heads`) a clip's embeddings are its K GIF heads and then the K heads
+of its caption or name, so `hit.matched_by` says "GIF head 2" or "its name" / "its caption".
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from ..pipeline import VOCAB_SPECIALS, PVSEPipeline
 from ..similarity import head_similarities
 from .faiss_search import EXACT_KINDS, TopClips, brute_force_top_k, configure_search, search_top_k
 from .query_text import prepare_query
-from .store import GalleryIndex, read_index
+from .store import GalleryIndex, clip_text, read_index
 from .trust import check_gallery_root, resolve_inside
 
 # Exact (flat) indexes with fewer K*M vectors than this are answered by the exhaustive max_over_k2_scores scan
@@ -47,7 +49,8 @@ class SearchHit:
     abs_path: Path  # checked to lie inside the gallery root
     score: float  # max-over-K² cosine similarity
     query_head: int  # which query embedding gave the max
-    clip_head: int  # which clip embedding gave the max
+    clip_head: int  # which clip embedding gave the max (>= the index's gif_heads: one of its text heads)
+    matched_by: str  # "GIF head j" (1-based) or "its name" / "its caption"
     name: str | None
     caption: str | None
     metadata: dict
@@ -199,14 +202,22 @@ class Searcher:
                 hidden += 1
                 continue
             clip = self.index.clips[row]
-            gallery = torch.from_numpy(np.asarray(self.index.embeddings[row], dtype=np.float32))
+            heads = self.index.gif_heads + (self.index.text_heads if clip_text(clip)[0] else 0)  # not the copies
+            gallery = torch.from_numpy(np.asarray(self.index.embeddings[row][:heads], dtype=np.float32))
             hits.append(SearchHit(
                 rank=len(hits) + 1, row=row, path=clip.path, abs_path=abs_path, score=float(score),
-                query_head=int(qh), clip_head=int(ch), name=clip.name, caption=clip.caption,
+                query_head=int(qh), clip_head=int(ch), matched_by=self.matched_by(row, int(ch)),
+                name=clip.name, caption=clip.caption,
                 metadata=dict(clip.metadata), frame_indices=[int(i) for i in self.index.frame_indices[row]],
                 frame_attention=np.asarray(self.index.attention[row], dtype=np.float32),
                 head_similarities=head_similarities(query, gallery).numpy()))
         return hits, hidden
+
+    def matched_by(self, row: int, clip_head: int) -> str:
+        """What a clip head is, in words: "GIF head j" (1-based) or "its name" / "its caption"."""
+        if clip_head < self.index.gif_heads:
+            return f"GIF head {clip_head + 1}"
+        return f"its {clip_text(self.index.clips[row])[1] or 'text'}"
 
     @staticmethod
     def _result(text: str, hits, tokens, known, attention, notes: list[str], started: float) -> SearchResult:

@@ -7,7 +7,9 @@ An index directory holds (row r = one clip, K = embeddings per clip):
                       and parameters, counts, and the last build's summary;
 - `clips.jsonl`       one JSON object per row: path relative to the gallery root, content hash, number of
                       source frames, name / caption / metadata;
-- `embeddings.npy`    (M, K, H) float32, L2-normalised clip embeddings (used for exact re-scoring);
+- `embeddings.npy`    (M, K, H) float32, L2-normalised clip embeddings (used for exact re-scoring); an index
+                      with text heads (`index.json` "text_heads" = K_t > 0) stores K - K_t GIF heads then the
+                      K_t heads of the clip's caption or name;
 - `attention.npy`     (M, K, T) float32, each head's attention over the T sampled frames (drawn by the demo);
 - `frame_indices.npy` (M, T) int32, which source frames were sampled;
 - `vectors.faiss`     the K*M vectors in a faiss inner-product index, vector id = row * K + head.
@@ -51,11 +53,23 @@ class ClipRecord:
     name: str | None = None
     caption: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    name_from_path: bool = False  # the name was made from the file and folder names (--names-as-captions)
 
     def to_json(self) -> str:
-        return json.dumps({"path": self.path, "content_hash": self.content_hash,
-                           "num_source_frames": self.num_source_frames, "name": self.name,
-                           "caption": self.caption, "metadata": self.metadata}, ensure_ascii=False)
+        row = {"path": self.path, "content_hash": self.content_hash, "num_source_frames": self.num_source_frames,
+               "name": self.name, "caption": self.caption, "metadata": self.metadata}
+        if self.name_from_path:
+            row["name_from_path"] = True
+        return json.dumps(row, ensure_ascii=False)
+
+
+def clip_text(record: ClipRecord) -> tuple[str | None, str | None]:
+    """(the words a clip's text heads embed, where they come from: "caption" or "name"), or (None, None)."""
+    if record.caption:
+        return record.caption, "caption"
+    if record.name:
+        return record.name, "name"
+    return None, None
 
 
 @dataclass
@@ -73,6 +87,16 @@ class GalleryIndex:
     @property
     def num_clips(self) -> int:
         return len(self.clips)
+
+    @property
+    def text_heads(self) -> int:
+        """How many of each clip's embeddings come from its caption or name (0: pixels only)."""
+        return int(self.meta.get("text_heads") or 0)
+
+    @property
+    def gif_heads(self) -> int:
+        """How many of each clip's embeddings come from its frames (they come first)."""
+        return int(self.meta["num_embeds"]) - self.text_heads
 
     @property
     def fingerprint(self) -> str:
@@ -231,7 +255,8 @@ def _read_clips(file: Path) -> list[ClipRecord]:
                 raise GalleryIndexError(f"{file} line {line_no}: clip path {path!r} is not a relative path inside "
                                         "the gallery; the index was tampered with or damaged. Rebuild it with `pvse index`.")
             clips.append(ClipRecord(path, str(row["content_hash"]), int(row["num_source_frames"]), row.get("name"),
-                                    row.get("caption"), dict(row.get("metadata") or {})))
+                                    row.get("caption"), dict(row.get("metadata") or {}),
+                                    bool(row.get("name_from_path", False))))
     return clips
 
 

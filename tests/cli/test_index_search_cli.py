@@ -17,7 +17,7 @@ from pvse.model import PVSE
 
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
               word_features="glove-6b-50d", word_dim=50, num_frames=4)
-JSON_KEYS = {"rank", "path", "score", "query_head", "clip_head"}
+JSON_KEYS = {"rank", "path", "score", "query_head", "clip_head", "matched_by"}
 
 
 def checkpoint(path, seed):
@@ -66,6 +66,7 @@ def test_search_json_shape(cli_index, capsys):
         assert set(row) == JSON_KEYS and row["rank"] == rank
         assert isinstance(row["score"], float) and -1.0 <= row["score"] <= 1.0
         assert row["query_head"] in range(3) and row["clip_head"] in range(3)
+        assert row["matched_by"] == f"GIF head {row['clip_head'] + 1}"  # pixels only by default
     assert {r["path"] for r in rows} == {"007-joy.gif", "118-alien-monster.gif"}
     assert rows[0]["score"] >= rows[1]["score"]
 
@@ -73,7 +74,7 @@ def test_search_json_shape(cli_index, capsys):
 def test_search_table(cli_index, capsys):
     assert main(["search", "so happy", "--index", str(cli_index["index"]), "--top-k", "1", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "heads (query,clip)" in out and out.count(".gif") == 1
+    assert "matched by" in out and out.count(".gif") == 1
 
 
 def test_default_index_comes_from_pvse_defaults(cli_index, capsys, monkeypatch):
