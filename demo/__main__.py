@@ -21,6 +21,7 @@ environment variables (used when the option is not given; a Space sets them in i
 examples:
   python -m demo                                       # bundled model and gallery, http://127.0.0.1:7860
   python -m demo --index my-gifs.index                 # a gallery indexed with `pvse index my-gifs`
+  python -m demo --index milvus://my-gifs.db           # ... with `pvse index my-gifs --out milvus://my-gifs.db`
   python -m demo --weights user/pvse-gif --index my-gifs.index --device cpu
   python -m demo --host 0.0.0.0 --port 8080            # reachable from other machines
 """
@@ -48,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="checkpoint directory or Hugging Face model repo id (user/repo[@revision]); "
                              "default: the weights the index was built with, else the bundled model")
     parser.add_argument("--index", metavar="INDEX_DIR", default=env(ENV["index"]),
-                        help="gallery index built with `pvse index GALLERY_DIR` (default: the bundled gallery)")
+                        help="gallery index built with `pvse index GALLERY_DIR`: a folder or a Milvus location "
+                             "(milvus://gifs.db, http(s)://HOST:19530?collection=NAME); default: the bundled gallery")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=env(ENV["device"]) or "auto",
                         help="auto: CUDA when available, else CPU; the page says which (default: %(default)s)")
     parser.add_argument("--host", default=env(ENV["host"]) or "127.0.0.1",

@@ -23,12 +23,12 @@ def served_files(searcher) -> dict[int, Path]:
     """Row -> real path of each servable clip; GalleryIndexError if any clip leads outside the gallery."""
     root = Path(os.path.realpath(searcher.gallery_root))
     served: dict[int, Path] = {}
-    for row, clip in enumerate(searcher.index.clips):
-        path = resolve_inside(root, clip.path)
+    for row, clip_path in searcher.clip_paths():
+        path = resolve_inside(root, clip_path)
         if path is None:
             raise GalleryIndexError(
-                f"clip {clip.path!r} of the index at {searcher.index.directory} leads outside the gallery {root} "
-                f"(to {os.path.realpath(root / clip.path)}); refusing to serve this gallery. Remove the link and "
+                f"clip {clip_path!r} of the index at {searcher.index.directory} leads outside the gallery {root} "
+                f"(to {os.path.realpath(root / clip_path)}); refusing to serve this gallery. Remove the link and "
                 "rebuild the index with `pvse index`.")
         if path.suffix.lower() in MEDIA_EXTENSIONS and path.is_file():
             served[row] = path

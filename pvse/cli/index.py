@@ -23,7 +23,9 @@ def _param(text: str) -> tuple[str, object]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("gallery", metavar="GIF_DIR", help="folder of GIF / MP4 / WebP / WebM clips (walked recursively)")
-    parser.add_argument("--out", metavar="INDEX_DIR", help="where the index goes (default: GIF_DIR.index beside the folder)")
+    parser.add_argument("--out", metavar="INDEX_DIR", help="where the index goes (default: GIF_DIR.index beside the "
+                        "folder), or a Milvus location: milvus://gifs.db (Milvus Lite file) or http(s)://HOST:19530 "
+                        "(token in $PVSE_MILVUS_TOKEN), optionally ?collection=NAME; see docs/milvus.md")
     parser.add_argument("--weights", metavar="PATH_OR_REPO", help="checkpoint folder or Hugging Face repo id "
                         "(default: the bundled model)")
     parser.add_argument("--captions", metavar="FILE", help="TSV/CSV/JSON mapping relative path -> name / caption / "
@@ -43,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feature-cache", metavar="DIR", help="keep frame features here and reuse them next time")
     parser.add_argument("--index-kind", choices=INDEX_KINDS, default=None,
                         help="faiss index: flat (exact, default) or an approximate one for large galleries "
-                             "(re-scored exactly); default for a rerun: the existing index's kind")
+                             "(re-scored exactly); default for a rerun: the existing index's kind. Milvus offers "
+                             "flat, hnsw, ivf, ivf-sq8 (and ivf-pq on a server)")
     parser.add_argument("--index-param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                         help="faiss parameter, repeatable: nlist, nprobe, pq_m, hnsw_m, ef_construction, "
                              "ef_search, candidates_per_head")

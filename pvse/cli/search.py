@@ -12,7 +12,8 @@ HELP = 'Search a gallery by sentence, e.g. pvse search "my reaction when the bui
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", nargs="+", help="what you would say (quotes optional)")
-    parser.add_argument("--index", metavar="INDEX_DIR", help="index made by `pvse index` (default: the bundled gallery)")
+    parser.add_argument("--index", metavar="INDEX_DIR", help="index made by `pvse index`: a folder or a Milvus location "
+                        "(milvus://gifs.db, http(s)://HOST:19530?collection=NAME); default: the bundled gallery")
     parser.add_argument("--weights", metavar="PATH_OR_REPO", help="default: the weights that built the index")
     parser.add_argument("--top-k", type=positive_int, default=10, metavar="N", help="how many clips (default 10)")
     parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "path", "score", '

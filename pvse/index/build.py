@@ -31,6 +31,7 @@ from ..clip_features import ClipFeatures, FeatureCache, content_hash, iter_clip_
 from ..errors import GalleryIndexError, MediaError, PVSEError
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
+from .backends import engine_for
 from .captions import CaptionEntry, match_captions, read_captions, words_from_path
 from .faiss_search import EXACT_KINDS, build_vector_index, default_params
 from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, GalleryIndex, clip_text, read_index, write_index
@@ -125,6 +126,23 @@ def scan_gallery(root: Path, exclude: tuple[Path, ...] = (), limits: MediaLimits
     return media, skipped, failed
 
 
+def scan_and_hash(root: Path, exclude: tuple[Path, ...], limits: MediaLimits, report: BuildReport
+                  ) -> tuple[list[str], dict[str, str]]:
+    """The gallery's readable media paths (sorted) and their content hashes; the rest goes into `report`."""
+    paths, report.skipped, report.failed = scan_gallery(root, exclude, limits)
+    hashes: dict[str, str] = {}
+    for rel in paths:
+        try:
+            hashes[rel] = content_hash(root / rel)
+        except OSError as exc:
+            report.failed.append((rel, f"cannot read the file ({exc.strerror or exc})"))
+    paths = [p for p in paths if p in hashes]
+    if not paths:
+        raise GalleryIndexError(f"no clip to index under {root}: no readable file with a media extension "
+                                f"({' '.join(MEDIA_EXTENSIONS)})" + _listing(report))
+    return paths, hashes
+
+
 def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weights: str | None = None, *,
                 captions: str | Path | None = None, device: str = "auto", batch_size: int = 8,
                 feature_cache: str | Path | None = None, index_kind: str | None = None,
@@ -132,7 +150,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 limits: MediaLimits = MediaLimits(), progress: bool = True,
                 pipeline: PVSEPipeline | None = None, text_heads: bool = False,
                 names_as_captions: bool = False) -> BuildReport:
-    """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it).
+    """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it), or into
+    the vector database `out_dir` names (`milvus://gifs.db`, `https://host:19530`; see `backends`).
 
     weights: checkpoint directory or Hub repo id (default: the bundled model, `pvse.defaults`); `pipeline`
     may be passed instead to reuse a loaded model. An existing index at `out_dir` built with the same
@@ -147,6 +166,13 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     if not root.is_dir():
         raise GalleryIndexError(f"gallery folder {root} does not exist or is not a folder")
     root = Path(os.path.abspath(root))
+    engine = engine_for(out_dir)
+    if engine is not None:  # a vector database named by URI (e.g. milvus://gifs.db)
+        return engine.build_index(out_dir, root, weights, captions=captions, device=device, batch_size=batch_size,
+                                  feature_cache=feature_cache, index_kind=index_kind, index_params=index_params,
+                                  rebuild=rebuild, decode_workers=decode_workers, limits=limits,
+                                  progress=progress, pipeline=pipeline, text_heads=text_heads,
+                                  names_as_captions=names_as_captions)
     out_dir = Path(os.path.abspath(Path(out_dir).expanduser() if out_dir else root.with_name(root.name + ".index")))
     if out_dir == root:
         raise GalleryIndexError("the index cannot be written into the gallery folder itself; choose another --out")
@@ -165,18 +191,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
 
     tick = time.perf_counter()
     exclude = tuple(p for p in (out_dir, Path(feature_cache).expanduser() if feature_cache else None) if p)
-    paths, report.skipped, report.failed = scan_gallery(root, exclude, limits)
-    hashes: dict[str, str] = {}
-    for rel in paths:
-        try:
-            hashes[rel] = content_hash(root / rel)
-        except OSError as exc:
-            report.failed.append((rel, f"cannot read the file ({exc.strerror or exc})"))
-    paths = [p for p in paths if p in hashes]
+    paths, hashes = scan_and_hash(root, exclude, limits, report)
     timings["scan"] = time.perf_counter() - tick
-    if not paths:
-        raise GalleryIndexError(f"no clip to index under {root}: no readable file with a media extension "
-                                f"({' '.join(MEDIA_EXTENSIONS)})" + _listing(report))
 
     previous = _previous_index(out_dir, pipeline.fingerprint, rebuild, report)
     old_by_hash = {}

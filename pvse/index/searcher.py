@@ -28,9 +28,10 @@ from ..errors import GalleryIndexError, MediaError
 from ..media import MediaLimits, decode_clip
 from ..pipeline import VOCAB_SPECIALS, PVSEPipeline
 from ..similarity import head_similarities
+from .backends import is_faiss, open_index
 from .faiss_search import EXACT_KINDS, TopClips, brute_force_top_k, configure_search, search_top_k
 from .query_text import prepare_query
-from .store import GalleryIndex, clip_text, read_index
+from .store import GalleryIndex, clip_text
 from .trust import check_gallery_root, resolve_inside
 
 # Exact (flat) indexes with fewer K*M vectors than this are answered by the exhaustive max_over_k2_scores scan
@@ -95,11 +96,14 @@ class Searcher:
              device: str = "auto") -> "Searcher":
         """Load an index (default: the bundled gallery, `pvse.defaults.default_index()`) and its model.
 
+        index_dir: a faiss index directory, or a vector database location such as `milvus://gifs.db` or
+        `https://host:19530?collection=gifs` (see `pvse.index.backends`).
+
         weights: None -> $PVSE_WEIGHTS, else the weights recorded in the index when they are here, else the
         bundled default. Weights other than the ones that built the index are a GalleryIndexError.
         """
         from ..defaults import default_index, default_weights
-        index = read_index(index_dir if index_dir is not None else default_index(), load_vectors=False)
+        index = open_index(index_dir if index_dir is not None else default_index())
         check_gallery_root(index.gallery_root, index.directory)  # before the model is loaded
         if weights is None:
             recorded = index.weights_ref()
@@ -165,6 +169,8 @@ class Searcher:
         top_k = max(1, min(int(top_k), self.num_clips))
         kind = self._vectors_meta.get("kind", "flat")
         with _threads(self.threads):
+            if not is_faiss(self.index):  # a vector database searches (and re-scores) itself
+                return self.index.top_k(query, top_k)
             if not self._uses_faiss():
                 return brute_force_top_k(query, self.index.embeddings, top_k)
             return search_top_k(query, self.index.embeddings, self.index.load_vectors(), top_k,
@@ -172,8 +178,16 @@ class Searcher:
                                 candidates_per_head=self._vectors_meta.get("params", {}).get("candidates_per_head"))
 
     def _uses_faiss(self) -> bool:
+        if not is_faiss(self.index):
+            return False
         num_vectors = self.index.num_clips * int(self.index.meta["num_embeds"])
         return self._vectors_meta.get("kind", "flat") not in EXACT_KINDS or num_vectors >= self.exhaustive_below
+
+    def clip_paths(self) -> Iterator[tuple[int, str]]:
+        """(row, path relative to the gallery root) of every clip (rows of a vector database need not be 0..M-1)."""
+        if is_faiss(self.index):
+            return ((row, clip.path) for row, clip in enumerate(self.index.clips))
+        return self.index.clip_paths()
 
     def clip_path(self, row: int) -> Path:
         """Absolute path of a clip, refused (GalleryIndexError) if it resolves outside the gallery root."""

@@ -1,0 +1,831 @@
+"""The gallery index in Milvus: Milvus Lite on a local file, or a Milvus standalone / distributed server.
+
+Locations (what `pvse index --out`, `pvse search --index`, `Searcher.load` and `python -m demo --index` take):
+
+    milvus:///abs/path/gifs.db     a Milvus Lite database (a folder Milvus Lite creates) at an absolute path
+    milvus://gifs.db               the same, relative to the current directory
+    http://host:19530              a Milvus server or cluster (https:// for TLS); its token (user:password or
+                                   an API key) comes from $PVSE_MILVUS_TOKEN, never from the URI
+    ...?collection=NAME&db=DB      the gallery's name (default pvse_gallery) and the Milvus database to use
+
+Layout in the database:
+
+- `pvse_galleries`: one row per gallery, name -> the index meta (what `index.json` holds for a faiss index:
+  weights reference and fingerprint, model config, gallery root, counts, last build) and, in
+  meta["vectors"]["collection"], the collection that holds the gallery's vectors now;
+- `NAME__<build>`: one row per (clip, head): id = clip * K + head, clip, head, path, content_hash, info (JSON,
+  on head 0 only: num_source_frames, name, caption, metadata, attention, frame_indices) and vec (H floats,
+  L2-normalised, inner product).
+
+Safety: a build whose weights, index kind, parameters or K differ from the current collection's writes a new
+collection, switches the meta row to it in one upsert and only then drops the old one, so an interrupted build
+leaves the previous gallery searchable and never a collection mixing two weights. A rerun with the same
+weights updates the current collection in place: new, changed and renamed clips are upserted (clips are
+re-encoded only when their content hash is new), removed ones deleted, the meta row written last.
+
+Search (paper eq. 6): each query head i searches grouped by clip (`group_by_field="clip"`: the L clips with
+the best max_j <q_i, c_j>); the candidates' K vectors are fetched and re-scored exactly with
+`max_over_k2_scores`, as the faiss path does. With FLAT a clip no head returned scores at most
+B = max_i b_i (b_i: the L-th best of head i), so once the k-th re-scored candidate beats B (+ rounding) no
+unseen clip can enter or tie the top-k; otherwise L grows x4 until it does, until every head returned every
+clip, or, past Milvus's limit of 16,384 groups, every vector is scanned. Ties go to the lower clip id, like
+brute force. HNSW / IVF return the exactly re-scored best of their candidates (no bound holds for an
+approximate search).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import GalleryIndexError, PVSEError
+from ..media import MediaLimits
+from .faiss_search import ROUNDING_SLACK, TopClips, default_params, rank, score_rows
+from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, safe_relative_path
+
+SCHEMES = ("milvus://", "http://", "https://")
+DEFAULT_GALLERY = "pvse_gallery"
+META_COLLECTION = "pvse_galleries"
+TOKEN_ENV = "PVSE_MILVUS_TOKEN"
+INSTALL_HINT = "pip install 'pvse-gif[milvus]'"
+# pvse index kinds Milvus offers (Milvus Lite: all but ivf-pq); parameters as in faiss_search.default_params
+KINDS = {"flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF_FLAT", "ivf-sq8": "IVF_SQ8", "ivf-pq": "IVF_PQ"}
+MAX_GROUPS = 16_384  # Milvus's largest search topk and query limit
+WRITE_CLIPS = 256  # clips per insert / upsert request (K x H floats each)
+CONNECT_TIMEOUT_S = 10.0
+MAX_PATH_BYTES = 8192
+ROW_CACHE = 4096  # clips whose vectors and metadata a MilvusIndex keeps for the Searcher (hits, frames)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
+_LITE_USERS: dict[str, int] = {}  # open MilvusStores per Milvus Lite file in this process
+_LITE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class MilvusLocation:
+    """A parsed Milvus location: `uri` is what the client connects to, `text` what the user wrote."""
+
+    text: str
+    uri: str  # a Milvus Lite path ending in .db, or http(s)://host:port
+    gallery: str
+    db_name: str = ""
+
+    @property
+    def is_lite(self) -> bool:
+        return not self.uri.startswith(("http://", "https://"))
+
+
+@dataclass
+class ClipData:
+    """One clip as stored: its record, (K, H) embeddings, (K_att, T) frame attention and (T,) frame indices."""
+
+    clip: int
+    record: ClipRecord
+    embeddings: np.ndarray
+    attention: np.ndarray | None = None
+    frame_indices: np.ndarray | None = None
+
+
+def claims(location: str) -> bool:
+    """True for the locations this engine handles: milvus://, http://, https://."""
+    return isinstance(location, str) and location.lower().startswith(SCHEMES)
+
+
+def parse_location(text: str) -> MilvusLocation:
+    """Check and split a Milvus location (see the module doc); a bad one is a one-line GalleryIndexError."""
+    if not claims(text):
+        raise GalleryIndexError(f"{text!r} is not a Milvus location; use milvus://FILE.db or http(s)://HOST:PORT")
+    scheme, _, rest = text.partition("://")
+    scheme = scheme.lower()
+    rest, _, query = rest.partition("?")
+    params = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(params) - {"collection", "db"})
+    if unknown:
+        raise GalleryIndexError(f"{text}: unknown option(s) {', '.join(unknown)} (a Milvus location takes "
+                                "?collection=NAME&db=DATABASE)")
+    gallery = params.get("collection", [DEFAULT_GALLERY])[-1]
+    db_name = params.get("db", [""])[-1]
+    for what, name in (("collection", gallery), ("db", db_name)):
+        if (name or what == "collection") and not _NAME.fullmatch(name):
+            raise GalleryIndexError(f"{text}: {what} name {name!r} must be letters, digits and underscores, "
+                                    "starting with a letter or underscore")
+    if scheme == "milvus":
+        if not rest:
+            raise GalleryIndexError(f"{text}: no file; write milvus://gifs.db or milvus:///abs/path/gifs.db")
+        path = os.path.abspath(Path(rest).expanduser())
+        if not path.endswith(".db"):
+            raise GalleryIndexError(f"{text}: a Milvus Lite database name ends in .db (e.g. milvus://gifs.db)")
+        return MilvusLocation(text, path, gallery, db_name)
+    parts = urlsplit(f"{scheme}://{rest}")
+    if parts.username or parts.password:
+        raise GalleryIndexError(f"{text}: put the Milvus token in ${TOKEN_ENV}, not in the URI")
+    try:
+        port = parts.port
+    except ValueError:
+        raise GalleryIndexError(f"{text}: the port is not a number in 1..65535") from None
+    if not parts.hostname or parts.path not in ("", "/"):
+        raise GalleryIndexError(f"{text}: expected {scheme}://HOST:PORT (e.g. {scheme}://localhost:19530)")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return MilvusLocation(text, f"{scheme}://{host}:{port or 19530}", gallery, db_name)
+
+
+@contextmanager
+def _errors(loc: MilvusLocation, doing: str, hint: str = "") -> Iterator[None]:
+    """Turn a pymilvus failure into a one-line GalleryIndexError naming the location."""
+    from pymilvus.exceptions import MilvusException
+    try:
+        yield
+    except MilvusException as exc:
+        detail = getattr(exc, "message", None) or str(exc)
+        raise GalleryIndexError(f"Milvus at {loc.text}: {doing} failed: {detail}{hint}") from None
+
+
+def _pymilvus():
+    try:
+        import pymilvus
+    except ImportError:
+        raise GalleryIndexError(f"Milvus indexes need the pymilvus and milvus-lite packages: {INSTALL_HINT}") from None
+    # pymilvus logs every failed call with a traceback; our errors say what failed in one line
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    return pymilvus
+
+
+class MilvusStore:
+    """A connection to one gallery's collections (thin wrappers that turn Milvus errors into one line)."""
+
+    def __init__(self, location: MilvusLocation | str, create: bool = False) -> None:
+        self.loc = loc = parse_location(location) if isinstance(location, str) else location
+        pymilvus = _pymilvus()
+        if loc.is_lite:
+            # the in-process Milvus Lite server logs a traceback for each call it does not implement (e.g. the
+            # AllocTimestamp a query iterator asks first); pymilvus falls back and the call succeeds
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            try:
+                import milvus_lite  # noqa: F401  pymilvus runs it for a .db path
+            except ImportError:
+                raise GalleryIndexError(f"a local Milvus Lite file needs the milvus-lite package: {INSTALL_HINT}") from None
+            if create:
+                os.makedirs(os.path.dirname(loc.uri), exist_ok=True)
+            elif not os.path.exists(loc.uri):
+                raise GalleryIndexError(f"no Milvus Lite database at {loc.uri}. Build one with "
+                                        f"`pvse index GIF_DIR --out {loc.text}`.")
+        kwargs: dict[str, Any] = {"uri": loc.uri, "timeout": CONNECT_TIMEOUT_S}
+        if os.environ.get(TOKEN_ENV) and not loc.is_lite:
+            kwargs["token"] = os.environ[TOKEN_ENV]
+        if loc.db_name:
+            kwargs["db_name"] = loc.db_name
+        hint = (" (a Milvus Lite database serves one process at a time: is another pvse or demo process using "
+                "it? A Milvus server serves many)" if loc.is_lite else
+                f" (is the server running and reachable? a token goes in ${TOKEN_ENV})")
+        with _errors(loc, "connecting", hint):
+            self.client = pymilvus.MilvusClient(**kwargs)
+        if loc.is_lite:
+            with _LITE_LOCK:
+                _LITE_USERS[loc.uri] = _LITE_USERS.get(loc.uri, 0) + 1
+        self._closed = False
+
+    def close(self) -> None:
+        """Close the connection; the last one to a Milvus Lite file in this process also stops its in-process
+        server, so that another process (a demo, a search) can open the file."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.client.close()
+        except Exception:  # noqa: BLE001  closing a dead connection: nothing left to do
+            pass
+        if self.loc.is_lite:
+            with _LITE_LOCK:
+                _LITE_USERS[self.loc.uri] -= 1
+                last = _LITE_USERS[self.loc.uri] == 0
+            if last:
+                try:
+                    from milvus_lite.server_manager import server_manager_instance
+                    server_manager_instance.release_server(self.loc.uri)
+                except (ImportError, AttributeError):
+                    pass  # another milvus-lite: its server stops when this process exits
+
+    def call(self, doing: str, method: str, *args, **kwargs):
+        with _errors(self.loc, doing):
+            return getattr(self.client, method)(*args, **kwargs)
+
+    def has(self, collection: str) -> bool:
+        return bool(self.call(f"looking up collection {collection}", "has_collection", collection))
+
+    # -- the meta row ---------------------------------------------------------------------------------------
+    def read_meta(self) -> dict[str, Any] | None:
+        """The gallery's meta row, or None when the database holds no gallery of this name."""
+        if not self.has(META_COLLECTION):
+            return None
+        self.call("loading the gallery list", "load_collection", META_COLLECTION)
+        rows = self.call("reading the gallery list", "get", META_COLLECTION, ids=[self.loc.gallery],
+                         output_fields=["meta"])
+        return dict(rows[0]["meta"]) if rows else None
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        """Upsert the gallery's meta row: the one write that switches searchers to a new build."""
+        if not self.has(META_COLLECTION):
+            from pymilvus import DataType
+            schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False,
+                                               description="pvse-gif galleries: name -> index meta")
+            schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=256)
+            schema.add_field("meta", DataType.JSON)
+            schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
+            index = self.client.prepare_index_params()
+            index.add_index("unused", index_type="FLAT", metric_type="L2")
+            self.call("creating the gallery list", "create_collection", META_COLLECTION, schema=schema,
+                      index_params=index)
+        self.call("writing the gallery meta", "upsert", META_COLLECTION,
+                  [{"name": self.loc.gallery, "meta": meta, "unused": [0.0, 0.0]}])
+        self.call("writing the gallery meta", "flush", META_COLLECTION)
+
+    # -- vector collections ---------------------------------------------------------------------------------
+    def create_vectors(self, collection: str, dim: int, kind: str, params: dict[str, Any]) -> None:
+        from pymilvus import DataType
+        schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False,
+                                           description="pvse-gif clip embeddings, one row per (clip, head)")
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("clip", DataType.INT64)
+        schema.add_field("head", DataType.INT8)
+        schema.add_field("path", DataType.VARCHAR, max_length=MAX_PATH_BYTES)
+        schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
+        schema.add_field("info", DataType.JSON)
+        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=int(dim))
+        index = self.client.prepare_index_params()
+        index.add_index("vec", index_type=KINDS[kind], metric_type="IP", params=_index_params(kind, params))
+        self.call(f"creating collection {collection} ({KINDS[kind]} index)", "create_collection", collection,
+                  schema=schema, index_params=index)
+        self.call(f"loading collection {collection}", "load_collection", collection)
+
+    def count(self, collection: str) -> int:
+        rows = self.call(f"counting {collection}", "query", collection, filter="", output_fields=["count(*)"],
+                         consistency_level="Strong")
+        return int(rows[0]["count(*)"])
+
+    def write(self, collection: str, clips: Sequence[ClipData], upsert: bool) -> None:
+        rows = [row for data in clips for row in _rows(data)]
+        self.call(f"writing to {collection}", "upsert" if upsert else "insert", collection, rows)
+
+    def delete_clips(self, collection: str, clip_ids: Sequence[int]) -> None:
+        for start in range(0, len(clip_ids), MAX_GROUPS):
+            chunk = ", ".join(str(int(c)) for c in clip_ids[start:start + MAX_GROUPS])
+            self.call(f"deleting from {collection}", "delete", collection, filter=f"clip in [{chunk}]")
+
+    def fetch(self, collection: str, clip_ids: Sequence[int], num_embeds: int, with_info: bool = True
+              ) -> dict[int, ClipData]:
+        """The stored clips `clip_ids` (by primary key clip * K + head); missing clips are left out."""
+        fields = ["clip", "head", "vec"] + (["path", "content_hash", "info"] if with_info else [])
+        per_call = max(MAX_GROUPS // num_embeds, 1)
+        out: dict[int, ClipData] = {}
+        clip_ids = [int(c) for c in clip_ids]
+        for start in range(0, len(clip_ids), per_call):
+            ids = [c * num_embeds + h for c in clip_ids[start:start + per_call] for h in range(num_embeds)]
+            rows = self.call(f"reading clips from {collection}", "get", collection, ids=ids, output_fields=fields)
+            out.update(_assemble(rows, num_embeds, with_info))
+        return out
+
+    def iterate(self, collection: str, output_fields: list[str], filter: str = "", batch_size: int = 4096
+                ) -> Iterator[list[dict[str, Any]]]:
+        with _errors(self.loc, f"reading {collection}"):
+            iterator = self.client.query_iterator(collection, batch_size=batch_size, filter=filter,
+                                                  output_fields=output_fields)
+            try:
+                while batch := iterator.next():
+                    yield batch
+            finally:
+                iterator.close()
+
+    def search_heads(self, collection: str, queries: np.ndarray, groups: int, kind: str, params: dict[str, Any]
+                     ) -> list[list[tuple[int, float]]]:
+        """For each query vector, the `groups` best clips as (clip id, best inner product), best first."""
+        search_params = {"metric_type": "IP", "params": _search_params(kind, params, groups)}
+        result = self.call(f"searching {collection}", "search", collection, data=[q.tolist() for q in queries],
+                           limit=int(groups), anns_field="vec", group_by_field="clip", output_fields=["clip"],
+                           search_params=search_params)
+        return [[(int(hit["entity"]["clip"]), float(hit["distance"])) for hit in hits] for hits in result]
+
+    def drop(self, collection: str) -> None:
+        self.call(f"dropping {collection}", "drop_collection", collection)
+
+    def build_collections(self) -> list[str]:
+        """This gallery's vector collections (current, previous or left by an interrupted build)."""
+        prefix = f"{self.loc.gallery}__"
+        return [c for c in self.call("listing collections", "list_collections") if c.startswith(prefix)]
+
+
+def _index_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    if kind.startswith("hnsw"):
+        return {"M": int(params["hnsw_m"]), "efConstruction": int(params["ef_construction"])}
+    if kind == "ivf-pq":
+        return {"nlist": int(params["nlist"]), "m": int(params["pq_m"]), "nbits": 8}
+    if kind.startswith("ivf"):
+        return {"nlist": int(params["nlist"])}
+    return {}
+
+
+def _search_params(kind: str, params: dict[str, Any], groups: int) -> dict[str, Any]:
+    if kind.startswith("hnsw"):
+        return {"ef": max(int(params["ef_search"]), int(groups))}  # Milvus wants ef >= limit
+    if kind.startswith("ivf"):
+        return {"nprobe": int(params["nprobe"])}
+    return {}
+
+
+def _rows(data: ClipData) -> list[dict[str, Any]]:
+    k = data.embeddings.shape[0]
+    rec = data.record
+    info = {"num_source_frames": rec.num_source_frames, "name": rec.name, "caption": rec.caption,
+            "metadata": rec.metadata, "name_from_path": rec.name_from_path, "attention": np.asarray(data.attention, dtype=np.float32).tolist(),
+            "frame_indices": np.asarray(data.frame_indices, dtype=np.int64).tolist()}
+    return [{"id": data.clip * k + h, "clip": data.clip, "head": h, "path": rec.path,
+             "content_hash": rec.content_hash, "info": info if h == 0 else {},
+             "vec": np.ascontiguousarray(data.embeddings[h], dtype=np.float32)} for h in range(k)]
+
+
+def _assemble(rows: list[dict[str, Any]], num_embeds: int, with_info: bool) -> dict[int, ClipData]:
+    vectors: dict[int, dict[int, Any]] = {}
+    heads0: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        vectors.setdefault(int(row["clip"]), {})[int(row["head"])] = row["vec"]
+        if int(row["head"]) == 0:
+            heads0[int(row["clip"])] = row
+    out = {}
+    for clip, heads in vectors.items():
+        if len(heads) != num_embeds or clip not in heads0:
+            continue  # a clip being rewritten by a build right now: left out rather than half-read
+        embeddings = np.asarray([heads[h] for h in range(num_embeds)], dtype=np.float32)
+        if not with_info:
+            out[clip] = ClipData(clip, ClipRecord("", "", 0), embeddings)
+            continue
+        row = heads0[clip]
+        info = dict(row.get("info") or {})
+        record = ClipRecord(str(row["path"]), str(row["content_hash"]), int(info.get("num_source_frames", 0)),
+                            info.get("name"), info.get("caption"), dict(info.get("metadata") or {}),
+                            bool(info.get("name_from_path")))
+        out[clip] = ClipData(clip, record, embeddings, np.asarray(info.get("attention", []), dtype=np.float32),
+                             np.asarray(info.get("frame_indices", []), dtype=np.int32))
+    return out
+
+
+# -- search ---------------------------------------------------------------------------------------------------
+def search_top_k(store: MilvusStore, collection: str, query: torch.Tensor, top_k: int, *, num_clips: int,
+                 num_embeds: int, kind: str = "flat", params: dict[str, Any] | None = None,
+                 max_groups: int = MAX_GROUPS) -> TopClips:
+    """Top-k clip ids of one query (Kq, H) by max-over-K² (see the module doc); exact for kind "flat"."""
+    params = params or {}
+    exact = kind == "flat"
+    top_k = max(1, min(int(top_k), num_clips))
+    if num_clips == 0:
+        return rank(*(np.zeros(0, dtype=np.int64),) * 4, top_k=0, candidates=0, exact=True)
+    query = torch.as_tensor(query, dtype=torch.float32).cpu()
+    queries = np.ascontiguousarray(query.numpy(), dtype=np.float32)
+    groups = int(params.get("candidates_per_head") or max(16, 4 * top_k))
+    while True:
+        if groups > max_groups:
+            if exact:
+                return _scan_all(store, collection, query, top_k, num_embeds)
+            groups = max_groups
+        heads = store.search_heads(collection, queries, min(groups, num_clips), kind, params)
+        candidates = np.unique(np.asarray([c for hits in heads for c, _ in hits], dtype=np.int64))
+        fetched = store.fetch(collection, candidates, num_embeds, with_info=False)
+        ids = np.asarray(sorted(fetched), dtype=np.int64)
+        embeddings = np.stack([fetched[c].embeddings for c in ids]) if len(ids) else np.zeros((0, num_embeds, queries.shape[1]), np.float32)
+        rows, scores, q_heads, c_heads = score_rows(query, embeddings)
+        result = rank(ids[rows], scores, q_heads, c_heads, top_k=top_k, candidates=len(ids), exact=exact)
+        if not exact or groups >= num_clips:
+            return result
+        # a clip no head returned scores at most the weakest returned score of a head that did not return all
+        bound = max((hits[-1][1] if hits else np.inf) for hits in heads if len(hits) < num_clips) \
+            if any(len(hits) < num_clips for hits in heads) else -np.inf
+        if len(result.rows) >= top_k and float(result.scores[-1]) > bound + ROUNDING_SLACK:
+            return result
+        groups *= 4
+
+
+def _scan_all(store: MilvusStore, collection: str, query: torch.Tensor, top_k: int, num_embeds: int) -> TopClips:
+    """Exact top-k by reading every vector (the last resort of an exact search that needs over 16,384 groups)."""
+    pending: dict[int, dict[int, Any]] = {}
+    best = None
+    for batch in store.iterate(collection, ["clip", "head", "vec"]):
+        for row in batch:
+            pending.setdefault(int(row["clip"]), {})[int(row["head"])] = row["vec"]
+        done = np.asarray(sorted(c for c, heads in pending.items() if len(heads) == num_embeds), dtype=np.int64)
+        if not len(done):
+            continue
+        complete = [pending.pop(int(c)) for c in done]
+        block = np.asarray([[heads[h] for h in range(num_embeds)] for heads in complete], dtype=np.float32)
+        rows, scores, q_heads, c_heads = score_rows(query, block)
+        parts = [(done[rows], scores, q_heads, c_heads)]
+        if best is not None:
+            parts.append((best.rows, best.scores, best.query_heads, best.clip_heads))
+        best = rank(*(np.concatenate(arrays) for arrays in zip(*parts)), top_k=top_k, candidates=0, exact=True)
+    if best is None:
+        return rank(*(np.zeros(0, dtype=np.int64),) * 4, top_k=0, candidates=0, exact=True)
+    best.candidates = len(best.rows)
+    return best
+
+
+# -- the index the Searcher reads -------------------------------------------------------------------------------
+class MilvusIndex:
+    """A gallery in Milvus, read by `Searcher` like a `store.GalleryIndex`: rows are clip ids, and the clips'
+    records and arrays are fetched on demand (the search's hits in one request) and kept in a small cache."""
+
+    def __init__(self, store: MilvusStore, meta: dict[str, Any], collection: str, num_clips: int) -> None:
+        self.store = store
+        self.meta = meta
+        self.collection = collection
+        self.num_clips = num_clips
+        self.directory = store.loc.text  # where the index is, as the user wrote it (used in messages)
+        self._cache: OrderedDict[int, ClipData] = OrderedDict()
+        self._lock = threading.Lock()
+        self.clips = _Column(self, "record")
+        self.embeddings = _Column(self, "embeddings")
+        self.attention = _Column(self, "attention")
+        self.frame_indices = _Column(self, "frame_indices")
+
+    @property
+    def fingerprint(self) -> str:
+        return self.meta["weights"]["fingerprint"]
+
+    @property
+    def gallery_root(self) -> Path:
+        return Path(os.path.abspath(self.meta["gallery_root"]))
+
+    @property
+    def num_embeds(self) -> int:
+        return int(self.meta["num_embeds"])
+
+    @property
+    def text_heads(self) -> int:
+        """How many of each clip's embeddings come from its caption or name (0: pixels only)."""
+        return int(self.meta.get("text_heads") or 0)
+
+    @property
+    def gif_heads(self) -> int:
+        """How many of each clip's embeddings come from its frames (they come first)."""
+        return self.num_embeds - self.text_heads
+
+    def weights_ref(self) -> str | None:
+        return self.meta["weights"].get("ref")
+
+    def close(self) -> None:
+        """Release the connection (and a Milvus Lite file, for other processes)."""
+        self.store.close()
+
+    def top_k(self, query: torch.Tensor, top_k: int) -> TopClips:
+        vectors = self.meta.get("vectors", {})
+        result = search_top_k(self.store, self.collection, query, top_k, num_clips=self.num_clips,
+                              num_embeds=self.num_embeds, kind=vectors.get("kind", "flat"),
+                              params=vectors.get("params", {}))
+        self.prefetch(result.rows)
+        return result
+
+    def clip_paths(self) -> Iterator[tuple[int, str]]:
+        """(clip id, path) of every clip, read from the collection in batches."""
+        for batch in self.store.iterate(self.collection, ["clip", "path"], filter="head == 0"):
+            for row in batch:
+                path = str(row["path"])
+                if not safe_relative_path(path):
+                    raise GalleryIndexError(f"clip path {path!r} in {self.directory} is not a relative path inside "
+                                            "the gallery; the index was tampered with or damaged. Rebuild it.")
+                yield int(row["clip"]), path
+
+    def prefetch(self, clips: Sequence[int]) -> None:
+        """Read these clips into the cache in one request (the Searcher then reads each hit from it)."""
+        with self._lock:
+            missing = [int(c) for c in clips if int(c) not in self._cache]
+        if missing:
+            fetched = self.store.fetch(self.collection, missing, self.num_embeds)
+            with self._lock:
+                for clip, data in fetched.items():
+                    self._cache[clip] = data
+                while len(self._cache) > ROW_CACHE:
+                    self._cache.popitem(last=False)
+
+    def row(self, clip: int) -> ClipData:
+        clip = int(clip)
+        with self._lock:
+            data = self._cache.get(clip)
+            if data is not None:
+                self._cache.move_to_end(clip)
+                return data
+        self.prefetch([clip])
+        with self._lock:
+            data = self._cache.get(clip)
+        if data is None:
+            raise GalleryIndexError(f"clip {clip} is no longer in the gallery at {self.directory} "
+                                    "(it was removed by a rerun of `pvse index`); search again")
+        if not safe_relative_path(data.record.path):
+            raise GalleryIndexError(f"clip path {data.record.path!r} in {self.directory} is not a relative path "
+                                    "inside the gallery; the index was tampered with or damaged. Rebuild it.")
+        return data
+
+
+class _Column:
+    """`index.clips[row]`, `index.embeddings[row]`, ... for a MilvusIndex (one field of the cached clip)."""
+
+    def __init__(self, index: MilvusIndex, field: str) -> None:
+        self._index, self._field = index, field
+
+    def __getitem__(self, clip: int):
+        return getattr(self._index.row(clip), self._field)
+
+    def __len__(self) -> int:
+        return self._index.num_clips
+
+    def __iter__(self):
+        raise TypeError("clip ids of a Milvus gallery are not 0..M-1: iterate with Searcher.clip_paths()")
+
+
+def open_index(location: str) -> MilvusIndex:
+    """Connect to a gallery in Milvus and check it; a missing or damaged one is a one-line GalleryIndexError."""
+    store = MilvusStore(location)
+    loc = store.loc
+    meta = store.read_meta()
+    if meta is None:
+        raise GalleryIndexError(f"no pvse-gif gallery '{loc.gallery}' in Milvus at {loc.text}. Build one with "
+                                f"`pvse index GIF_DIR --out {loc.text}`.")
+    problem = _meta_problem(meta)
+    if problem:
+        raise GalleryIndexError(f"the gallery '{loc.gallery}' in Milvus at {loc.text} {problem}")
+    collection = meta["vectors"]["collection"]
+    if not store.has(collection):
+        raise GalleryIndexError(f"the gallery '{loc.gallery}' in Milvus at {loc.text} is damaged (its collection "
+                                f"{collection} is gone). Rebuild it with `pvse index GIF_DIR --out {loc.text}`.")
+    store.call(f"loading collection {collection}", "load_collection", collection)
+    num_embeds = int(meta["num_embeds"])
+    rows = store.count(collection)
+    if rows % num_embeds:
+        raise GalleryIndexError(f"the gallery '{loc.gallery}' in Milvus at {loc.text} is damaged ({rows} vectors "
+                                f"is not a multiple of K = {num_embeds}). Rebuild it with `pvse index GIF_DIR "
+                                f"--out {loc.text} --rebuild`.")
+    return MilvusIndex(store, meta, collection, rows // num_embeds)
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    if meta.get("format") != FORMAT_NAME or not isinstance(meta.get("vectors"), dict) \
+            or "collection" not in meta["vectors"] or "weights" not in meta:
+        return "is damaged (its meta row is not a pvse-gif index). Rebuild it with `pvse index GIF_DIR --out ...`."
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        return (f"was written by a newer pvse-gif (index format {meta['format_version']}, this one reads "
+                f"{FORMAT_VERSION}); upgrade pvse-gif.")
+    return None
+
+
+# -- build ------------------------------------------------------------------------------------------------------
+@dataclass
+class _Stored:
+    clip: int
+    content_hash: str
+    info: dict[str, Any]
+
+
+def build_index(location: str, gallery_dir: str | Path, weights: str | None = None, *,
+                captions: str | Path | None = None, device: str = "auto", batch_size: int = 8,
+                feature_cache: str | Path | None = None, index_kind: str | None = None,
+                index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
+                limits: MediaLimits = MediaLimits(), progress: bool = True, pipeline=None, text_heads: bool = False,
+                names_as_captions: bool = False):
+    """`build.build_index` into Milvus: same arguments and report; see the module doc for what is safe when."""
+    started = time.perf_counter()
+    loc = parse_location(location)
+    if index_kind is not None and index_kind not in KINDS:
+        raise GalleryIndexError(f"index kind '{index_kind}' is not available in Milvus; choose one of {', '.join(KINDS)}")
+    root = Path(os.path.abspath(Path(gallery_dir).expanduser()))
+    store = MilvusStore(loc, create=True)
+    try:
+        return _build(store, root, weights, captions=captions, device=device, batch_size=batch_size,
+                      feature_cache=feature_cache, index_kind=index_kind, index_params=index_params, rebuild=rebuild,
+                      decode_workers=decode_workers, limits=limits, progress=progress, pipeline=pipeline,
+                      text_heads=text_heads, names_as_captions=names_as_captions, started=started)
+    finally:
+        store.close()
+
+
+def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, device, batch_size, feature_cache,
+           index_kind, index_params, rebuild, decode_workers, limits, progress, pipeline, text_heads: bool,
+           names_as_captions: bool, started: float):
+    from ..pipeline import PVSEPipeline
+    from . import build as builder
+    from .captions import CaptionEntry, match_captions, read_captions, words_from_path
+
+    loc = store.loc
+    report = builder.BuildReport(loc.text)
+    timings = report.timings
+    if pipeline is None:
+        from ..defaults import default_weights
+        pipeline = PVSEPipeline.from_pretrained(weights or default_weights(), device=device)
+    config = pipeline.config
+    if index_kind is not None:
+        default_params(index_kind, 1, config.embed_dim, index_params)  # a bad parameter fails before any work
+    caption_entries = read_captions(captions) if captions else None
+    use_text = bool(text_heads or names_as_captions)
+
+    exclude = tuple(Path(p) for p in ((loc.uri if loc.is_lite else None),
+                                      (Path(feature_cache).expanduser() if feature_cache else None)) if p)
+    tick = time.perf_counter()
+    paths, hashes = builder.scan_and_hash(root, exclude, limits, report)
+    timings["scan"] = time.perf_counter() - tick
+
+    current, old_collection = _current_build(store, pipeline.fingerprint, config.embed_dim, rebuild, report)
+    old_vectors = (current or {}).get("vectors", {})
+    old_text_heads = int((current or {}).get("text_heads") or 0)
+    old_gif_heads = int((current or {}).get("num_embeds") or 0) - old_text_heads
+    kind = index_kind or old_vectors.get("kind", "flat")
+    user_params = dict(index_params or {}) if index_kind else {**old_vectors.get("user_params", {}),
+                                                                **(index_params or {})}
+    reusable = old_collection is not None
+    in_place = (reusable and kind == old_vectors.get("kind") and user_params == old_vectors.get("user_params", {})
+                and (old_text_heads > 0) == use_text)
+
+    tick = time.perf_counter()
+    old: dict[str, _Stored] = {}
+    if reusable:
+        for batch in store.iterate(old_collection, ["clip", "path", "content_hash", "info"], filter="head == 0"):
+            for row in batch:
+                old[str(row["path"])] = _Stored(int(row["clip"]), str(row["content_hash"]), dict(row.get("info") or {}))
+    by_hash: dict[str, int] = {}
+    for stored in old.values():
+        by_hash.setdefault(stored.content_hash, stored.clip)
+    timings["milvus read"] = time.perf_counter() - tick
+
+    todo = [p for p in paths if hashes[p] not in by_hash]
+    encoded: dict[str, Any] = {}
+    builder._encode(todo, root, pipeline, encoded, report, batch_size=batch_size, feature_cache=feature_cache,
+                    decode_workers=decode_workers, limits=limits, progress=progress)
+    final = [p for p in paths if p in encoded or hashes[p] in by_hash]
+    if not final:
+        raise GalleryIndexError(f"none of the {len(paths)} media files under {root} could be indexed"
+                                + builder._listing(report))
+    report.reused = sum(1 for p in final if p not in encoded)
+    report.changed = sum(1 for p in todo if p in encoded and p in old and old[p].content_hash != hashes[p])
+    report.added = sum(1 for p in todo if p in encoded) - report.changed
+    final_set = set(final)
+    removed = [old[p].clip for p in old if p not in final_set]
+    report.removed = len(removed)
+    report.indexed = len(final)
+    entries = match_captions(caption_entries, final) if caption_entries is not None else None
+
+    def labels(path: str, info: dict[str, Any]) -> tuple:
+        """(name, caption, metadata, name_from_path) of a clip, as `build.build_index` decides them."""
+        name = None if info.get("name_from_path") else info.get("name")
+        caption, metadata = info.get("caption"), dict(info.get("metadata") or {})
+        if entries is not None:
+            entry = entries.get(path, CaptionEntry())
+            name, caption, metadata = entry.name, entry.caption, dict(entry.metadata)
+        from_path = False
+        if names_as_captions and not name:
+            name = words_from_path(path)
+            from_path = name is not None
+        return name, caption, metadata, from_path
+
+    if in_place:
+        next_id = max((s.clip for s in old.values()), default=-1) + 1
+        ids = {}
+        for p in final:
+            if p in old:
+                ids[p] = old[p].clip
+            else:
+                ids[p], next_id = next_id, next_id + 1
+        write = [p for p in final if p not in old or old[p].content_hash != hashes[p]
+                 or labels(p, old[p].info) != _stored_labels(old[p].info)]
+    else:
+        ids = {p: i for i, p in enumerate(final)}
+        write = list(final)
+
+    gif_heads, dim = int(config.num_embeds), int(config.embed_dim)
+    if encoded:
+        gif_heads = next(iter(encoded.values())).embeddings.shape[0]
+    elif old_gif_heads > 0:
+        gif_heads = old_gif_heads
+    num_text_heads = gif_heads if use_text else 0
+    num_embeds = gif_heads + num_text_heads
+    params = default_params(kind, len(final) * num_embeds, dim, user_params)
+    target = old_collection if in_place else f"{loc.gallery}__{datetime.now(timezone.utc):%Y%m%dt%H%M%S}_{secrets.token_hex(3)}"
+    tick = time.perf_counter()
+    if not in_place:
+        store.create_vectors(target, dim, kind, params)
+    try:
+        bar = tqdm(total=len(write), desc="writing to Milvus", unit="clip", disable=not progress or len(write) < 2000)
+        for start in range(0, len(write), WRITE_CLIPS):
+            chunk = write[start:start + WRITE_CLIPS]
+            sources = {p: _source(p, hashes[p], old, by_hash) for p in chunk if p not in encoded}
+            stored = store.fetch(old_collection, sorted(set(sources.values())), old_gif_heads + old_text_heads) \
+                if sources else {}
+            clips = []
+            for p in chunk:
+                if p in encoded:
+                    row = encoded[p]
+                    base = ClipData(ids[p], row.record, row.embeddings, row.attention, row.frame_indices)
+                    info: dict[str, Any] = {}
+                else:
+                    source = stored[sources[p]]
+                    base = ClipData(ids[p], source.record, source.embeddings[:old_gif_heads], source.attention,
+                                    source.frame_indices)
+                    info = old[p].info if p in old and old[p].content_hash == hashes[p] else \
+                        _info_of(source.record)
+                name, caption, metadata, from_path = labels(p, info)
+                base.record = ClipRecord(p, hashes[p], base.record.num_source_frames, name, caption, metadata,
+                                         from_path)
+                clips.append(base)
+            if use_text:
+                visual = np.stack([c.embeddings for c in clips]).astype(np.float32)
+                text = builder._text_embeddings(pipeline, [c.record for c in clips], visual,
+                                                batch_size=max(batch_size, 32))
+                for clip, extra in zip(clips, text):
+                    clip.embeddings = np.concatenate([clip.embeddings, extra])
+            store.write(target, clips, upsert=in_place)
+            bar.update(len(chunk))
+        bar.close()
+        if in_place and removed:
+            store.delete_clips(target, removed)
+        store.call(f"flushing {target}", "flush", target)
+        count = store.count(target)
+        if count != len(final) * num_embeds:
+            raise GalleryIndexError(f"Milvus at {loc.text}: {target} holds {count} vectors after the build, expected "
+                                    f"{len(final) * num_embeds}; another build may be writing the same gallery")
+        meta = builder._meta(config, pipeline, root, root, kind, params, user_params, num_embeds, report)
+        meta["text_heads"] = num_text_heads
+        meta["gallery_root"] = str(root)
+        if meta["weights"].get("ref_is_relative_path"):
+            meta["weights"].update(ref=os.path.abspath(Path(str(pipeline.checkpoint.source)).expanduser()),
+                                   ref_is_relative_path=False)
+        meta["vectors"].update(engine="milvus", collection=target, index_type=KINDS[kind],
+                               id="clip * num_embeds + head")
+        last = meta["last_build"]
+        for key in ("failed", "skipped"):  # keep the meta row small: the report lists them all
+            last[f"{key}_count"] = len(last[key])
+            last[key] = last[key][:100]
+        store.write_meta(meta)
+    except BaseException:
+        if not in_place:
+            _drop_quietly(store, target)
+        raise
+    for collection in store.build_collections():  # the previous build, and any left by an interrupted one
+        if collection != target:
+            _drop_quietly(store, collection)
+    timings["milvus write"] = time.perf_counter() - tick
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _info_of(record: ClipRecord) -> dict[str, Any]:
+    return {"name": record.name, "caption": record.caption, "metadata": record.metadata,
+            "name_from_path": record.name_from_path}
+
+
+def _stored_labels(info: dict[str, Any]) -> tuple:
+    return (info.get("name"), info.get("caption"), dict(info.get("metadata") or {}), bool(info.get("name_from_path")))
+
+
+def _source(path: str, content_hash: str, old: dict[str, _Stored], by_hash: dict[str, int]) -> int:
+    """The stored clip whose vectors a reused path takes: its own row if unchanged, else one with its content."""
+    stored = old.get(path)
+    return stored.clip if stored is not None and stored.content_hash == content_hash else by_hash[content_hash]
+
+
+def _current_build(store: MilvusStore, fingerprint: str, dim: int, rebuild: bool, report
+                   ) -> tuple[dict[str, Any] | None, str | None]:
+    """The gallery's meta row, and its collection when its clips can be reused with these weights (else None)."""
+    current = store.read_meta()
+    if current is None:
+        return None, None
+    problem = _meta_problem(current)
+    if problem:
+        report.notes.append(f"the existing gallery {problem.split('.')[0]}; it is rebuilt from scratch")
+        return None, None
+    collection = current["vectors"]["collection"]
+    if rebuild:
+        report.notes.append("--rebuild: every clip is encoded again")
+        return current, None
+    if current["weights"]["fingerprint"] != fingerprint:
+        report.notes.append(f"the existing gallery was built with other weights ({current['weights'].get('ref')}, "
+                            f"fingerprint {current['weights']['fingerprint']}); every clip is encoded again with "
+                            f"these weights ({fingerprint})")
+        return current, None
+    if int(current.get("embed_dim", -1)) != dim or not store.has(collection):
+        report.notes.append("the existing gallery does not match this model or lost its vectors; it is rebuilt")
+        return current, None
+    store.call(f"loading collection {collection}", "load_collection", collection)
+    return current, collection
+
+
+def _drop_quietly(store: MilvusStore, collection: str) -> None:
+    try:
+        store.drop(collection)
+    except PVSEError:
+        pass  # the next build drops it
