@@ -1,0 +1,72 @@
+"""`python -m demo --index milvus://...`: the demo answers from a Milvus Lite gallery exactly as from the faiss one."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client
+
+from demo.__main__ import main
+from demo.handlers import caption_for
+from pvse.index import build_index
+
+pytest.importorskip("milvus_lite")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+QUERY = "my reaction when i cannot stop laughing"
+
+
+def _wait_for_url(proc: subprocess.Popen, timeout: float = 120) -> str:
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen.append(line)
+        match = re.search(r"open (http://127\.0\.0\.1:\d+/?)", line)
+        if match:
+            return match.group(1)
+    raise AssertionError("no URL printed:\n" + "".join(seen))
+
+
+def test_demo_serves_a_milvus_lite_gallery_like_the_faiss_one(tiny_gallery, free_port, tmp_path):
+    location = f"milvus://{tmp_path}/gifs.db?collection=demo_gifs"
+    build_index(tiny_gallery.gallery_dir, location, weights=str(tiny_gallery.weights_dir),
+                captions=tiny_gallery.root / "captions.tsv", device="cpu", progress=False, decode_workers=1)
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "demo", "--index", location, "--device", "cpu",
+                             "--port", str(free_port())], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        client = Client(_wait_for_url(proc), verbose=False, download_files=True)
+        gallery, status = client.predict(QUERY, 5, api_name="/search")
+        expected = tiny_gallery.searcher.search(QUERY, top_k=5).hits  # the faiss index of the same gallery
+        assert [Path(item["image"]).name for item in gallery] == [Path(h.path).name for h in expected]
+        assert [item["caption"] for item in gallery] == [caption_for(h) for h in expected]
+        for item, hit in zip(gallery, expected):
+            assert Path(item["image"]).read_bytes() == Path(hit.abs_path).read_bytes()
+        assert "**5** GIFs" in status
+        payload = client.predict(QUERY, 5, 2, api_name="/explain")
+        assert payload["ok"] and payload["file"] == expected[2].path
+        np.testing.assert_allclose(payload["head_similarities"], expected[2].head_similarities, atol=1e-4)
+        np.testing.assert_allclose(payload["frame_attention"], expected[2].frame_attention, atol=1e-4)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_missing_milvus_gallery_is_a_clear_message_before_any_server(tmp_path, capsys):
+    assert main(["--index", f"milvus://{tmp_path}/none.db"]) == 2
+    err = capsys.readouterr().err
+    assert "no Milvus Lite database" in err and "pvse index" in err and "Traceback" not in err
