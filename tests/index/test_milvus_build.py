@@ -189,3 +189,24 @@ def test_approximate_kind_is_rebuilt_into_a_new_collection_and_rescored(built, t
     hnsw.close()
     with pytest.raises(GalleryIndexError, match="not available in Milvus"):
         build_index(built["gallery"], location, **built["common"], index_kind="flat-fp16")
+
+
+def test_text_heads_answer_like_the_faiss_index(built, tmp_path):
+    common = {**built["common"], "names_as_captions": True}
+    build_index(built["gallery"], tmp_path / "named.index", **common)
+    location = f"milvus://{tmp_path}/named.db"
+    build_index(built["gallery"], location, **common)
+    index = open_index(location)
+    assert (index.gif_heads, index.text_heads, index.num_embeds) == (3, 3, 6)
+    milvus, faiss = Searcher(index, built["pipeline"]), Searcher(read_index(tmp_path / "named.index"), built["pipeline"])
+    assert_same_answers(milvus, faiss)
+    for query in QUERIES:
+        assert [h.matched_by for h in milvus.search(query, 5).hits] == [h.matched_by for h in faiss.search(query, 5).hits]
+    collection = index.collection
+    index.close()
+    report = build_index(built["gallery"], location, **built["common"])  # pixels only again: a new collection
+    assert report.reused == 5 and report.encoded == 0
+    plain = open_index(location)
+    assert plain.collection != collection and plain.text_heads == 0 and plain.num_embeds == 3
+    assert_same_answers(Searcher(plain, built["pipeline"]), Searcher(read_index(built["faiss"]), built["pipeline"]))
+    plain.close()
