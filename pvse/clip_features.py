@@ -55,8 +55,8 @@ class FeatureCache:
             with np.load(file) as data:
                 return ClipFeatures(path, key, data["features"].astype(np.float32),
                                     tuple(int(i) for i in data["indices"]), int(data["num_source_frames"]))
-        except (OSError, ValueError, KeyError):
-            return None  # a damaged cache entry is recomputed
+        except Exception:  # noqa: BLE001 - a damaged cache entry (bad zip, wrong shape, ...) is recomputed
+            return None
 
     def put(self, item: ClipFeatures) -> None:
         file = self._file(item.content_hash)
@@ -66,29 +66,58 @@ class FeatureCache:
                      num_source_frames=item.num_source_frames)
 
 
-def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None):
-    """Cached features, or (hash, decoded clip), or the MediaError saying why neither."""
+def frame_decode_size(extractor_name: str) -> tuple[int, int] | None:
+    """(width, height) a clip's frames may be shrunk to while decoding for this frame extractor.
+
+    The extractor squashes every frame to its square input size with antialiased bicubic (see
+    `FrameFeatureExtractor.preprocess`); shrinking to that size with the same filter while decoding feeds
+    it the same pixels (to rounding) and keeps no full-size frame. None (decode at full size) when unknown.
+    """
+    from .features import FRAME_EXTRACTORS
+    info = FRAME_EXTRACTORS.get(extractor_name)
+    return None if info is None else (info.image_size, info.image_size)
+
+
+def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None,
+            frame_size: tuple[int, int] | None = None):
+    """Cached features, or (hash, decoded clip), or the MediaError saying why neither (never raises)."""
     try:
         key = content_hash(path)
     except OSError as exc:
         return MediaError(path, f"cannot read the file ({exc.strerror or exc})")
+    except Exception as exc:  # noqa: BLE001 - one file never ends a batch
+        return MediaError(path, f"cannot read the file ({type(exc).__name__}: {exc})")
     cached = cache.get(key, str(path)) if cache else None
     if cached is not None and cached.features.shape[0] == num_frames:
         return cached
     try:
-        return key, decode_clip(path, num_frames=num_frames, limits=limits)
+        return key, decode_clip(path, num_frames=num_frames, limits=limits, max_size=frame_size)
     except MediaError as exc:
         return exc
+    except Exception as exc:  # noqa: BLE001 - decode_clip turns errors into MediaError; this is a last guard
+        return MediaError(path, f"could not be decoded ({type(exc).__name__}: {exc})")
 
 
-def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray]:
-    """CNN features of several clips' frames, one CNN call per distinct frame size (clips keep their own size)."""
-    out: list[np.ndarray | None] = [None] * len(clips)
+def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray | Exception]:
+    """CNN features of several clips' frames, one CNN call per distinct frame size (clips keep their own size).
+
+    If a joint call fails, each clip of it is tried alone, so that one odd clip costs only itself: its
+    entry is then the exception.
+    """
+    out: list[np.ndarray | Exception | None] = [None] * len(clips)
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for i, frames in enumerate(clips):
         by_shape.setdefault(frames.shape[1:], []).append(i)
     for members in by_shape.values():
-        feats = extractor.extract(np.concatenate([clips[i] for i in members]))
+        try:
+            feats = extractor.extract(np.concatenate([clips[i] for i in members]))
+        except Exception:  # noqa: BLE001 - retried clip by clip below
+            for i in members:
+                try:
+                    out[i] = extractor.extract(clips[i])
+                except Exception as exc:  # noqa: BLE001
+                    out[i] = exc
+            continue
         for j, i in enumerate(members):
             out[i] = feats[j * len(clips[i]):(j + 1) * len(clips[i])]
     return out
@@ -96,12 +125,15 @@ def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray]:
 
 def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int = 8, *,
                        cache: FeatureCache | None = None, batch_clips: int = 8, decode_workers: int = 2,
-                       limits: MediaLimits = MediaLimits(), progress: bool | str = True
+                       limits: MediaLimits = MediaLimits(), progress: bool | str = True,
+                       frame_size: tuple[int, int] | None = None
                        ) -> Iterator[tuple[Path, ClipFeatures | MediaError]]:
     """Yield (path, features or the MediaError that explains why not) for every path, in input order.
 
     Clips are decoded by a thread pool up to a few batches ahead while the CNN runs on the previous batch;
     frames of `batch_clips` clips go through the CNN together. Cached clips skip decoding and the CNN.
+    frame_size: shrink frames to this (width, height) while decoding (`frame_decode_size` of the extractor).
+    Whatever goes wrong with one file becomes its MediaError; the others go on.
     """
     paths = [Path(p) for p in paths]
     order = {p: i for i, p in enumerate(paths)}
@@ -117,7 +149,7 @@ def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int =
             path = next(todo, None)
             if path is None:
                 return
-            window.append((path, pool.submit(_decode, path, num_frames, limits, cache)))
+            window.append((path, pool.submit(_decode, path, num_frames, limits, cache, frame_size)))
 
     try:
         refill()
@@ -135,6 +167,9 @@ def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int =
             if batch:
                 feats = _extract_batch(extractor, [clip.frames for _, _, clip in batch])
                 for (path, key, clip), f in zip(batch, feats):
+                    if isinstance(f, Exception):
+                        ready.append((path, MediaError(path, f"the frame CNN failed on it ({type(f).__name__}: {f})")))
+                        continue
                     item = ClipFeatures(str(path), key, f.astype(np.float32), tuple(clip.indices), clip.num_source_frames)
                     if cache:
                         cache.put(item)

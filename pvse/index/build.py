@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..clip_features import ClipFeatures, FeatureCache, content_hash, iter_clip_features
+from ..clip_features import ClipFeatures, FeatureCache, content_hash, frame_decode_size, iter_clip_features
 from ..errors import GalleryIndexError, MediaError, PVSEError
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
@@ -105,6 +105,10 @@ def scan_gallery(root: Path, exclude: tuple[Path, ...] = (), limits: MediaLimits
                 continue
             full = os.path.join(folder, name)
             rel = Path(os.path.relpath(full, root)).as_posix()
+            if not _is_utf8(rel):
+                skipped.append((rel.encode("utf-8", "backslashreplace").decode("utf-8"),
+                                "file or folder name is not valid UTF-8, so the index cannot record it; rename it"))
+                continue
             if os.path.splitext(name)[1].lower() not in MEDIA_EXTENSIONS:
                 skipped.append((rel, f"not a media file (extension '{os.path.splitext(name)[1] or 'none'}'; "
                                      f"indexed: {' '.join(MEDIA_EXTENSIONS)})"))
@@ -126,6 +130,15 @@ def scan_gallery(root: Path, exclude: tuple[Path, ...] = (), limits: MediaLimits
     return media, skipped, failed
 
 
+def _is_utf8(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def scan_and_hash(root: Path, exclude: tuple[Path, ...], limits: MediaLimits, report: BuildReport
                   ) -> tuple[list[str], dict[str, str]]:
     """The gallery's readable media paths (sorted) and their content hashes; the rest goes into `report`."""
@@ -136,6 +149,8 @@ def scan_and_hash(root: Path, exclude: tuple[Path, ...], limits: MediaLimits, re
             hashes[rel] = content_hash(root / rel)
         except OSError as exc:
             report.failed.append((rel, f"cannot read the file ({exc.strerror or exc})"))
+        except Exception as exc:  # noqa: BLE001 - one file never ends a build
+            report.failed.append((rel, f"cannot read the file ({type(exc).__name__}: {exc})"))
     paths = [p for p in paths if p in hashes]
     if not paths:
         raise GalleryIndexError(f"no clip to index under {root}: no readable file with a media extension "
@@ -336,7 +351,8 @@ def _encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str,
 
     stream = iter_clip_features([root / rel for rel in todo], extractor, config.num_frames, cache=cache,
                                 batch_clips=batch_size, decode_workers=decode_workers, limits=limits,
-                                progress="indexing" if progress else False)
+                                progress="indexing" if progress else False,
+                                frame_size=frame_decode_size(config.frame_features))
     tick = time.perf_counter()
     for path, result in stream:
         rel = Path(os.path.relpath(path, root)).as_posix()

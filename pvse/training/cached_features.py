@@ -16,7 +16,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from ..atomic_file import atomic_file
-from ..clip_features import ClipFeatures, FeatureCache, iter_clip_features
+from ..clip_features import ClipFeatures, FeatureCache, frame_decode_size, iter_clip_features
 from ..defaults import default_feature_cache
 from ..errors import MediaError, PVSEError
 
@@ -81,7 +81,8 @@ def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int,
     feats: list[torch.Tensor] = []
     failed: dict[Path, str] = {}
     for path, item in iter_clip_features(paths, _LazyExtractor(extractor_factory), num_frames, cache=cache,
-                                         progress="frame features" if progress else False):
+                                         progress="frame features" if progress else False,
+                                         frame_size=frame_decode_size(extractor_name)):
         if isinstance(item, MediaError):
             failed[path] = str(item)
             continue

@@ -1,25 +1,27 @@
 """Decode GIF / video / animated-image files into a few evenly spaced RGB frames.
 
 PVSE (Song & Soleymani, CVPR 2019) represents a video by T frames sampled evenly over the clip
-(T = 8 at inference); this module turns a file into exactly that: a ``(T, H, W, 3)`` uint8 array at
-the file's own resolution, with transparency composited on white.
+(T = 8 at inference); this module turns a file into exactly that: a ``(T, H, W, 3)`` uint8 array,
+transparency composited on white, at the file's own resolution or, with ``max_size``, shrunk to what
+the frame CNN will use (see below).
 
-Memory safety: the file size is checked before the file is opened and the frame size before any
+Memory and time: the file size is checked before the file is opened and the frame size before any
 pixel is decoded; a cheap pass that decodes no pixels counts the frames (stopping at the cap); the
-T indices are chosen from that count, and the decode pass runs through the whole stream (so a
-truncated end is caught) but converts and keeps only those T frames.
+T indices are chosen from that count, and the decode pass converts and keeps only those T frames,
+each shrunk as soon as it is composited, so no full-size frame is held beyond the one being drawn.
 
 Backends, chosen by the file's signature (not its name):
-- Pillow for GIF, PNG/APNG and WebP. Its GIF output (disposal, transparency, partial frames)
-  equals FFmpeg's pixel for pixel, but it reports a truncated last frame, which FFmpeg's GIF
-  decoder silently half-draws; FFmpeg cannot decode animated WebP at all.
-- PyAV (FFmpeg) for video containers: MP4, MOV, WebM, ... It also counts GIF frames, because its
-  demuxer can stop at the cap where Pillow's ``n_frames`` always scans the whole file.
-Every failure becomes ``pvse.errors.MediaError(path, reason)``.
+- GIF: our own block parser and compositor (`pvse.media.gif`), following what browsers show
+  (non-UTF-8 comments, blocks after the last frame, frames larger / smaller than the canvas or
+  offset, disposal, local palettes); Pillow's C decoder does the LZW.
+- Pillow for PNG/APNG and WebP (FFmpeg cannot decode animated WebP at all).
+- PyAV (FFmpeg) for video containers: MP4, MOV, WebM, ...
+Every failure, whatever its cause, becomes ``pvse.errors.MediaError(path, reason)``.
 """
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,17 +33,21 @@ from PIL import Image
 
 from pvse.errors import MediaError
 
+from . import gif
+
 MEDIA_EXTENSIONS: tuple[str, ...] = (".gif", ".mp4", ".webp", ".webm", ".mov", ".m4v", ".apng", ".png")
 """File name endings the gallery indexer treats as clips (lower case)."""
 
 _BACKGROUND = 255  # white: transparent pixels are composited onto (255, 255, 255)
 
-# Leading bytes of the formats Pillow decodes; anything else goes to FFmpeg.
-_GIF_SIGNATURES = (b"GIF87a", b"GIF89a")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Errors Pillow raises for unreadable, truncated or corrupt images.
 _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
+
+# Frames over MediaLimits.max_pixels (allowed for still images) are decoded one at a time per process,
+# so that several decoding threads never hold several of them at once.
+_LARGE_DECODE = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,9 @@ class MediaLimits:
     """Caps on decode work, checked before the expensive part; exceeding one raises MediaError."""
 
     max_file_bytes: int = 50 * 2**20
-    max_pixels: int = 4096 * 4096  # width * height of one frame
+    max_pixels: int = 4096 * 4096  # width * height of one frame of an animation or video
     max_frames: int = 10_000  # frames counted before giving up
+    max_still_pixels: int = 80_000_000  # width * height of a still image (one frame, decoded once)
 
 
 @dataclass(frozen=True)
@@ -80,22 +87,31 @@ def sample_frame_indices(num_source_frames: int, num_frames: int) -> list[int]:
     return [(2 * i + 1) * n // (2 * t) for i in range(t)]
 
 
-def decode_clip(path: str | Path, num_frames: int = 8, limits: MediaLimits = MediaLimits()) -> Clip:
-    """Decode ``num_frames`` evenly spaced frames of a GIF / video / animated image (see module doc)."""
+def decode_clip(path: str | Path, num_frames: int = 8, limits: MediaLimits = MediaLimits(),
+                max_size: tuple[int, int] | None = None) -> Clip:
+    """Decode ``num_frames`` evenly spaced frames of a GIF / video / animated image (see module doc).
+
+    max_size: (width, height); a frame wider or taller is shrunk along that axis to it (antialiased
+    bicubic) as soon as it is composited. The frame CNN squashes every frame to its input size with
+    that filter anyway (`pvse.features.frames`), so passing its input size gives it the same pixels (to
+    rounding) while decoding holds and hands over a fraction of the bytes. Smaller axes are left alone.
+    """
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-    frames, indices, count = _read(path, limits, lambda n: sample_frame_indices(n, num_frames))
+    frames, indices, count = _read(path, limits, lambda n: sample_frame_indices(n, num_frames), max_size)
     return Clip(frames=np.stack(frames), indices=tuple(indices), num_source_frames=count, path=str(path))
 
 
 def decode_all_frames(
-    path: str | Path, limits: MediaLimits = MediaLimits(), max_frames: int | None = None
+    path: str | Path, limits: MediaLimits = MediaLimits(), max_frames: int | None = None,
+    max_size: tuple[int, int] | None = None,
 ) -> list[np.ndarray]:
     """Every frame of the clip, in order, as (H, W, 3) uint8 RGB composited on white.
 
     With ``max_frames``, a longer clip gives that many frames spread evenly over it (so a frame
     strip of a long clip still spans all of it). Without it, all frames are held in memory at once,
     up to ``limits.max_frames`` of them: callers showing arbitrary user files should pass a cap.
+    ``max_size`` as in `decode_clip`.
     """
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
@@ -105,34 +121,60 @@ def decode_all_frames(
             return list(range(n))
         return sample_frame_indices(n, max_frames)
 
-    frames, _, _ = _read(path, limits, choose)
+    frames, _, _ = _read(path, limits, choose, max_size)
     return frames
 
 
+def shrink_to(image: Image.Image, max_size: tuple[int, int] | None) -> Image.Image:
+    """``image`` with each axis longer than ``max_size`` (width, height) resized to it, antialiased bicubic."""
+    if max_size is None:
+        return image
+    size = (min(image.width, max_size[0]), min(image.height, max_size[1]))
+    return image if size == image.size else image.resize(size, Image.Resampling.BICUBIC)
+
+
 # --------------------------------------------------------------------------------------------
-# driver and checks shared by both backends
+# driver and checks shared by all backends
 
 
 def _read(
-    path: str | Path, limits: MediaLimits, choose: Callable[[int], list[int]]
+    path: str | Path, limits: MediaLimits, choose: Callable[[int], list[int]], max_size: tuple[int, int] | None
 ) -> tuple[list[np.ndarray], list[int], int]:
-    """Check, count, choose indices, decode keeping only those: (frames in index order, indices, n)."""
+    """Check, count, choose indices, decode keeping only those: (frames in index order, indices, n).
+
+    Any exception, expected or not, becomes a MediaError: one file never ends a batch.
+    """
     path = str(path)
+    try:
+        return _read_checked(path, limits, choose, max_size)
+    except MediaError:
+        raise
+    except MemoryError:
+        raise MediaError(path, "ran out of memory while decoding it (frames too large?)") from None
+    except Exception as e:  # noqa: BLE001 - a decoder bug on one odd file must not stop a batch
+        raise MediaError(path, f"could not be decoded ({type(e).__name__}: {e})") from None
+
+
+def _read_checked(
+    path: str, limits: MediaLimits, choose: Callable[[int], list[int]], max_size: tuple[int, int] | None
+) -> tuple[list[np.ndarray], list[int], int]:
     _check_file(path, limits)
     kind = _sniff(path)
-    if kind == "video":
+    if kind == "gif":
+        kept, indices, count = _gif_decode(path, limits, choose, max_size)
+    elif kind == "video":
         count = _av_count_frames(path, limits)
         indices = choose(count)
-        kept, decoded = _av_decode(path, limits, frozenset(indices))
+        kept, decoded = _av_decode(path, limits, frozenset(indices), max_size)
         if decoded != count:  # an inter-frame codec may emit fewer frames than it has packets
             count, indices = decoded, choose(decoded)
-            kept, decoded = _av_decode(path, limits, frozenset(indices))
+            kept, decoded = _av_decode(path, limits, frozenset(indices), max_size)
             if decoded != count:
                 raise MediaError(path, "the file decodes differently on each pass (was it modified?)")
     else:
-        count = _av_count_frames(path, limits) if kind == "gif" else _pillow_count_frames(path, kind, limits)
+        count = _pillow_count_frames(path, kind, limits)
         indices = choose(count)
-        kept = _pillow_decode(path, kind, limits, frozenset(indices), count)
+        kept = _pillow_decode(path, kind, limits, frozenset(indices), count, max_size)
     frames = [kept[i] for i in indices]
     if len({f.shape for f in frames}) > 1:
         raise MediaError(path, "frames have different sizes; re-encode the clip at one size")
@@ -165,7 +207,7 @@ def _sniff(path: str) -> str:
             head = f.read(12)
     except OSError as e:
         raise MediaError(path, f"cannot read the file ({e.strerror})") from None
-    if head[:6] in _GIF_SIGNATURES:
+    if gif.is_gif(head):
         return "gif"
     if head[:8] == _PNG_SIGNATURE:
         return "png"
@@ -174,12 +216,13 @@ def _sniff(path: str) -> str:
     return "video"
 
 
-def _check_pixels(path: str, width: int, height: int, limits: MediaLimits) -> None:
-    if width * height > limits.max_pixels:
+def _check_pixels(path: str, width: int, height: int, limits: MediaLimits, still: bool = False) -> None:
+    cap, name = (limits.max_still_pixels, "max_still_pixels") if still else (limits.max_pixels, "max_pixels")
+    if width * height > cap:
         raise MediaError(
             path,
             f"frame size {width}x{height} = {width * height:,} pixels is over the limit of "
-            f"{limits.max_pixels:,} pixels (MediaLimits.max_pixels)",
+            f"{cap:,} pixels (MediaLimits.{name})",
         )
 
 
@@ -188,24 +231,81 @@ def _check_frame_count(path: str, count: int, limits: MediaLimits) -> None:
         raise MediaError(path, f"more than {limits.max_frames:,} frames, over the limit (MediaLimits.max_frames)")
 
 
-def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
-    """Alpha-blend an (H, W, 4) uint8 RGBA image over white, rounding to nearest."""
-    alpha = rgba[..., 3:4]
-    if alpha.min() == 255:
+def _composite_on_white(rgba: np.ndarray, rows: int = 256) -> np.ndarray:
+    """Alpha-blend an (H, W, 4) uint8 RGBA image over white, rounding to nearest (a band of rows at a time)."""
+    if rgba[..., 3].min() == 255:
         return np.ascontiguousarray(rgba[..., :3])
-    a = alpha.astype(np.uint32)
-    rgb = rgba[..., :3].astype(np.uint32)
-    return ((rgb * a + _BACKGROUND * (255 - a) + 127) // 255).astype(np.uint8)
+    out = np.empty(rgba.shape[:2] + (3,), np.uint8)
+    for top in range(0, rgba.shape[0], rows):
+        band = rgba[top:top + rows]
+        a = band[..., 3:4].astype(np.uint32)
+        rgb = band[..., :3].astype(np.uint32)
+        out[top:top + rows] = (rgb * a + _BACKGROUND * (255 - a) + 127) // 255
+    return out
+
+
+def _rgb_array(image: Image.Image, max_size: tuple[int, int] | None) -> np.ndarray:
+    """An RGB or RGBA Pillow image -> composited on white -> shrunk -> (H, W, 3) uint8."""
+    if image.mode != "RGB":
+        image = Image.fromarray(_composite_on_white(np.asarray(image.convert("RGBA"))))
+    return np.asarray(shrink_to(image, max_size))
 
 
 # --------------------------------------------------------------------------------------------
-# PyAV (FFmpeg) backend: video containers, and counting GIF frames
+# GIF backend (pvse.media.gif)
+
+
+def _gif_decode(path: str, limits: MediaLimits, choose: Callable[[int], list[int]],
+                max_size: tuple[int, int] | None) -> tuple[dict[int, np.ndarray], list[int], int]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise MediaError(path, f"cannot read the file ({e.strerror})") from None
+    try:
+        structure = gif.parse_gif(data, max_images=limits.max_frames)
+    except gif.GifFormatError as e:
+        reason = str(e)
+        if reason.startswith("more than"):
+            reason += ", over the limit (MediaLimits.max_frames)"
+        raise MediaError(path, reason) from None
+    count = len(structure.images)
+    still = count == 1
+    _check_pixels(path, structure.width, structure.height, limits, still)
+    for image in structure.images:
+        _check_pixels(path, image.width, image.height, limits, still)
+    indices = choose(count)
+    wanted = frozenset(indices)
+    large = structure.width * structure.height > limits.max_pixels
+    with _LARGE_DECODE if large else _NO_LOCK:
+        kept = {i: np.asarray(shrink_to(im, max_size)) for i, im in gif.iter_composited(data, structure, wanted)}
+    return kept, indices, count
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
+# --------------------------------------------------------------------------------------------
+# PyAV (FFmpeg) backend: video containers
+
+
+def _av_open(path: str):
+    # metadata that is not UTF-8 (a Latin-1 title, ...) must not stop decoding
+    return av.open(path, mode="r", metadata_errors="replace")
 
 
 def _av_count_frames(path: str, limits: MediaLimits) -> int:
     """Count the video stream's packets (one per frame) without decoding pixels; stop at the cap."""
     try:
-        with av.open(path, mode="r") as container:
+        with _av_open(path) as container:
             stream = _video_stream(path, container)
             _check_pixels(path, stream.codec_context.width, stream.codec_context.height, limits)
             count = 0
@@ -220,17 +320,18 @@ def _av_count_frames(path: str, limits: MediaLimits) -> int:
     return count
 
 
-def _av_decode(path: str, limits: MediaLimits, wanted: frozenset[int]) -> tuple[dict[int, np.ndarray], int]:
+def _av_decode(path: str, limits: MediaLimits, wanted: frozenset[int], max_size: tuple[int, int] | None
+               ) -> tuple[dict[int, np.ndarray], int]:
     """Decode the whole video stream, converting only the ``wanted`` frames: (index -> RGB, frame count)."""
     kept: dict[int, np.ndarray] = {}
     count = 0
     try:
-        with av.open(path, mode="r") as container:
+        with _av_open(path) as container:
             stream = _video_stream(path, container)
             for frame in container.decode(stream):
                 _check_pixels(path, frame.width, frame.height, limits)
                 if count in wanted:
-                    kept[count] = _av_frame_to_rgb(frame)
+                    kept[count] = _av_frame_to_rgb(frame, max_size)
                 count += 1
                 _check_frame_count(path, count, limits)
     except av.error.FFmpegError as e:
@@ -246,11 +347,15 @@ def _video_stream(path: str, container: av.container.InputContainer) -> av.video
     return container.streams.video[0]
 
 
-def _av_frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
+def _av_frame_to_rgb(frame: av.VideoFrame, max_size: tuple[int, int] | None) -> np.ndarray:
     fmt = frame.format
     if fmt.has_palette or any(c.is_alpha for c in fmt.components):
-        return _composite_on_white(frame.to_ndarray(format="rgba"))
-    return frame.to_ndarray(format="rgb24")
+        rgb = _composite_on_white(frame.to_ndarray(format="rgba"))
+    else:
+        rgb = frame.to_ndarray(format="rgb24")
+    if max_size is None:
+        return rgb
+    return np.asarray(shrink_to(Image.fromarray(rgb), max_size))
 
 
 def _ffmpeg_reason(e: av.error.FFmpegError) -> str:
@@ -261,15 +366,15 @@ def _ffmpeg_reason(e: av.error.FFmpegError) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Pillow backend: GIF, PNG/APNG, WebP
+# Pillow backend: PNG/APNG, WebP
 
 
 def _pillow_count_frames(path: str, kind: str, limits: MediaLimits) -> int:
     """Frame count from the PNG acTL / WebP ANIM header (no pixel decoding)."""
     try:
         with Image.open(path, formats=[kind.upper()]) as im:
-            _check_pixels(path, im.width, im.height, limits)
             count = getattr(im, "n_frames", 1)
+            _check_pixels(path, im.width, im.height, limits, still=count == 1)
     except _PILLOW_ERRORS as e:
         raise MediaError(path, _pillow_reason(e)) from None
     _check_frame_count(path, count, limits)
@@ -277,18 +382,21 @@ def _pillow_count_frames(path: str, kind: str, limits: MediaLimits) -> int:
 
 
 def _pillow_decode(
-    path: str, kind: str, limits: MediaLimits, wanted: frozenset[int], count: int
+    path: str, kind: str, limits: MediaLimits, wanted: frozenset[int], count: int,
+    max_size: tuple[int, int] | None,
 ) -> dict[int, np.ndarray]:
     """Decode frames 0..count-1 in order (a truncated last frame must fail), converting only ``wanted``."""
     kept: dict[int, np.ndarray] = {}
     try:
         with Image.open(path, formats=[kind.upper()]) as im:
-            for index in range(count):
-                im.seek(index)  # a GIF frame may grow the canvas: check the size before decoding
-                _check_pixels(path, im.width, im.height, limits)
-                im.load()
-                if index in wanted:
-                    kept[index] = _composite_on_white(np.asarray(im.convert("RGBA")))
+            large = im.width * im.height > limits.max_pixels
+            with _LARGE_DECODE if large else _NO_LOCK:
+                for index in range(count):
+                    im.seek(index)
+                    _check_pixels(path, im.width, im.height, limits, still=count == 1)
+                    im.load()
+                    if index in wanted:
+                        kept[index] = _rgb_array(im, max_size)
     except EOFError:
         reason = f"file is truncated or corrupt: it has fewer than the {count} frames it declares"
         raise MediaError(path, reason) from None

@@ -1,0 +1,276 @@
+"""GIF decoding as web browsers do it: a block parser that reads no pixels, and a compositor.
+
+Why our own: FFmpeg's GIF demuxer (PyAV) raises UnicodeDecodeError on a comment that is not UTF-8 and
+counts a comment block after the last image as a frame; Pillow grows its canvas when a later frame is
+larger than the first and fills disposed areas with the background colour. Browsers (Chromium,
+Firefox; both descend from the Netscape decoder) do neither, so neither do we:
+
+- Extensions of any kind may come anywhere and are skipped: comments (any bytes), application blocks
+  (NETSCAPE2.0 loop counts missing, duplicated or odd), plain text. A graphic control extension (GCE)
+  applies to the next image only; one shorter than its 4 bytes is ignored.
+- The canvas is the logical screen, except that the first image resizes it when it does not fit or
+  the file is GIF87a (its offset is then dropped); later images are clipped to the canvas. An image of
+  zero width or height covers the canvas.
+- Disposal (GCE bits 2-4): 2 clears the image's rectangle to transparent after it is shown, 3 (and 4,
+  which some encoders write for it) restores the rectangle to what it was before; anything else keeps it.
+- Each image uses its local colour table, else the global one; indices past the table's end are black.
+- An image's LZW data that ends early or goes bad leaves its undecoded pixels transparent; a file cut
+  inside an image, or with no image at all, is an error. A byte that starts no block ends the file, as
+  after the trailer.
+
+Pixels are composited onto white (transparent = white), so GIF's one-bit transparency needs no alpha
+channel. LZW and interlacing are decoded by Pillow's C decoder, one image at a time.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+SIGNATURES = (b"GIF87a", b"GIF89a")
+_WHITE = np.array([0xFFFFFFFF], dtype="<u4")[0]  # an RGBX pixel (little-endian uint32 = bytes R, G, B, X)
+_RESTORE_PREVIOUS = (3, 4)
+_RESTORE_BACKGROUND = 2
+
+
+class GifFormatError(Exception):
+    """The file is not a GIF this decoder can show; the message is the reason, for a MediaError."""
+
+
+@dataclass(frozen=True)
+class GifImage:
+    """One image block (a frame), with the graphic control that precedes it."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+    interlaced: bool
+    palette: bytes | None  # local colour table (3 bytes per entry), or None to use the global one
+    min_code_size: int
+    data: slice  # the LZW sub-blocks in the file: length byte, bytes, ..., ending with a 0 byte
+    disposal: int = 0
+    transparency: int | None = None
+    delay_cs: int = 0  # hundredths of a second; 0 is common and is not an error
+
+
+@dataclass(frozen=True)
+class GifStructure:
+    """What a GIF holds, found without decoding a pixel."""
+
+    width: int  # the canvas: logical screen, possibly resized by the first image (see module doc)
+    height: int
+    palette: bytes | None  # global colour table
+    images: tuple[GifImage, ...]
+    loop_count: int | None  # NETSCAPE2.0 loop count (0 = forever), the first one found; None if absent
+
+
+def is_gif(head: bytes) -> bool:
+    return head[:6] in SIGNATURES
+
+
+def parse_gif(data: bytes, max_images: int | None = None,
+              check_size: Callable[[int, int], None] | None = None) -> GifStructure:
+    """Walk a GIF's blocks (no pixel decoding): canvas, colour tables and every image's place and data.
+
+    ``check_size(width, height)`` is called for the canvas and for each image before it is accepted, so
+    a caller's limit fails before any work; ``max_images`` stops a file with more images (GifFormatError).
+    """
+    if len(data) < 13 or not is_gif(data):
+        raise GifFormatError("not a GIF, or the file is cut inside its header")
+    version = data[3:6]
+    width, height = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    packed = data[10]
+    pos = 13
+    palette = None
+    if packed & 0x80:
+        size = 3 << ((packed & 7) + 1)
+        if pos + size > len(data):
+            raise GifFormatError("file is truncated inside its global colour table")
+        palette, pos = data[pos:pos + size], pos + size
+    images: list[GifImage] = []
+    gce: tuple[int, int | None, int] | None = None  # (disposal, transparency, delay) for the next image
+    loop_count = None
+    n = len(data)
+    while pos < n:
+        introducer = data[pos]
+        if introducer == 0x21:  # extension
+            if pos + 2 > n:
+                break  # cut after the last complete image: the images are whole, show them
+            label, start = data[pos + 1], pos + 2
+            end = _skip_sub_blocks(data, start)
+            if end is None:
+                break  # cut inside an extension after the last complete image
+            first = data[start + 1:start + 1 + data[start]] if start < n else b""
+            if label == 0xF9 and len(first) >= 4:
+                flags = first[0]
+                gce = ((flags >> 2) & 7, first[3] if flags & 1 else None, int.from_bytes(first[1:3], "little"))
+            elif label == 0xFF and first[:11] == b"NETSCAPE2.0" and loop_count is None:
+                loop = data[start + 1 + len(first):start + 5 + len(first)]  # next sub-block: 3, 1, count (LE)
+                if len(loop) == 4 and loop[0] >= 3 and loop[1] == 1:
+                    loop_count = int.from_bytes(loop[2:4], "little")
+            pos = end
+        elif introducer == 0x2C:  # image
+            image, pos = _read_image(data, pos, len(images), gce)
+            if not images:  # the first image may resize the canvas (browsers' rule, see module doc)
+                if version == b"87a" or width < image.width or height < image.height:
+                    width, height = image.width, image.height
+                    image = _replace_offset(image)
+                if check_size is not None:
+                    check_size(width, height)
+                if width == 0 or height == 0:
+                    raise GifFormatError("the canvas and the first image both have zero width or height")
+            if image.width == 0 or image.height == 0:
+                image = GifImage(0, 0, width, height, image.interlaced, image.palette, image.min_code_size,
+                                 image.data, image.disposal, image.transparency, image.delay_cs)
+            if check_size is not None:
+                check_size(image.width, image.height)
+            if image.palette is None and palette is None:
+                raise GifFormatError(f"image {len(images) + 1} has no colour table (neither local nor global)")
+            images.append(image)
+            gce = None
+            if max_images is not None and len(images) > max_images:
+                raise GifFormatError(f"more than {max_images:,} frames")
+        else:  # 0x3B is the trailer; anything else is junk browsers treat as the end
+            break
+    if not images:
+        raise GifFormatError("contains no image (no frame to show)")
+    return GifStructure(width, height, palette, tuple(images), loop_count)
+
+
+def _skip_sub_blocks(data: bytes, pos: int) -> int | None:
+    """Position after the 0 byte that ends a chain of sub-blocks starting at pos; None if the file ends first."""
+    n = len(data)
+    while pos < n:
+        size = data[pos]
+        if size == 0:
+            return pos + 1
+        pos += size + 1
+    return None
+
+
+def _read_image(data: bytes, pos: int, index: int, gce) -> tuple[GifImage, int]:
+    where = f"inside frame {index + 1}"
+    if pos + 10 > len(data):
+        raise GifFormatError(f"file is truncated {where} (its image descriptor is cut)")
+    left, top, w, h = (int.from_bytes(data[pos + i:pos + i + 2], "little") for i in (1, 3, 5, 7))
+    flags = data[pos + 9]
+    pos += 10
+    local = None
+    if flags & 0x80:
+        size = 3 << ((flags & 7) + 1)
+        if pos + size > len(data):
+            raise GifFormatError(f"file is truncated {where} (its colour table is cut)")
+        local, pos = data[pos:pos + size], pos + size
+    if pos >= len(data):
+        raise GifFormatError(f"file is truncated {where} (no image data)")
+    min_code_size = data[pos]
+    end = _skip_sub_blocks(data, pos + 1)
+    if end is None:
+        raise GifFormatError(f"file is truncated {where} (its image data is cut)")
+    disposal, transparency, delay = gce or (0, None, 0)
+    return GifImage(left, top, w, h, bool(flags & 0x40), local, min_code_size, slice(pos + 1, end),
+                    disposal, transparency, delay), end
+
+
+def _replace_offset(image: GifImage) -> GifImage:
+    return GifImage(0, 0, image.width, image.height, image.interlaced, image.palette, image.min_code_size,
+                    image.data, image.disposal, image.transparency, image.delay_cs)
+
+
+def _palette_rgbx(table: bytes) -> np.ndarray:
+    """(256,) little-endian uint32 RGBX pixels of a colour table; entries past its end are black."""
+    rgb = np.zeros((256, 4), np.uint8)
+    entries = np.frombuffer(table, np.uint8)[: 256 * 3].reshape(-1, 3)
+    rgb[: len(entries), :3] = entries
+    rgb[:, 3] = 255
+    return rgb.view("<u4").reshape(256)
+
+
+def decode_indices(data: bytes, image: GifImage) -> tuple[np.ndarray, np.ndarray | None]:
+    """(height, width) colour indices of one image, and a mask of the pixels its data really set.
+
+    The mask is None when the LZW data decoded completely. When it ends early or goes bad, Pillow has
+    written some pixels and not others; decoding again onto another fill value finds which.
+    """
+    payload = data[image.data]
+    size = (image.width, image.height)
+    args = (image.min_code_size, image.interlaced, -1)
+    first = Image.new("L", size, 0)
+    try:
+        first.frombytes(payload, "gif", *args)
+        return np.asarray(first), None
+    except ValueError:  # "not enough image data" / "cannot decode image data": keep what was decoded
+        pass
+    second = Image.new("L", size, 255)
+    try:
+        second.frombytes(payload, "gif", *args)
+    except ValueError:
+        pass
+    a, b = np.asarray(first), np.asarray(second)
+    return a, a == b
+
+
+class Compositor:
+    """The canvas a browser draws a GIF on, one image at a time (disposal rules in the module doc)."""
+
+    def __init__(self, structure: GifStructure) -> None:
+        self.structure = structure
+        self.canvas = np.full((structure.height, structure.width), _WHITE, dtype="<u4")
+        self._global = _palette_rgbx(structure.palette) if structure.palette is not None else None
+        self._pending: tuple[tuple[slice, slice], int, np.ndarray | None] | None = None
+
+    def draw(self, data: bytes, image: GifImage) -> None:
+        """Dispose of the previous image as it asked, then draw this one over the canvas."""
+        self._dispose()
+        h, w = self.canvas.shape
+        x0, y0 = min(image.left, w), min(image.top, h)
+        x1, y1 = min(image.left + image.width, w), min(image.top + image.height, h)
+        region = (slice(y0, y1), slice(x0, x1))
+        saved = self.canvas[region].copy() if image.disposal in _RESTORE_PREVIOUS else None
+        self._pending = (region, image.disposal, saved)
+        if x1 <= x0 or y1 <= y0:
+            return  # wholly outside the canvas: nothing shows
+        indices, decoded = decode_indices(data, image)
+        indices = indices[: y1 - y0, : x1 - x0]
+        palette = _palette_rgbx(image.palette) if image.palette is not None else self._global
+        colours = palette[indices]
+        show = None
+        if image.transparency is not None:
+            show = indices != image.transparency
+        if decoded is not None:
+            decoded = decoded[: y1 - y0, : x1 - x0]
+            show = decoded if show is None else show & decoded
+        if show is None:
+            self.canvas[region] = colours
+        else:
+            np.copyto(self.canvas[region], colours, where=show)
+
+    def _dispose(self) -> None:
+        if self._pending is None:
+            return
+        region, disposal, saved = self._pending
+        if disposal == _RESTORE_BACKGROUND:
+            self.canvas[region] = _WHITE
+        elif saved is not None:
+            self.canvas[region] = saved
+        self._pending = None
+
+    def rgb_image(self) -> Image.Image:
+        """The canvas as shown now, as an RGB Pillow image (a copy)."""
+        h, w = self.canvas.shape
+        return Image.frombuffer("RGBX", (w, h), self.canvas, "raw", "RGBX", 0, 1).convert("RGB")
+
+
+def iter_composited(data: bytes, structure: GifStructure, wanted: frozenset[int]) -> Iterator[tuple[int, Image.Image]]:
+    """(index, RGB image) of the ``wanted`` frames as a browser shows them, in order; stops after the last."""
+    if not wanted:
+        return
+    last = max(wanted)
+    compositor = Compositor(structure)
+    for index, image in enumerate(structure.images[: last + 1]):
+        compositor.draw(data, image)
+        if index in wanted:
+            yield index, compositor.rgb_image()
