@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 
 from pvse.errors import PVSEError, WeightsError
@@ -38,6 +39,23 @@ def port_number(text: str) -> int:
     return port
 
 
+def host_problem(host: str) -> str | None:
+    """Why the server cannot listen on `host` (unknown name, not an address of this machine), or None."""
+    try:
+        addresses = {info[4][0]: info[0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"--host {host} is not a known host name or address ({exc})"
+    for address, family in addresses.items():
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((address, 0))
+                return None
+            except OSError:
+                continue
+    return (f"--host {host} is not an address of this machine; use 127.0.0.1 (this machine only), 0.0.0.0 "
+            "(all interfaces) or one of this machine's own addresses")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m demo", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     args = build_parser().parse_args(argv)
+    problem = host_problem(args.host)
+    if problem:  # before seconds of loading, and instead of Gradio's "Cannot find empty port"
+        print(f"python -m demo: error: {problem}", file=sys.stderr)
+        return 2
     try:
         from pvse.index import Searcher
         searcher = Searcher.load(index_dir=args.index, weights=args.weights, device=args.device)

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from ._hub import fetch_file, is_repo_id
 from .config import PVSEConfig
-from .errors import WeightsError
+from .errors import DeviceError, WeightsError
 from .model import PVSE
 
 CONFIG_FILE = "config.json"
@@ -47,7 +47,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise WeightsError("--device cuda was asked for but CUDA is not available here; use --device cpu or auto.")
+        raise DeviceError("--device cuda was asked for but CUDA is not available here; use --device cpu or auto.")
     return device
 
 

@@ -21,6 +21,10 @@ class WeightsError(PVSEError):
     """A checkpoint could not be found, or does not match what was asked of it."""
 
 
+class DeviceError(PVSEError):
+    """The device asked for is not available here (e.g. --device cuda on a machine without CUDA)."""
+
+
 class GalleryIndexError(PVSEError):
     """A gallery index is missing, damaged, or was built with other weights."""
 

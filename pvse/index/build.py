@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -191,8 +192,11 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     out_dir = Path(os.path.abspath(Path(out_dir).expanduser() if out_dir else root.with_name(root.name + ".index")))
     if out_dir == root:
         raise GalleryIndexError("the index cannot be written into the gallery folder itself; choose another --out")
-    if out_dir.exists() and not (out_dir / "index.json").is_file() and any(out_dir.iterdir()):
-        raise GalleryIndexError(f"{out_dir} exists and is not a pvse-gif index; choose another --out or remove it")
+    _check_writable(out_dir)
+    if index_kind is None:  # a rerun keeps the existing index's kind; parameters are checked against it
+        index_kind = _existing_vectors_meta(out_dir).get("kind", EXACT_KINDS[0])
+        index_params = {**_existing_vectors_meta(out_dir).get("user_params", {}), **(index_params or {})}
+    default_params(index_kind, 1, 8, index_params)  # a bad kind / parameter fails before any work
     report = BuildReport(out_dir)
     timings = report.timings
 
@@ -200,8 +204,6 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
         from ..defaults import default_weights
         pipeline = PVSEPipeline.from_pretrained(weights or default_weights(), device=device)
     config = pipeline.config
-    if index_kind is not None:
-        default_params(index_kind, 1, config.embed_dim, index_params)  # a bad kind / parameter fails before any work
     caption_entries = read_captions(captions) if captions else None
 
     tick = time.perf_counter()
@@ -266,10 +268,6 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
         timings["text"] = time.perf_counter() - tick
         tick = time.perf_counter()
     num_embeds, dim = embeddings.shape[1:]
-    if index_kind is None:  # keep the kind (and parameters) the existing index was built with
-        old_vectors = _existing_vectors_meta(out_dir)
-        index_kind = old_vectors.get("kind", EXACT_KINDS[0])
-        index_params = {**old_vectors.get("user_params", {}), **(index_params or {})}
     vectors, params = build_vector_index(embeddings.reshape(-1, dim), index_kind, index_params)
     timings["faiss"] = time.perf_counter() - tick
 
@@ -296,6 +294,19 @@ def _text_embeddings(pipeline: PVSEPipeline, records: list[ClipRecord], visual: 
         encoded = pipeline.encode_text([t for _, t in part]).embeddings.numpy()
         out[[i for i, _ in part]] = encoded
     return out
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Refuse an --out that cannot be written (or is some other folder) before anything is decoded."""
+    try:
+        if out_dir.exists() and not (out_dir / "index.json").is_file() and any(out_dir.iterdir()):
+            raise GalleryIndexError(f"{out_dir} exists and is not a pvse-gif index; choose another --out or remove it")
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(prefix=f".{out_dir.name}.probe-", dir=out_dir.parent)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise GalleryIndexError(f"cannot write the index to {out_dir}: {exc.strerror or exc} "
+                                f"({exc.filename or out_dir.parent}); choose another --out") from None
 
 
 def _existing_vectors_meta(out_dir: Path) -> dict[str, Any]:

@@ -50,6 +50,10 @@ def default_params(kind: str, num_vectors: int, dim: int, given: dict[str, Any] 
     if kind not in INDEX_KINDS:
         raise GalleryIndexError(f"unknown index kind '{kind}'; choose one of {', '.join(INDEX_KINDS)}")
     given = dict(given or {})
+    for key, value in given.items():  # every faiss parameter is a count
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise GalleryIndexError(f"index parameter {key}={value!r} must be a positive whole number "
+                                    f"(e.g. {key}=64)")
     params: dict[str, Any] = {}
     if kind.startswith("ivf"):
         nlist = int(given.get("nlist") or min(4 * math.sqrt(max(num_vectors, 1)), max(num_vectors // 39, 1)))

@@ -257,10 +257,21 @@ def _threads(count: int | None) -> Iterator[None]:
 
 
 def _mismatch_message(index: GalleryIndex, pipeline: PVSEPipeline) -> str:
-    built_with = index.weights_ref() or "unknown weights"
-    gallery = index.gallery_root
-    return (f"the index at {index.directory} was built with the weights {built_with} (fingerprint "
-            f"{index.fingerprint}), not with {pipeline.checkpoint.source} (fingerprint {pipeline.fingerprint}); "
-            f"its vectors would be meaningless for this model. Search it with those weights (--weights "
-            f"{built_with}), or rebuild it for these: `pvse index {gallery} --out {index.directory} "
-            f"--weights {pipeline.checkpoint.source}`.")
+    """Why these weights cannot search this index, and the fix: the recorded weights if they are here, else a rebuild."""
+    recorded, source = index.weights_ref(), str(pipeline.checkpoint.source)
+    rebuild = f"`pvse index {index.gallery_root} --out {index.directory} --weights {source}`"
+    same = recorded is not None and (recorded == source or (Path(recorded).is_dir() and Path(source).is_dir()
+                                                             and Path(recorded).resolve() == Path(source).resolve()))
+    if same:
+        return (f"the index at {index.directory} was built with the weights {source} as they were then (fingerprint "
+                f"{index.fingerprint}); they have changed since (fingerprint {pipeline.fingerprint}), so its vectors "
+                f"would be meaningless. Rebuild it: {rebuild}.")
+    head = (f"the index at {index.directory} was built with the weights {recorded or '(not recorded)'} (fingerprint "
+            f"{index.fingerprint}), not with ")
+    available = recorded is not None and (Path(recorded).is_dir() or is_repo_id(recorded))
+    if available:
+        fix = f"Search it with the weights that built it (--weights {recorded}), or rebuild it for these: {rebuild}."
+    else:
+        fix = (f"The weights that built it ({recorded or 'not recorded'}) are not here: pass a copy of them with "
+               f"--weights, or rebuild the index for these: {rebuild}.")
+    return head + f"{source} (fingerprint {pipeline.fingerprint}); its vectors would be meaningless for them. " + fix

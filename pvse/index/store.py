@@ -150,6 +150,7 @@ def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
         np.save(tmp / ATTENTION_FILE, np.ascontiguousarray(index.attention, dtype=np.float32))
         np.save(tmp / FRAME_INDICES_FILE, np.ascontiguousarray(index.frame_indices, dtype=np.int32))
         faiss.write_index(index.vectors, str(tmp / VECTORS_FILE))
+        index.meta.setdefault("vectors", {})["bytes"] = (tmp / VECTORS_FILE).stat().st_size
         # index.json last: a directory without it is never mistaken for a complete index
         (tmp / META_FILE).write_text(json.dumps(index.meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         for file in tmp.iterdir():
@@ -230,9 +231,10 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
         clips = _read_clips(index_dir / CLIPS_FILE)
         emb_file = index_dir / EMBEDDINGS_FILE
         use_mmap = emb_file.stat().st_size > MMAP_ABOVE_BYTES if mmap is None else mmap
-        embeddings = np.load(emb_file, mmap_mode="r" if use_mmap else None, allow_pickle=False)
-        attention = np.load(index_dir / ATTENTION_FILE, allow_pickle=False)
-        frame_indices = np.load(index_dir / FRAME_INDICES_FILE, allow_pickle=False)
+        embeddings = _load_array(index_dir, EMBEDDINGS_FILE, mmap_mode="r" if use_mmap else None)
+        attention = _load_array(index_dir, ATTENTION_FILE)
+        frame_indices = _load_array(index_dir, FRAME_INDICES_FILE)
+        _check_vectors_file(index_dir, meta)
         vectors = faiss.read_index(str(index_dir / VECTORS_FILE)) if load_vectors else None
     except GalleryIndexError:
         raise
@@ -241,6 +243,24 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
     index = GalleryIndex(meta, clips, embeddings, attention, frame_indices, vectors, index_dir)
     _validate(index)
     return index
+
+
+def _load_array(index_dir: Path, name: str, mmap_mode: str | None = None) -> np.ndarray:
+    """One .npy file of the index; an empty, truncated or foreign file is a GalleryIndexError naming it."""
+    try:
+        return np.load(index_dir / name, mmap_mode=mmap_mode, allow_pickle=False)
+    except (OSError, EOFError, ValueError) as exc:
+        raise _damaged(index_dir, f"{name} is unreadable: {exc or 'empty'}") from None
+
+
+def _check_vectors_file(index_dir: Path, meta: dict[str, Any]) -> None:
+    """vectors.faiss must be there and, when index.json recorded it, have the size it was written with."""
+    file = index_dir / VECTORS_FILE
+    if not file.is_file():
+        raise _damaged(index_dir, f"{VECTORS_FILE} is missing")
+    expected = (meta.get("vectors") or {}).get("bytes")
+    if expected is not None and file.stat().st_size != int(expected):
+        raise _damaged(index_dir, f"{VECTORS_FILE} has {file.stat().st_size} bytes, {expected} were written")
 
 
 def _read_clips(file: Path) -> list[ClipRecord]:

@@ -70,9 +70,17 @@ def test_missing_and_damaged_indexes_are_clear_errors(tmp_path):
     (tmp_path / "ix" / "vectors.faiss").write_bytes(b"garbage")
     with pytest.raises(GalleryIndexError, match="damaged .*Rebuild"):
         read_index(tmp_path / "ix")
-    lazy = read_index(tmp_path / "ix", load_vectors=False)  # the faiss file is only read when asked for
+    with pytest.raises(GalleryIndexError, match="vectors.faiss has 7 bytes"):  # even when it would not be loaded
+        read_index(tmp_path / "ix", load_vectors=False)
+    meta = json.loads((tmp_path / "ix" / "index.json").read_text())
+    del meta["vectors"]["bytes"]  # an index written before sizes were recorded: caught when the file is read
+    (tmp_path / "ix" / "index.json").write_text(json.dumps(meta))
+    lazy = read_index(tmp_path / "ix", load_vectors=False)
     with pytest.raises(GalleryIndexError, match="damaged .*vectors.faiss"):
         lazy.load_vectors()
+    (tmp_path / "ix" / "vectors.faiss").unlink()
+    with pytest.raises(GalleryIndexError, match="vectors.faiss is missing"):
+        read_index(tmp_path / "ix", load_vectors=False)
     write_index(make_index(), tmp_path / "ix2")
     np.save(tmp_path / "ix2" / "attention.npy", np.zeros((3, 2, 3), np.float32))
     with pytest.raises(GalleryIndexError, match="attention.npy has shape"):
