@@ -21,13 +21,13 @@ from safetensors.torch import load_file, save_file
 from ._hub import fetch_file, is_repo_id
 from .config import PVSEConfig
 from .errors import DeviceError, WeightsError
+from .features.registry import frame_extractor_spec, word_features_spec
 from .model import PVSE
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 FRAME_CNN_FILE = "frame_cnn.safetensors"
 VOCAB_FILE = "vocab.json"
-CARRIES_CNN = {"resnet152"}
 
 
 @dataclass
@@ -39,6 +39,17 @@ class Checkpoint:
     frame_cnn_state: dict[str, torch.Tensor] | None = None
     vocab: list[str] | None = None
     metadata: dict = field(default_factory=dict)
+
+
+def checkpoint_files(config: PVSEConfig) -> list[str]:
+    """The files a checkpoint of this config is made of: config and weights, plus what its extractors carry
+    (the frame CNN's weights, the vocabulary of a learned word table), as their specs say."""
+    files = [CONFIG_FILE, WEIGHTS_FILE]
+    if frame_extractor_spec(config.frame_features).carried:
+        files.append(FRAME_CNN_FILE)
+    if word_features_spec(config.word_features).carried:
+        files.append(VOCAB_FILE)
+    return files
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -133,11 +144,12 @@ def load_checkpoint(ref: str | Path, device: str | torch.device | None = "auto")
         raise WeightsError(f"{WEIGHTS_FILE} of '{ref}' does not match its {CONFIG_FILE} ({detail}). "
                            "The files come from different models; re-export the checkpoint.")
     model.load_state_dict(state)
+    companions = checkpoint_files(config)
     frame_cnn_state = None
-    if config.frame_features in CARRIES_CNN:
+    if FRAME_CNN_FILE in companions:
         frame_cnn_state = _read_safetensors(fetch_file(ref, FRAME_CNN_FILE), FRAME_CNN_FILE, ref)
     vocab = None
-    if config.word_features == "vocab-embedding":
+    if VOCAB_FILE in companions:
         vocab = json.loads(fetch_file(ref, VOCAB_FILE).read_text())
         if len(vocab) != config.vocab_size:
             raise WeightsError(f"{VOCAB_FILE} of '{ref}' has {len(vocab)} words but the config says {config.vocab_size}.")

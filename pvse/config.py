@@ -19,9 +19,9 @@ class PVSEConfig:
 
     num_embeds: K, the number of attention heads / embeddings per instance (0 = global feature only).
     embed_dim: H, the joint embedding size (GRUs have H/2 units per direction).
-    frame_features / word_features: names of the frozen extractors in `pvse.features`; their output
-    sizes are frame_dim / word_dim. word_features == "vocab-embedding" means a learned embedding table of
-    vocab_size rows stored in the checkpoint (the official release's layout).
+    frame_features / word_features: names of extractors in `pvse.features.registry`; their output sizes are
+    frame_dim / word_dim. A word-feature spec that is `learned` (the official release's layout) means an
+    embedding table of vocab_size rows stored in the checkpoint.
     legacy_global: use the reference code's "last GRU output" as the global feature (needed by the
     published checkpoints) instead of the final hidden states of both directions.
     residual: PIE-Net's local residual Upsilon: "sigmoid" (the paper's eq. 2, values in (0, 1)) or "centred"
@@ -32,9 +32,9 @@ class PVSEConfig:
     num_embeds: int = 4
     embed_dim: int = 512
     frame_features: str = "efficientnet-lite0"
-    frame_dim: int = 1280
+    frame_dim: int | None = None  # None: the frame extractor's spec says
     word_features: str = "glove-6b-50d"
-    word_dim: int = 50
+    word_dim: int | None = None  # None: the word-feature spec says
     num_frames: int = 8
     dropout: float = 0.0
     legacy_global: bool = False
@@ -44,6 +44,13 @@ class PVSEConfig:
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:
+        from .features.registry import frame_extractor_spec, word_features, word_features_spec
+        if self.frame_dim is None:
+            object.__setattr__(self, "frame_dim", frame_extractor_spec(self.frame_features).dim)
+        if self.word_dim is None:
+            object.__setattr__(self, "word_dim", word_features_spec(self.word_features).dim)
+        if self.word_dim is None:
+            raise WeightsError(f"word_features '{self.word_features}' has no fixed size: give word_dim")
         if self.num_embeds < 0:
             raise WeightsError(f"num_embeds must be >= 0, got {self.num_embeds}")
         if self.embed_dim < 2 or self.embed_dim % 2:
@@ -54,8 +61,9 @@ class PVSEConfig:
             raise WeightsError(f"num_frames must be >= 1, got {self.num_frames}")
         if self.residual not in RESIDUALS:
             raise WeightsError(f"residual must be one of {', '.join(RESIDUALS)}, got '{self.residual}'")
-        if self.word_features == "vocab-embedding" and self.vocab_size < 1:
-            raise WeightsError("word_features 'vocab-embedding' needs vocab_size >= 1")
+        spec = word_features().get(self.word_features)
+        if spec is not None and spec.learned and self.vocab_size < 1:
+            raise WeightsError(f"word_features '{self.word_features}' is a learned table: it needs vocab_size >= 1")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -26,11 +26,12 @@ import torch
 from .checkpoints import CONFIG_FILE, save_checkpoint
 from .config import PVSEConfig
 from .errors import WeightsError
+from .features import vocab as vocab_table
+from .features.backbones import RESNET152
 from .model import PVSE
 
 OFFICIAL_REPO = "https://github.com/yalesong/pvse"
-OFFICIAL_SPECIALS = ("<pad>", "<start>", "<end>", "<unk>")
-RESNET152_DIM = 2048
+OFFICIAL_SPECIALS = tuple(vocab_table.SPECIALS)
 DEFAULT_NUM_FRAMES = 8  # the official TGIF models; the MRW ones were evaluated with 4 frames
 
 _RNN_KEYS = tuple(f"rnn.{w}_{kind}_l0{suffix}" for suffix in ("", "_reverse")
@@ -180,11 +181,11 @@ def convert_official_state_dict(
     if num_embeds is not None and num_embeds != k:
         raise WeightsError(f"num_embeds={num_embeds} was asked for but the checkpoint has K={k} attention heads "
                            "(img_enc.pie_net.attention.w_2.weight).")
-    if frame_dim != RESNET152_DIM:
+    if frame_dim != RESNET152.dim:
         raise WeightsError(f"the video GRU reads {frame_dim}-d frame features; only ResNet-152 (2048-d) models can be "
                            "imported.")
-    config = PVSEConfig(num_embeds=k, embed_dim=embed_dim, frame_features="resnet152", frame_dim=frame_dim,
-                        word_features="vocab-embedding", word_dim=word_dim, num_frames=num_frames,
+    config = PVSEConfig(num_embeds=k, embed_dim=embed_dim, frame_features=RESNET152.name, frame_dim=frame_dim,
+                        word_features=vocab_table.NAME, word_dim=word_dim, num_frames=num_frames,
                         dropout=0.0, legacy_global=legacy, vocab_size=vocab_size,
                         extra={"converted_from": OFFICIAL_REPO})
     model = PVSE(config)

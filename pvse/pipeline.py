@@ -8,9 +8,8 @@ import numpy as np
 import torch
 
 from .checkpoints import Checkpoint, load_checkpoint, resolve_device
+from .features.registry import FrameExtractorSpec, WordFeaturesSpec, frame_extractor_spec, word_features_spec
 from .pie_net import PIEOutput
-
-VOCAB_SPECIALS = {"<pad>": 0, "<start>": 1, "<end>": 2, "<unk>": 3}
 
 
 @dataclass
@@ -39,9 +38,19 @@ class PVSEPipeline:
         return self.checkpoint.fingerprint
 
     @cached_property
+    def word_spec(self) -> WordFeaturesSpec:
+        """What the checkpoint's word features are (tokens, unknown token, learned or frozen)."""
+        return word_features_spec(self.config.word_features)
+
+    @cached_property
+    def frame_spec(self) -> FrameExtractorSpec:
+        return frame_extractor_spec(self.config.frame_features)
+
+    @cached_property
     def word_features(self):
+        """The frozen word-feature encoder, or None when the model holds its own learned table."""
         from .features import build_word_features
-        if self.config.word_features == "vocab-embedding":
+        if self.word_spec.learned:
             return None
         return build_word_features(self.config.word_features)
 
@@ -61,21 +70,14 @@ class PVSEPipeline:
         return self._text_encoding(out, batch.lengths, batch.tokens, batch.known)
 
     @cached_property
-    def _vocab_index(self) -> dict[str, int]:
-        return {w: i for i, w in enumerate(self.checkpoint.vocab or [])}
+    def _vocab_ids(self):
+        from .features.vocab import VocabIds
+        return VocabIds(self.checkpoint.vocab or [])
 
     def _encode_text_with_vocab(self, texts: list[str]) -> TextEncoding:
-        from .features import tokenize
-        index = self._vocab_index
-        unk = index.get("<unk>", VOCAB_SPECIALS["<unk>"])
-        tokens = [["<start>", *tokenize(t), "<end>"] for t in texts]
-        lengths = torch.tensor([len(t) for t in tokens])
-        ids = torch.zeros(len(texts), int(lengths.max()), dtype=torch.long)
-        for row, toks in enumerate(tokens):
-            ids[row, : len(toks)] = torch.tensor([index.get(w, unk) for w in toks])
-        known = [[w in index for w in toks] for toks in tokens]
-        out = self.model.encode_text_ids(ids.to(self.device), lengths.to(self.device))
-        return self._text_encoding(out, lengths, tokens, known)
+        batch = self._vocab_ids.encode(texts)
+        out = self.model.encode_text_ids(batch.ids.to(self.device), batch.lengths.to(self.device))
+        return self._text_encoding(out, batch.lengths, batch.tokens, batch.known)
 
     @staticmethod
     def _text_encoding(out: PIEOutput, lengths: torch.Tensor, tokens, known) -> TextEncoding:

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .checkpoints import (CARRIES_CNN, CONFIG_FILE, FRAME_CNN_FILE, VOCAB_FILE, WEIGHTS_FILE, Checkpoint, load_checkpoint,
-                          read_weights_metadata)
+from .checkpoints import WEIGHTS_FILE, Checkpoint, load_checkpoint, read_weights_metadata
+from .checkpoints import checkpoint_files as _files_of_config
 from .errors import PVSEError, WeightsError
 
 LIBRARY_NAME = "pvse-gif"
@@ -53,12 +53,7 @@ def read_checkpoint_metadata(checkpoint_dir: str | Path) -> dict[str, Any]:
 
 def checkpoint_files(checkpoint: Checkpoint) -> list[str]:
     """The files that make up a checkpoint of this config (what gets uploaded, besides the card)."""
-    files = [CONFIG_FILE, WEIGHTS_FILE]
-    if checkpoint.config.frame_features in CARRIES_CNN:
-        files.append(FRAME_CNN_FILE)
-    if checkpoint.config.word_features == "vocab-embedding":
-        files.append(VOCAB_FILE)
-    return files
+    return _files_of_config(checkpoint.config)
 
 
 def _table(header: str, rows: list[tuple[str, Any]]) -> str:

