@@ -73,9 +73,9 @@ def frame_decode_size(extractor_name: str) -> tuple[int, int] | None:
     `FrameFeatureExtractor.preprocess`); shrinking to that size with the same filter while decoding feeds
     it the same pixels (to rounding) and keeps no full-size frame. None (decode at full size) when unknown.
     """
-    from .features import FRAME_EXTRACTORS
-    info = FRAME_EXTRACTORS.get(extractor_name)
-    return None if info is None else (info.image_size, info.image_size)
+    from .features import frame_extractors
+    spec = frame_extractors().get(extractor_name)
+    return None if spec is None else (spec.image_size, spec.image_size)
 
 
 def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None,
