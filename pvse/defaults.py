@@ -14,8 +14,12 @@ def default_weights() -> str:
     return os.environ.get("PVSE_WEIGHTS") or str(BUNDLED_WEIGHTS)
 
 
-def default_index() -> Path:
-    return Path(os.environ.get("PVSE_INDEX") or BUNDLED_INDEX)
+def default_index() -> Path | str:
+    """$PVSE_INDEX, else the bundled gallery's index; a vector-database location (milvus://...) stays a string."""
+    location = os.environ.get("PVSE_INDEX")
+    if location and "://" in location:
+        return location
+    return Path(location or BUNDLED_INDEX)
 
 
 def default_feature_cache() -> Path:

@@ -210,3 +210,10 @@ def test_text_heads_answer_like_the_faiss_index(built, tmp_path):
     assert plain.collection != collection and plain.text_heads == 0 and plain.num_embeds == 3
     assert_same_answers(Searcher(plain, built["pipeline"]), Searcher(read_index(built["faiss"]), built["pipeline"]))
     plain.close()
+
+
+def test_pvse_index_environment_variable_may_name_a_milvus_gallery(built, monkeypatch):
+    monkeypatch.setenv("PVSE_INDEX", built["location"])
+    searcher = Searcher.load(weights=str(built["root"] / "weights"), device="cpu")
+    assert searcher.index.directory == built["location"] and searcher.num_clips == 5
+    searcher.index.close()
