@@ -5,7 +5,8 @@ import argparse
 import json
 
 from ..media import MediaLimits
-from ..index.faiss_search import INDEX_KINDS
+from ..index.faiss_search import KINDS
+from ..index.milvus_backend import KINDS as MILVUS_KINDS
 from .arguments import positive_int
 
 HELP = "Index a folder of GIFs / videos for search; a rerun encodes only new or changed clips."
@@ -43,13 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="clips per CNN batch (default 8)")
     parser.add_argument("--workers", type=positive_int, default=2, metavar="N", help="decoding threads (default 2)")
     parser.add_argument("--feature-cache", metavar="DIR", help="keep frame features here and reuse them next time")
-    parser.add_argument("--index-kind", choices=INDEX_KINDS, default=None,
-                        help="faiss index: flat (exact, default) or an approximate one for large galleries "
-                             "(re-scored exactly); default for a rerun: the existing index's kind. Milvus offers "
-                             "flat, hnsw, ivf, ivf-sq8 (and ivf-pq on a server)")
+    parser.add_argument("--index-kind", choices=list(KINDS), default=None, metavar="KIND",
+                        help="faiss index: " + "; ".join(f"{k.name} = {k.about}" for k in KINDS.values())
+                             + ". Approximate ones are re-scored exactly; default for a rerun: the existing index's "
+                             f"kind. Milvus offers {', '.join(MILVUS_KINDS)} (Milvus Lite: not ivf-pq)")
+    params = {p.name: p for kind in KINDS.values() for p in kind.params}
     parser.add_argument("--index-param", type=_param, action="append", default=[], metavar="KEY=VALUE",
-                        help="faiss parameter, repeatable: nlist, nprobe, pq_m, hnsw_m, ef_construction, "
-                             "ef_search, candidates_per_head")
+                        help="index parameter, repeatable: " + "; ".join(
+                            f"{name} = {p.help} [{', '.join(k for k, kind in KINDS.items() if p in kind.params)}]"
+                            for name, p in params.items()))
     parser.add_argument("--max-file-mb", type=float, default=50.0, metavar="MB",
                         help="skip files larger than this (default 50)")
     parser.add_argument("--rebuild", action="store_true", help="encode every clip again instead of reusing the index")

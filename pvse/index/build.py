@@ -34,7 +34,7 @@ from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
 from .backends import engine_for
 from .captions import CaptionEntry, match_captions, read_captions, words_from_path
-from .faiss_search import EXACT_KINDS, build_vector_index, default_params
+from .faiss_search import DEFAULT_KIND, build_vector_index, default_params, index_kind
 from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, GalleryIndex, clip_text, read_index, write_index
 
 
@@ -172,7 +172,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     weights: checkpoint directory or Hub repo id (default: the bundled model, `pvse.defaults`); `pipeline`
     may be passed instead to reuse a loaded model. An existing index at `out_dir` built with the same
     weights is updated incrementally; one built with other weights is rebuilt from scratch (said in
-    `report.notes`); `rebuild=True` forces that. index_kind: one of `faiss_search.INDEX_KINDS` (default
+    `report.notes`); `rebuild=True` forces that. index_kind: a name in `faiss_search.KINDS` (default
     "flat", exact; or the kind of the existing index). text_heads: also match queries against each clip's
     caption / name (see the module doc); names_as_captions: name clips after their file and folder names where
     the captions file gives no name (implies text_heads).
@@ -194,7 +194,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
         raise GalleryIndexError("the index cannot be written into the gallery folder itself; choose another --out")
     _check_writable(out_dir)
     if index_kind is None:  # a rerun keeps the existing index's kind; parameters are checked against it
-        index_kind = _existing_vectors_meta(out_dir).get("kind", EXACT_KINDS[0])
+        index_kind = _existing_vectors_meta(out_dir).get("kind", DEFAULT_KIND)
         index_params = {**_existing_vectors_meta(out_dir).get("user_params", {}), **(index_params or {})}
     default_params(index_kind, 1, 8, index_params)  # a bad kind / parameter fails before any work
     report = BuildReport(out_dir)
@@ -409,7 +409,7 @@ def _meta(config, pipeline: PVSEPipeline, root: Path, out_dir: Path, kind: str, 
         "frame_features": config.frame_features, "word_features": config.word_features,
         "gallery_root": _relative_or_absolute(root, out_dir),
         "vectors": {"kind": kind, "params": params, "user_params": user_params, "metric": "inner_product",
-                    "id": "row * num_embeds + head", "exact": kind in EXACT_KINDS},
+                    "id": "row * num_embeds + head", "exact": index_kind(kind).exact},
         "counts": {"clips": report.indexed, "vectors": report.indexed * int(num_embeds)},
         "last_build": {"reused": report.reused, "added": report.added, "changed": report.changed,
                        "removed": report.removed, "failed": [list(f) for f in report.failed],

@@ -15,6 +15,7 @@ Ties are broken by row (lower first), as in brute force.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,6 @@ import torch
 from ..errors import GalleryIndexError
 from ..similarity import max_over_k2_scores
 
-INDEX_KINDS = ("flat", "flat-fp16", "ivf", "ivf-sq8", "ivf-fp16", "ivf-pq", "hnsw", "hnsw-fp16")
-EXACT_KINDS = ("flat",)
 ROUNDING_SLACK = 1e-4  # float32 inner products of unit vectors agree to far better than this
 TRAIN_SAMPLE = 100_000  # at most this many vectors train IVF / PQ quantizers (faiss wants >= 39 per list)
 SCORE_BLOCK = 65_536  # clips scored per block by brute force (bounded memory with memory-mapped embeddings)
@@ -44,47 +43,115 @@ class TopClips:
     exact: bool  # provably equal to brute force
 
 
+@dataclass(frozen=True)
+class IndexParam:
+    """One faiss parameter: a positive int, its default at a given size, and when it acts.
+
+    when: "build" (shapes the index), "search" (a knob set on the loaded index before each search) or
+    "rescore" (how many candidates pvse re-scores exactly). default(num_vectors, dim, params so far) -> value.
+    """
+
+    name: str
+    help: str
+    default: Callable[[int, int, dict[str, Any]], int]
+    when: str = "build"
+    apply: Callable[[faiss.Index, int], None] | None = None  # sets the knob on a built index
+
+
+@dataclass(frozen=True)
+class IndexKind:
+    """A faiss index kind: its index_factory string (formatted with its params), parameters and exactness."""
+
+    name: str
+    factory: str
+    params: tuple[IndexParam, ...]
+    exact: bool
+    about: str
+
+    def factory_string(self, params: dict[str, Any]) -> str:
+        return self.factory.format(**params)
+
+
+def _nlist(num_vectors: int, dim: int, params: dict[str, Any]) -> int:
+    """~4 sqrt(N) inverted lists, with at least 39 training vectors per list (faiss warns below that)."""
+    return max(int(min(4 * math.sqrt(max(num_vectors, 1)), max(num_vectors // 39, 1))), 1)
+
+
+def _pq_m(num_vectors: int, dim: int, params: dict[str, Any]) -> int:
+    """4-bit fast-scan PQ: H/8 sub-quantizers (H/8 bytes per vector) when they divide H evenly."""
+    return next((m for m in (dim // 8, dim // 4, dim // 2, dim) if m >= 2 and m % 2 == 0 and dim % m == 0), dim)
+
+
+def _set_nprobe(index: faiss.Index, value: int) -> None:
+    faiss.extract_index_ivf(index).nprobe = value
+
+
+def _set_ef_search(index: faiss.Index, value: int) -> None:
+    index.hnsw.efSearch = value
+
+
+def _set_ef_construction(index: faiss.Index, value: int) -> None:
+    index.hnsw.efConstruction = value
+
+
+NLIST = IndexParam("nlist", "inverted lists, default ~4 sqrt(N) with >= 39 vectors each", _nlist)
+NPROBE = IndexParam("nprobe", "lists visited per query, default nlist/8 but >= 32",
+                    lambda n, d, p: min(p["nlist"], max(32, p["nlist"] // 8)), "search", _set_nprobe)
+PQ_M = IndexParam("pq_m", "PQ sub-quantizers dividing H, default H/8", _pq_m)
+HNSW_M = IndexParam("hnsw_m", "HNSW graph degree, default 32", lambda n, d, p: 32)
+EF_CONSTRUCTION = IndexParam("ef_construction", "HNSW build beam, default 40", lambda n, d, p: 40, "build",
+                             _set_ef_construction)
+EF_SEARCH = IndexParam("ef_search", "HNSW search beam, default 128", lambda n, d, p: 128, "search", _set_ef_search)
+CANDIDATES = IndexParam("candidates_per_head", "vectors per query head re-scored exactly, default 256",
+                        lambda n, d, p: 256, "rescore")
+
+_IVF = (NLIST, NPROBE)
+_HNSW = (HNSW_M, EF_CONSTRUCTION, EF_SEARCH)
+KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
+    IndexKind("flat", "Flat", (), True, "exact, every vector compared, the default"),
+    IndexKind("flat-fp16", "SQfp16", (CANDIDATES,), False, "every vector compared, stored as fp16"),
+    IndexKind("ivf", "IVF{nlist},Flat", (*_IVF, CANDIDATES), False, "inverted lists, full vectors"),
+    IndexKind("ivf-sq8", "IVF{nlist},SQ8", (*_IVF, CANDIDATES), False, "inverted lists, 8-bit vectors"),
+    IndexKind("ivf-fp16", "IVF{nlist},SQfp16", (*_IVF, CANDIDATES), False, "inverted lists, fp16 vectors"),
+    IndexKind("ivf-pq", "IVF{nlist},PQ{pq_m}x4fs", (*_IVF, PQ_M, CANDIDATES), False,
+              "inverted lists, 4-bit fast-scan PQ, H/8 bytes per vector"),
+    IndexKind("hnsw", "HNSW{hnsw_m}", (*_HNSW, CANDIDATES), False, "HNSW graph, full vectors"),
+    IndexKind("hnsw-fp16", "HNSW{hnsw_m}_SQfp16", (*_HNSW, CANDIDATES), False, "HNSW graph, fp16 vectors"),
+)}
+INDEX_KINDS = tuple(KINDS)  # the built-in kinds' names
+DEFAULT_KIND = "flat"
+
+
+def index_kind(kind: str) -> IndexKind:
+    """The entry of `kind`, or a GalleryIndexError naming the known ones."""
+    if kind not in KINDS:
+        raise GalleryIndexError(f"unknown index kind '{kind}'; choose one of {', '.join(KINDS)}")
+    return KINDS[kind]
+
+
 def default_params(kind: str, num_vectors: int, dim: int, given: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Faiss parameters for `kind` at this size: `given` ones, the rest derived (nlist ~ 4 sqrt(N) with >= 39
-    training points per list, nprobe = 1/8 of the lists but >= 32, ...)."""
-    if kind not in INDEX_KINDS:
-        raise GalleryIndexError(f"unknown index kind '{kind}'; choose one of {', '.join(INDEX_KINDS)}")
+    """Faiss parameters for `kind` at this size: the `given` ones, the rest from each parameter's default (nlist ~
+    4 sqrt(N) with >= 39 training points per list, nprobe = 1/8 of the lists but >= 32, ...)."""
+    spec = index_kind(kind)
     given = dict(given or {})
     for key, value in given.items():  # every faiss parameter is a count
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise GalleryIndexError(f"index parameter {key}={value!r} must be a positive whole number "
                                     f"(e.g. {key}=64)")
-    params: dict[str, Any] = {}
-    if kind.startswith("ivf"):
-        nlist = int(given.get("nlist") or min(4 * math.sqrt(max(num_vectors, 1)), max(num_vectors // 39, 1)))
-        nlist = max(nlist, 1)
-        params.update(nlist=nlist, nprobe=min(nlist, max(32, nlist // 8)))
-    if kind == "ivf-pq":  # 4-bit fast-scan PQ: H/8 bytes per vector, quick to train and to scan
-        m = next((m for m in (dim // 8, dim // 4, dim // 2, dim) if m >= 2 and m % 2 == 0 and dim % m == 0), dim)
-        params.update(pq_m=m)
-    if kind.startswith("hnsw"):
-        params.update(hnsw_m=32, ef_construction=40, ef_search=128)
-    if kind not in EXACT_KINDS:
-        params.update(candidates_per_head=256)
-    unknown = sorted(set(given) - set(params))
+    takes = [param.name for param in spec.params]
+    unknown = sorted(set(given) - set(takes))
     if unknown:
         raise GalleryIndexError(f"index parameter(s) {', '.join(unknown)} do not apply to a '{kind}' index "
-                                f"(it takes: {', '.join(params) or 'none'})")
-    return {**params, **given}
+                                f"(it takes: {', '.join(takes) or 'none'})")
+    params: dict[str, Any] = {}
+    for param in spec.params:
+        params[param.name] = given[param.name] if param.name in given else param.default(num_vectors, dim, params)
+    return params
 
 
 def factory_string(kind: str, params: dict[str, Any]) -> str:
-    """The faiss index_factory description of `kind`."""
-    return {
-        "flat": "Flat",
-        "flat-fp16": "SQfp16",
-        "ivf": f"IVF{params.get('nlist')},Flat",
-        "ivf-sq8": f"IVF{params.get('nlist')},SQ8",
-        "ivf-fp16": f"IVF{params.get('nlist')},SQfp16",
-        "ivf-pq": f"IVF{params.get('nlist')},PQ{params.get('pq_m')}x4fs",
-        "hnsw": f"HNSW{params.get('hnsw_m')}",
-        "hnsw-fp16": f"HNSW{params.get('hnsw_m')}_SQfp16",
-    }[kind]
+    """The faiss index_factory description of `kind` with these parameters."""
+    return index_kind(kind).factory.format(**params)
 
 
 def build_vector_index(vectors: np.ndarray, kind: str = "flat", params: dict[str, Any] | None = None,
@@ -94,8 +161,7 @@ def build_vector_index(vectors: np.ndarray, kind: str = "flat", params: dict[str
     n, dim = vectors.shape
     resolved = default_params(kind, n, dim, params)
     index = faiss.index_factory(dim, factory_string(kind, resolved), faiss.METRIC_INNER_PRODUCT)
-    if kind.startswith("hnsw"):
-        index.hnsw.efConstruction = int(resolved["ef_construction"])
+    _apply(index, kind, resolved, "build")
     if not index.is_trained:
         if n == 0:
             raise GalleryIndexError(f"a '{kind}' index needs vectors to train on; the gallery is empty")
@@ -110,12 +176,19 @@ def build_vector_index(vectors: np.ndarray, kind: str = "flat", params: dict[str
     return index, resolved
 
 
-def configure_search(index: faiss.Index, params: dict[str, Any]) -> None:
-    """Apply search-time knobs (nprobe, efSearch) stored in the index's params."""
-    if "nprobe" in params:
-        faiss.extract_index_ivf(index).nprobe = int(params["nprobe"])
-    if "ef_search" in params:
-        index.hnsw.efSearch = int(params["ef_search"])
+def _apply(index: faiss.Index, kind: str, params: dict[str, Any], when: str) -> None:
+    for param in index_kind(kind).params:
+        if param.when == when and param.apply is not None and param.name in params:
+            param.apply(index, int(params[param.name]))
+
+
+def configure_search(index: faiss.Index, params: dict[str, Any], kind: str | None = None) -> None:
+    """Apply the search-time knobs (nprobe, efSearch) stored in the index's params (of `kind`; when None, every
+    kind's knobs that the params name)."""
+    knobs = {p.name: p for k in ([kind] if kind else KINDS) for p in index_kind(k).params if p.when == "search"}
+    for name, param in knobs.items():
+        if name in params and param.apply is not None:
+            param.apply(index, int(params[name]))
 
 
 def rank(rows: np.ndarray, scores: np.ndarray, query_heads: np.ndarray, clip_heads: np.ndarray, top_k: int,

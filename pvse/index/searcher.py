@@ -29,7 +29,7 @@ from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
 from ..similarity import head_similarities
 from .backends import is_faiss, open_index
-from .faiss_search import EXACT_KINDS, TopClips, brute_force_top_k, configure_search, search_top_k
+from .faiss_search import DEFAULT_KIND, TopClips, brute_force_top_k, configure_search, index_kind, search_top_k
 from .query_text import prepare_query
 from .store import GalleryIndex, clip_text
 from .trust import check_gallery_root, resolve_inside
@@ -168,21 +168,21 @@ class Searcher:
         """Top-k rows for one query's (Kq, H) L2-normalised embeddings (exact for a flat index)."""
         query = torch.as_tensor(query, dtype=torch.float32).cpu()
         top_k = max(1, min(int(top_k), self.num_clips))
-        kind = self._vectors_meta.get("kind", "flat")
+        kind = self._vectors_meta.get("kind", DEFAULT_KIND)
         with _threads(self.threads):
             if not is_faiss(self.index):  # a vector database searches (and re-scores) itself
                 return self.index.top_k(query, top_k)
             if not self._uses_faiss():
                 return brute_force_top_k(query, self.index.embeddings, top_k)
             return search_top_k(query, self.index.embeddings, self.index.load_vectors(), top_k,
-                                exact=kind in EXACT_KINDS,
+                                exact=index_kind(kind).exact,
                                 candidates_per_head=self._vectors_meta.get("params", {}).get("candidates_per_head"))
 
     def _uses_faiss(self) -> bool:
         if not is_faiss(self.index):
             return False
         num_vectors = self.index.num_clips * int(self.index.meta["num_embeds"])
-        return self._vectors_meta.get("kind", "flat") not in EXACT_KINDS or num_vectors >= self.exhaustive_below
+        return not index_kind(self._vectors_meta.get("kind", DEFAULT_KIND)).exact or num_vectors >= self.exhaustive_below
 
     def clip_paths(self) -> Iterator[tuple[int, str]]:
         """(row, path relative to the gallery root) of every clip (rows of a vector database need not be 0..M-1)."""

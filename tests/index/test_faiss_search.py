@@ -1,4 +1,5 @@
 """Faiss candidate search + exact re-scoring must equal brute-force max-over-K² over the whole gallery."""
+import faiss
 import numpy as np
 import pytest
 import torch
@@ -100,3 +101,22 @@ def test_index_parameters_derive_from_what_is_given():
         default_params("flat", 10, 8, {"nlist": 4})
     with pytest.raises(GalleryIndexError, match="unknown index kind"):
         default_params("lsh", 10, 8)
+
+
+def test_an_index_kind_is_one_entry(monkeypatch):
+    """A kind added to the table is built, configured and searched with no other change; its knobs apply."""
+    from pvse.index import faiss_search as fs
+    kind = fs.IndexKind("ivf-sq6", "IVF{nlist},SQ6", (fs.NLIST, fs.NPROBE, fs.CANDIDATES), False, "test kind")
+    monkeypatch.setitem(fs.KINDS, "ivf-sq6", kind)
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((300, 2, 16)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=-1, keepdims=True)
+    index, params = build_vector_index(emb.reshape(-1, 16), "ivf-sq6", {"nprobe": 3})
+    assert params == {"nlist": 15, "nprobe": 3, "candidates_per_head": 256}
+    assert faiss.extract_index_ivf(index).nlist == 15 and faiss.extract_index_ivf(index).nprobe == 3
+    fs.configure_search(index, {"nprobe": 5})
+    assert faiss.extract_index_ivf(index).nprobe == 5
+    query = torch.from_numpy(emb[7])
+    top = search_top_k(query, emb, index, 5, exact=fs.index_kind("ivf-sq6").exact, candidates_per_head=64)
+    assert top.rows[0] == 7 and not top.exact
+    assert fs.factory_string("hnsw-fp16", fs.default_params("hnsw-fp16", 10, 8)) == "HNSW32_SQfp16"
