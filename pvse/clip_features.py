@@ -20,6 +20,11 @@ from .errors import MediaError
 from .media import MediaLimits, decode_clip
 
 
+CNN_FRAMES_PER_CALL = 8
+"""Frames per frame-CNN call. ONNX Runtime keeps the memory of its largest batch for good: 64 frames of
+224 x 224 cost about 1.4 GB more peak memory than 8, and were no faster on CPU (benchmarks/decode_benchmark.py)."""
+
+
 @dataclass
 class ClipFeatures:
     path: str
@@ -101,8 +106,8 @@ def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCach
 def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray | Exception]:
     """CNN features of several clips' frames, one CNN call per distinct frame size (clips keep their own size).
 
-    If a joint call fails, each clip of it is tried alone, so that one odd clip costs only itself: its
-    entry is then the exception.
+    Frames go through the CNN CNN_FRAMES_PER_CALL at a time. If a joint call fails, each clip of it is tried
+    alone, so that one odd clip costs only itself: its entry is then the exception.
     """
     out: list[np.ndarray | Exception | None] = [None] * len(clips)
     by_shape: dict[tuple[int, ...], list[int]] = {}
@@ -110,7 +115,9 @@ def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray | Exce
         by_shape.setdefault(frames.shape[1:], []).append(i)
     for members in by_shape.values():
         try:
-            feats = extractor.extract(np.concatenate([clips[i] for i in members]))
+            stacked = np.concatenate([clips[i] for i in members])
+            feats = np.concatenate([extractor.extract(stacked[start:start + CNN_FRAMES_PER_CALL])
+                                    for start in range(0, len(stacked), CNN_FRAMES_PER_CALL)])
         except Exception:  # noqa: BLE001 - retried clip by clip below
             for i in members:
                 try:

@@ -278,7 +278,8 @@ def _gif_decode(path: str, limits: MediaLimits, choose: Callable[[int], list[int
     wanted = frozenset(indices)
     large = structure.width * structure.height > limits.max_pixels
     with _LARGE_DECODE if large else _NO_LOCK:
-        kept = {i: np.asarray(shrink_to(im, max_size)) for i, im in gif.iter_composited(data, structure, wanted)}
+        kept = {i: np.asarray(shrink_to(im, max_size).convert("RGB"))  # shrunk before the copy
+                for i, im in gif.iter_composited(data, structure, wanted)}
     return kept, indices, count
 
 

@@ -258,14 +258,17 @@ class Compositor:
             self.canvas[region] = saved
         self._pending = None
 
-    def rgb_image(self) -> Image.Image:
-        """The canvas as shown now, as an RGB Pillow image (a copy)."""
+    def view(self) -> Image.Image:
+        """The canvas as shown now: an RGBX Pillow image sharing its memory (valid until the next draw)."""
         h, w = self.canvas.shape
-        return Image.frombuffer("RGBX", (w, h), self.canvas, "raw", "RGBX", 0, 1).convert("RGB")
+        return Image.frombuffer("RGBX", (w, h), self.canvas, "raw", "RGBX", 0, 1)
 
 
 def iter_composited(data: bytes, structure: GifStructure, wanted: frozenset[int]) -> Iterator[tuple[int, Image.Image]]:
-    """(index, RGB image) of the ``wanted`` frames as a browser shows them, in order; stops after the last."""
+    """(index, RGBX image) of the ``wanted`` frames as a browser shows them, in order; stops after the last.
+
+    Each image shares the canvas's memory: use it (resize, convert, copy) before asking for the next.
+    """
     if not wanted:
         return
     last = max(wanted)
@@ -273,4 +276,4 @@ def iter_composited(data: bytes, structure: GifStructure, wanted: frozenset[int]
     for index, image in enumerate(structure.images[: last + 1]):
         compositor.draw(data, image)
         if index in wanted:
-            yield index, compositor.rgb_image()
+            yield index, compositor.view()

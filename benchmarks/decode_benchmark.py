@@ -1,0 +1,164 @@
+"""Cost of `pvse index` on large GIFs: frames shrunk while decoding vs decoded at full size, side by side.
+
+    python benchmarks/decode_benchmark.py                  # generated large GIFs (1000-3000 px)
+    python benchmarks/decode_benchmark.py --gallery DIR    # a folder of your own (e.g. real film GIFs)
+
+Writes --gifs GIFs into a temporary folder (sizes cycling through --sizes, 20-60 frames, a moving scene
+over a gradient saved by Pillow, which stores each frame as the offset sub-rectangle that changed), then
+runs the real CLI, `python -m pvse index`, in a fresh subprocess per variant and reads that child's peak
+RSS from os.wait4:
+
+- new:  frames shrunk to the CNN's input size right after each is composited (`pvse.media` max_size), the
+        CNN fed CNN_FRAMES_PER_CALL frames per call (what `pvse index` does);
+- full: the previous behaviour: frames kept at full size until the CNN's own resize, 64 frames per CNN call.
+
+A third child only loads the model and builds the frame CNN: the memory every run pays before its first
+clip. Variants alternate over --repeats rounds; the table gives medians and new/full ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+FULL_SIZE_PATCH = (
+    "import pvse.clip_features as cf, pvse.index.build as b; "
+    "cf.frame_decode_size = b.frame_decode_size = lambda name: None; cf.CNN_FRAMES_PER_CALL = 64; "
+)
+RUN_CLI = "import sys; from pvse.cli import main; sys.exit(main(sys.argv[1:]))"
+MODEL_ONLY = (
+    "import sys; from pvse.defaults import default_weights; from pvse.pipeline import PVSEPipeline; "
+    "p = PVSEPipeline.from_pretrained(sys.argv[1] if len(sys.argv) > 1 else default_weights(), device='cpu'); "
+    "p.frame_extractor"
+)
+
+
+def write_gif(path: Path, width: int, height: int, frames: int, seed: int) -> None:
+    """A palette GIF: a gradient with a few moving discs; Pillow stores the changed rectangle of each frame."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = ((xx * 120 // max(1, width - 1)) + (yy * 100 // max(1, height - 1))).astype(np.uint8) % 220
+    discs = [(rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), rng.uniform(0.03, 0.12), 220 + k) for k in range(4)]
+    palette = [int(v) for i in range(220) for v in (i, (i * 3) % 256, 255 - i)]
+    palette += [v for k in range(36) for v in ((60 * k) % 256, 255 - (40 * k) % 256, (90 * k) % 256)]
+    images = []
+    for f in range(frames):
+        canvas = base.copy()
+        for cx, cy, r, colour in discs:
+            x = (cx + 0.3 * np.sin(2 * np.pi * f / frames + colour)) * width
+            y = (cy + 0.2 * np.cos(2 * np.pi * f / frames + colour)) * height
+            radius = r * min(width, height)
+            y0, y1 = int(max(0, y - radius)), int(min(height, y + radius))
+            x0, x1 = int(max(0, x - radius)), int(min(width, x + radius))
+            if y1 > y0 and x1 > x0:
+                sub_y, sub_x = yy[y0:y1, x0:x1], xx[y0:y1, x0:x1]
+                inside = (sub_x - x) ** 2 + (sub_y - y) ** 2 <= radius**2
+                canvas[y0:y1, x0:x1][inside] = colour
+        image = Image.fromarray(canvas, "P")
+        image.putpalette(palette)
+        images.append(image)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=40, loop=0, optimize=False)
+
+
+def make_gallery(folder: Path, count: int, sizes: list[int], seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    described = []
+    for i in range(count):
+        side = sizes[i % len(sizes)]
+        width, height = side, int(side * rng.uniform(0.55, 1.0))
+        frames = int(rng.integers(20, 61))
+        write_gif(folder / f"large-{i:02d}.gif", width, height, frames, seed + i)
+        described.append(f"{width}x{height}x{frames}")
+    return described
+
+
+def run_child(code: str, args: list[str], threads: int) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in bytes, stdout) of `python -c code args` in a fresh process."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS=str(threads))
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"child failed ({child.returncode}):\n{out[-3000:]}")
+    return wall, usage.ru_maxrss * 1024, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gallery", help="index this folder instead of generated GIFs")
+    parser.add_argument("--gifs", type=int, default=8, help="generated GIFs (default 8)")
+    parser.add_argument("--sizes", default="1000,1600,2200,3000", help="widths of the generated GIFs, cycled")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds of (new, full) runs (default 1)")
+    parser.add_argument("--weights", help="checkpoint (default: the bundled model)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json-out")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="pvse-decode-bench-"))
+    try:
+        if args.gallery:
+            gallery, described = Path(args.gallery).resolve(), None
+        else:
+            gallery = tmp / "gifs"
+            gallery.mkdir()
+            tick = time.perf_counter()
+            described = make_gallery(gallery, args.gifs, [int(s) for s in args.sizes.split(",")], args.seed)
+            print(f"wrote {len(described)} GIFs in {time.perf_counter() - tick:.0f} s: {', '.join(described)}",
+                  flush=True)
+        weights = ["--weights", args.weights] if args.weights else []
+        _, model_rss, _ = run_child(MODEL_ONLY, [args.weights] if args.weights else [], args.threads)
+        results: dict[str, list[tuple[float, int, float]]] = {"new": [], "full": []}
+        for _ in range(args.repeats):
+            for variant in ("new", "full"):
+                out_dir = tmp / f"{variant}.index"
+                shutil.rmtree(out_dir, ignore_errors=True)
+                code = (FULL_SIZE_PATCH if variant == "full" else "") + RUN_CLI
+                wall, rss, out = run_child(code, ["index", str(gallery), "--out", str(out_dir), "--quiet", *weights],
+                                           args.threads)
+                meta = json.loads((out_dir / "index.json").read_text())
+                clips = meta["counts"]["clips"]
+                rate = re.search(r"([0-9.]+) clips/s encoded", out)
+                speed = float(rate.group(1)) if rate else clips / wall
+                results[variant].append((speed, rss, wall))
+                print(f"{variant}: {clips} clips, {speed:.2f} clips/s encoded, wall {wall:.1f} s, "
+                      f"peak RSS {rss / 2**20:.0f} MiB", flush=True)
+        med = {v: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs)) for v, rs in results.items()}
+        print()
+        print(f"model + frame CNN alone: peak RSS {model_rss / 2**20:.0f} MiB")
+        print(f"{'variant':<6} {'clips/s':>8} {'peak RSS MiB':>13} {'above model MiB':>16}")
+        for v in ("full", "new"):
+            print(f"{v:<6} {med[v][0]:8.2f} {med[v][1] / 2**20:13.0f} {(med[v][1] - model_rss) / 2**20:16.0f}")
+        speed = med["new"][0] / med["full"][0]
+        memory = med["new"][1] / med["full"][1]
+        above = (med["new"][1] - model_rss) / max(1, med["full"][1] - model_rss)
+        print(f"new / full: speed x{speed:.2f}, peak RSS x{memory:.2f}, RSS above the model x{above:.2f}")
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps({
+                "gallery": str(gallery) if args.gallery else "generated", "gifs": described,
+                "model_rss_bytes": model_rss, "runs": results, "speed_ratio": speed, "rss_ratio": memory,
+                "rss_above_model_ratio": above}, indent=2))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
