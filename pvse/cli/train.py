@@ -13,6 +13,8 @@ from .arguments import positive_int
 
 HELP = "Train PVSE on clip-text pairs (MIL + diversity + MMD loss, AMSGrad, model selection on validation rsum)."
 
+MAX_LISTED = 20  # failed clips printed by name; all of them are in train_config.json
+
 DATA_HELP = ("data set: an MRW release folder (mrw-v1.0.json, split/*.tsv, mp4/), tsv:CLIPS_DIR:FILE.tsv or a "
              "FILE.tsv (rows: file<TAB>text[<TAB>split]), or emoji[:DIR] (the Noto animated emoji set)")
 
@@ -122,8 +124,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     result = train(config, dataset)
     if result.failed_clips:
-        print(f"left out {len(result.failed_clips)} clips that could not be decoded (listed in "
-              f"{result.out_dir / 'train_config.json'})")
+        print(f"left out {len(result.failed_clips)} clips that could not be decoded (also listed in "
+              f"{result.out_dir / 'train_config.json'}):")
+        for message in list(result.failed_clips.values())[:MAX_LISTED]:
+            print(f"  {message}")
+        if len(result.failed_clips) > MAX_LISTED:
+            print(f"  ... and {len(result.failed_clips) - MAX_LISTED} more")
     if result.best_val is not None:
         print(f"best epoch {result.best_epoch}/{result.epochs_done}: validation rsum {result.best_val.rsum:.2f}")
         print(result.best_val.format_table())

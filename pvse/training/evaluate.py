@@ -6,6 +6,7 @@ texts (video->text); see `pvse.training.metrics` for how ranks are counted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -88,6 +89,10 @@ def evaluate(model: PVSEPipeline | str | Path, dataset: PairDataset, split: str 
              progress: bool = True) -> RetrievalMetrics:
     """Text->video and video->text retrieval metrics of a checkpoint (directory, Hub id or loaded pipeline).
 
+    Every clip and text of the split is scored, so that the numbers compare with `evaluate_random`'s: a
+    clip that cannot be decoded is never retrieved (score -inf, so ranked last for each of its texts) and
+    ranks its texts last as a query; `metrics.undecodable` lists them with the reason.
+
     Frame features come from the same on-disk cache as training (computed when missing) with the
     checkpoint's extractor and T; word features likewise, or the checkpoint's own vocabulary table.
     """
@@ -97,20 +102,34 @@ def evaluate(model: PVSEPipeline | str | Path, dataset: PairDataset, split: str 
     frames = load_frame_bank([c.path for c in data.clips], config.frame_features, config.num_frames, feature_cache,
                              extractor_factory=lambda: pipeline.frame_extractor, device=pipeline.device,
                              progress=progress)
-    data = usable_split(data, frames)
-    queries, relevant = relevance_matrix(data)
+    if not data.pairs:
+        raise PVSEError(f"split '{data.name}' has no clip-text pairs")
+    queries, relevant = relevance_matrix(data)  # every listed clip and text: undecodable clips are scored, as misses
     if pipeline.word_spec.learned:  # the checkpoint's own word table: no frozen features to cache
         text_emb = torch.cat([pipeline.encode_text(queries[i:i + batch_size]).embeddings
                               for i in range(0, len(queries), batch_size)]).to(pipeline.device)
     else:
         bank = load_text_bank(queries, config.word_features, feature_cache, progress=progress)
         text_emb = embed_texts(pipeline.model, bank, queries, pipeline.device, batch_size)
-    clip_emb = embed_clips(pipeline.model, frames, [c.path for c in data.clips], pipeline.device, batch_size)
-    return retrieval_metrics(text_video_scores(text_emb, clip_emb), relevant, data.name)
+    decoded = [i for i, c in enumerate(data.clips) if c.path in frames.rows]
+    clip_emb = embed_clips(pipeline.model, frames, [data.clips[i].path for i in decoded], pipeline.device, batch_size)
+    scores = torch.full((len(queries), data.num_clips), float("-inf"))
+    scores[:, decoded] = text_video_scores(text_emb, clip_emb)
+    undecodable = tuple((str(c.path), _reason(frames.failed[c.path], c.path)) for c in data.clips
+                        if c.path not in frames.rows)
+    metrics = retrieval_metrics(scores, relevant, data.name)
+    return replace(metrics, undecodable=undecodable)
+
+
+def _reason(message: str, path: Path) -> str:
+    """A MediaError's reason without the path it starts with."""
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def evaluate_random(dataset: PairDataset, split: str = "test", trials: int = 10, seed: int = 0) -> RetrievalMetrics:
-    """The chance row: random scores on the split's full relevance matrix (all listed clips, all texts)."""
+    """The chance row: random scores on the split's full relevance matrix (all listed clips, all texts: the
+    same set `evaluate` scores, undecodable clips included)."""
     data = dataset.split(split)
     if not data.pairs:
         raise PVSEError(f"split '{data.name}' has no clip-text pairs")

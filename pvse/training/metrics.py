@@ -43,6 +43,8 @@ class RetrievalMetrics:
     split: str = ""
     num_clips: int = 0
     num_texts: int = 0
+    undecodable: tuple[tuple[str, str], ...] = ()  # (clip, reason): listed clips scored as misses
+
 
     @property
     def rsum(self) -> float:
@@ -58,7 +60,8 @@ class RetrievalMetrics:
     @classmethod
     def from_dict(cls, data: dict) -> "RetrievalMetrics":
         return cls(DirectionMetrics(**data["text_to_video"]), DirectionMetrics(**data["video_to_text"]),
-                   data.get("split", ""), data.get("num_clips", 0), data.get("num_texts", 0))
+                   data.get("split", ""), data.get("num_clips", 0), data.get("num_texts", 0),
+                   tuple(tuple(item) for item in data.get("undecodable", ())))
 
     def format_table(self) -> str:
         lines = [f"{'direction':<12} {'R@1 %':>7} {'R@5 %':>7} {'R@10 %':>7} {'MedR':>6} {'MedR/N':>7} {'queries':>8} {'N':>6}"]
@@ -66,6 +69,10 @@ class RetrievalMetrics:
             lines.append(f"{label:<12} {m.r1:7.2f} {m.r5:7.2f} {m.r10:7.2f} {m.medr:6.1f} {m.nmr:7.4f} "
                          f"{m.num_queries:8d} {m.num_candidates:6d}")
         lines.append(f"rsum (sum of the six recalls, max 600): {self.rsum:.2f}")
+        if self.undecodable:
+            lines.append(f"{len(self.undecodable)} of the {self.num_clips} clips could not be decoded; each counts as a "
+                         "miss (ranked last for its texts, and last as a query):")
+            lines += [f"  {clip}: {reason}" for clip, reason in self.undecodable]
         return "\n".join(lines)
 
 
