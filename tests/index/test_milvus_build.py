@@ -172,7 +172,10 @@ def test_new_weights_switch_collections_only_when_complete(built, tmp_path, monk
     assert switched.collection != old_collection and switched.fingerprint == other.fingerprint
     assert switched.store.build_collections() == [switched.collection]  # the old one and the orphan are gone
     Searcher(switched, other).search("happy")
+    switched.store.drop(switched.collection)  # a collection dropped behind pvse's back: a one-line error
     switched.close()
+    with pytest.raises(GalleryIndexError, match="is damaged \\(its collection .* is gone\\)"):
+        open_index(location)
 
 
 def test_approximate_kind_is_rebuilt_into_a_new_collection_and_rescored(built, tmp_path):
