@@ -108,11 +108,12 @@ def faiss_engines(embeddings: np.ndarray, queries, exact_rows, n: int, k: int, d
 
 
 def milvus_engine(kind: str, embeddings: np.ndarray, queries, exact_rows, n: int, k: int, dim: int, workdir: Path,
-                  progress_every: int) -> dict:
+                  progress_every: int, candidates_per_head: int | None = None) -> dict:
     db = workdir / f"bench-{kind}.db"
     shutil.rmtree(db, ignore_errors=True)
     store = MilvusStore(f"milvus://{db}", create=True)
-    params = default_params(kind, n * k, dim, {})
+    given = {"candidates_per_head": candidates_per_head} if candidates_per_head and kind != "flat" else {}
+    params = default_params(kind, n * k, dim, given)
     rss_before = rss_bytes()
     start = time.perf_counter()
     store.create_vectors("bench", dim, kind, params)
@@ -167,8 +168,10 @@ def one_size(n: int, args) -> dict:
             engines.update(faiss_engines(embeddings, queries, exact_rows, n, k, dim, workdir))
         for kind in args.milvus_kinds:
             print(f"{n} clips: milvus lite {kind}", file=sys.stderr, flush=True)
-            engines[f"milvus lite {kind}"] = milvus_engine(kind, embeddings, queries, exact_rows, n, k, dim, workdir,
-                                                           args.progress_every)
+            name = f"milvus lite {kind}" + (f" ({args.milvus_candidates} per head)"
+                                            if args.milvus_candidates and kind != "flat" else "")
+            engines[name] = milvus_engine(kind, embeddings, queries, exact_rows, n, k, dim, workdir,
+                                          args.progress_every, args.milvus_candidates)
         out["engines"] = engines
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -201,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--milvus-kinds", nargs="+", default=["flat"], choices=["flat", "hnsw", "ivf", "ivf-sq8"])
+    parser.add_argument("--milvus-candidates", type=int, default=None, metavar="N",
+                        help="candidates_per_head of the approximate Milvus kinds (default: the index default, 256)")
     parser.add_argument("--skip-faiss", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workdir", default=None, help="where the temporary databases go (default: $TMPDIR)")
