@@ -245,10 +245,16 @@ def _composite_on_white(rgba: np.ndarray, rows: int = 256) -> np.ndarray:
 
 
 def _rgb_array(image: Image.Image, max_size: tuple[int, int] | None) -> np.ndarray:
-    """An RGB or RGBA Pillow image -> composited on white -> shrunk -> (H, W, 3) uint8."""
-    if image.mode != "RGB":
-        image = Image.fromarray(_composite_on_white(np.asarray(image.convert("RGBA"))))
-    return np.asarray(shrink_to(image, max_size))
+    """A Pillow image -> shrunk -> composited on white -> (H, W, 3) uint8.
+
+    Shrinking first keeps a large still's full-size copies to the one Pillow decoded; Pillow resamples RGBA
+    with premultiplied alpha, so compositing afterwards gives the same picture (to rounding).
+    """
+    if image.mode == "RGB":
+        return np.asarray(shrink_to(image, max_size))
+    if image.mode != "RGBA":
+        image = image.convert("RGBA")
+    return _composite_on_white(np.asarray(shrink_to(image, max_size)))
 
 
 # --------------------------------------------------------------------------------------------
