@@ -135,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                                            args.threads)
                 meta = json.loads((out_dir / "index.json").read_text())
                 clips = meta["counts"]["clips"]
-                rate = re.search(r"([0-9.]+) clips/s encoded", out)
-                speed = float(rate.group(1)) if rate else clips / wall
+                busy = sum(float(m.group(1)) for m in re.finditer(r"(?:features|encoder) ([0-9.]+) s", out))
+                speed = clips / busy if busy else clips / wall  # decode + CNN + encoder, as the report counts
                 results[variant].append((speed, rss, wall))
                 print(f"{variant}: {clips} clips, {speed:.2f} clips/s encoded, wall {wall:.1f} s, "
                       f"peak RSS {rss / 2**20:.0f} MiB", flush=True)

@@ -23,7 +23,7 @@ channel. LZW and interlacing are decoded by Pillow's C decoder, one image at a t
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,12 +71,10 @@ def is_gif(head: bytes) -> bool:
     return head[:6] in SIGNATURES
 
 
-def parse_gif(data: bytes, max_images: int | None = None,
-              check_size: Callable[[int, int], None] | None = None) -> GifStructure:
+def parse_gif(data: bytes, max_images: int | None = None) -> GifStructure:
     """Walk a GIF's blocks (no pixel decoding): canvas, colour tables and every image's place and data.
 
-    ``check_size(width, height)`` is called for the canvas and for each image before it is accepted, so
-    a caller's limit fails before any work; ``max_images`` stops a file with more images (GifFormatError).
+    ``max_images`` stops a file with more images (GifFormatError); sizes are for the caller to check.
     """
     if len(data) < 13 or not is_gif(data):
         raise GifFormatError("not a GIF, or the file is cut inside its header")
@@ -118,15 +116,11 @@ def parse_gif(data: bytes, max_images: int | None = None,
                 if version == b"87a" or width < image.width or height < image.height:
                     width, height = image.width, image.height
                     image = _replace_offset(image)
-                if check_size is not None:
-                    check_size(width, height)
                 if width == 0 or height == 0:
                     raise GifFormatError("the canvas and the first image both have zero width or height")
             if image.width == 0 or image.height == 0:
                 image = GifImage(0, 0, width, height, image.interlaced, image.palette, image.min_code_size,
                                  image.data, image.disposal, image.transparency, image.delay_cs)
-            if check_size is not None:
-                check_size(image.width, image.height)
             if image.palette is None and palette is None:
                 raise GifFormatError(f"image {len(images) + 1} has no colour table (neither local nor global)")
             images.append(image)
