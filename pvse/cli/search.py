@@ -16,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(milvus://gifs.db, http(s)://HOST:19530?collection=NAME); default: the bundled gallery")
     parser.add_argument("--weights", metavar="PATH_OR_REPO", help="default: the weights that built the index")
     parser.add_argument("--top-k", type=positive_int, default=10, metavar="N", help="how many clips (default 10)")
-    parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "path", "score", '
-                        '"query_head", "clip_head", "matched_by"} on stdout')
+    parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "path" (absolute), '
+                        '"relative_path" (in the gallery), "score", "query_head", "clip_head", "matched_by"} on stdout')
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         if result.message:
             print(f"note: {result.message}", file=sys.stderr)
-        rows = [{"rank": h.rank, "path": h.path, "score": h.score, "query_head": h.query_head,
+        rows = [{"rank": h.rank, "path": str(h.abs_path), "relative_path": h.path, "score": h.score, "query_head": h.query_head,
                  "clip_head": h.clip_head, "matched_by": h.matched_by} for h in result.hits]
         print(json.dumps(rows, ensure_ascii=False))
         return 0

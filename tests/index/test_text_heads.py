@@ -145,4 +145,4 @@ def test_cli_names_as_captions_and_json_says_what_matched(setup, tmp_path, capsy
         capsys.readouterr()
         assert main(["search", "slow clap", "--index", str(out), "--json", "--top-k", "2", "--device", "cpu"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["path"] == "slowClap_2.gif" and rows[0]["matched_by"] == "its name"
+    assert rows[0]["relative_path"] == "slowClap_2.gif" and rows[0]["matched_by"] == "its name"
