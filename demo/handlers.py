@@ -222,6 +222,11 @@ class DemoHandlers:
         frame_att = np.asarray(hit.frame_attention, dtype=np.float64)
         word_att = np.asarray(result.word_attention, dtype=np.float64)
         tokens = [str(t) for t in result.tokens]
+        words_of_query = [str(w) for w in (getattr(result, "words", None) or [])]
+        if words_of_query and getattr(result, "words_attention", None) is not None:
+            shown, shown_att = words_of_query, np.asarray(result.words_attention, dtype=np.float64)
+        else:
+            shown, shown_att = tokens, word_att
         frames_img, frame_note = None, ""
         if frame_att.shape[0]:
             try:
@@ -230,8 +235,8 @@ class DemoHandlers:
             except PVSEError as exc:
                 frame_note = f" (frames unavailable: {escape_markdown(str(exc))})"
         words, labels = [], []
-        if word_att.ndim == 2 and word_att.shape[0] and word_att.shape[1] == len(tokens):
-            words = drawing.token_weights(tokens, word_att)
+        if shown_att.ndim == 2 and shown_att.shape[0] and shown_att.shape[1] == len(shown):
+            words = drawing.token_weights(shown, shown_att)
             labels = [f"Query head {k + 1}" + (" ★ matched" if k == q_head else "") for k in range(len(words))]
         gif_heads = len(frame_att) if frame_att.ndim == 2 and frame_att.shape[0] else None
         heatmap = (drawing.similarity_heatmap(sims, best=(q_head, g_head), gif_heads=gif_heads)
@@ -250,6 +255,8 @@ class DemoHandlers:
             "frame_attention": frame_att.round(5).tolist(),
             "tokens": tokens,
             "word_attention": word_att.round(5).tolist(),
+            "words": shown,
+            "words_attention": shown_att.round(5).tolist(),
             "head_similarities": sims.round(5).tolist(),
         }
         return Explanation(summary, frames_img, words, labels, heatmap, payload, ok=True)

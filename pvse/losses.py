@@ -38,6 +38,34 @@ def diversity_loss(residuals: torch.Tensor) -> torch.Tensor:
     return (torch.linalg.matrix_norm(gram - eye) / k**2).mean()
 
 
+def attention_diversity_loss(attention: torch.Tensor) -> torch.Tensor:
+    """||A A^T - I||_F / K^2 on the (B, K, T) attention maps themselves, batch mean.
+
+    The penalty of the structured self-attentive sentence embedding (Lin et al., ICLR 2017), scaled like
+    `diversity_loss`: zero only when the K heads attend to disjoint single positions. Not in the PVSE paper;
+    an option for heads whose residuals stay alike (see TrainConfig.diversity_on).
+    """
+    k = attention.size(1)
+    if k <= 1:
+        return attention.sum() * 0.0
+    gram = attention @ attention.transpose(1, 2)
+    eye = torch.eye(k, device=attention.device, dtype=attention.dtype)
+    return (torch.linalg.matrix_norm(gram - eye) / k**2).mean()
+
+
+DIVERSITY_ON = ("residuals", "embeddings", "attention")
+
+
+def _diversity(output: PIEOutput, on: str) -> torch.Tensor:
+    if on == "residuals":
+        return diversity_loss(output.residuals)
+    if on == "embeddings":
+        return diversity_loss(output.embeddings)
+    if on == "attention":
+        return attention_diversity_loss(output.attention)
+    raise ValueError(f"diversity_on must be one of {', '.join(DIVERSITY_ON)}, got '{on}'")
+
+
 def mmd_rbf_loss(x: torch.Tensor, y: torch.Tensor, gamma: float | None = None) -> torch.Tensor:
     """Maximum mean discrepancy between two sets of embeddings with k(a,b) = exp(-gamma ||a-b||^2).
 
@@ -62,11 +90,15 @@ class LossTerms:
 
 
 def pvse_loss(video: PIEOutput, text: PIEOutput, margin: float = 0.1, lambda_div: float = 0.1,
-              lambda_mmd: float = 0.01) -> LossTerms:
-    """Eq. 5: L = L_mil + lambda_1 (L_div(video) + L_div(text)) + lambda_2 L_mmd, for a batch of B aligned pairs."""
+              lambda_mmd: float = 0.01, diversity_on: str = "residuals") -> LossTerms:
+    """Eq. 5: L = L_mil + lambda_1 (L_div(video) + L_div(text)) + lambda_2 L_mmd, for a batch of B aligned pairs.
+
+    diversity_on: what L_div pushes apart: the residuals Upsilon (the paper), the final normalised embeddings,
+    or the attention maps (`attention_diversity_loss`).
+    """
     scores = max_over_k2_scores(video.embeddings, text.embeddings).scores
     mil = mil_triplet_loss(scores, margin)
-    div = diversity_loss(video.residuals) + diversity_loss(text.residuals)
+    div = _diversity(video, diversity_on) + _diversity(text, diversity_on)
     h = video.embeddings.size(-1)
     mmd = mmd_rbf_loss(video.embeddings.reshape(-1, h), text.embeddings.reshape(-1, h))
     return LossTerms(total=mil + lambda_div * div + lambda_mmd * mmd, mil=mil, diversity=div, mmd=mmd)

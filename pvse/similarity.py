@@ -41,3 +41,12 @@ def max_over_k2_scores(queries: torch.Tensor, gallery: torch.Tensor, chunk_size:
 def paired_max_over_k2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Row-aligned form: (N, Ka, H), (N, Kb, H) -> (N,) scores of a[n] with b[n]."""
     return torch.einsum("nih,njh->nij", a, b).flatten(1).max(dim=-1).values
+
+
+def per_query_head_scores(query: torch.Tensor, gallery: torch.Tensor) -> torch.Tensor:
+    """Each query head scored alone: (Kq, H) x (G, Kg, H) -> (Kq, G) with s_i(g) = max_j <q_i, g_j>.
+
+    The max over row i of eq. 6's K x K matrix, so max over i of these is the fused score; ranking a gallery by
+    one row shows what that head (one reading of the query) finds on its own.
+    """
+    return max_over_k2_scores(query.unsqueeze(1), gallery).scores

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from pvse.config import PVSEConfig
@@ -69,3 +70,29 @@ def test_training_step_reduces_loss():
         loss.backward()
         opt.step()
     assert float(loss.detach()) < 0.5 * first
+
+
+def test_attention_diversity_is_zero_for_disjoint_heads_and_largest_for_copies():
+    from pvse.losses import attention_diversity_loss
+    disjoint = torch.eye(4).unsqueeze(0)  # K = 4 heads, each on its own position
+    same = torch.full((1, 4, 4), 0.25)
+    assert attention_diversity_loss(disjoint).item() == pytest.approx(0.0)
+    assert attention_diversity_loss(same).item() > attention_diversity_loss(disjoint + 0.01).item()
+
+
+@pytest.mark.parametrize("on", ["residuals", "embeddings", "attention"])
+def test_pvse_loss_diversity_targets(on):
+    from pvse.losses import pvse_loss
+    from pvse.pie_net import PIEOutput
+    torch.manual_seed(0)
+
+    def output():
+        emb = torch.nn.functional.normalize(torch.randn(3, 2, 8), dim=-1).requires_grad_()
+        att = torch.softmax(torch.randn(3, 2, 5), dim=-1).requires_grad_()
+        return PIEOutput(emb, att, torch.rand(3, 2, 8).requires_grad_())
+
+    video, text = output(), output()
+    terms = pvse_loss(video, text, diversity_on=on)
+    terms.diversity.backward()
+    source = {"residuals": video.residuals, "embeddings": video.embeddings, "attention": video.attention}[on]
+    assert source.grad is not None and source.grad.abs().sum() > 0

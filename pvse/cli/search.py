@@ -18,18 +18,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-k", type=positive_int, default=10, metavar="N", help="how many clips (default 10)")
     parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "path" (absolute), '
                         '"relative_path" (in the gallery), "score", "query_head", "clip_head", "matched_by"} on stdout')
+    parser.add_argument("--per-head", type=positive_int, default=0, metavar="N",
+                        help="also list each query head's own N best clips (one reading of the query each); with "
+                             '--json the output becomes {"hits": [...], "per_head": [{"head", "words", "hits"}]}')
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..index.searcher import Searcher
     searcher = Searcher.load(args.index, weights=args.weights, device=args.device)
-    result = searcher.search(" ".join(args.query), top_k=args.top_k)
+    result = searcher.search(" ".join(args.query), top_k=args.top_k, per_head_k=args.per_head)
     if args.json:
         if result.message:
             print(f"note: {result.message}", file=sys.stderr)
-        rows = [{"rank": h.rank, "path": str(h.abs_path), "relative_path": h.path, "score": h.score, "query_head": h.query_head,
-                 "clip_head": h.clip_head, "matched_by": h.matched_by} for h in result.hits]
+        rows = _rows(result.hits)
+        if args.per_head:
+            rows = {"hits": rows, "per_head": [{"head": h.head, "words": h.words, "hits": _rows(h.hits)}
+                                               for h in result.per_head]}
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     if result.message:
@@ -41,5 +46,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'rank':>4}  {'score':>7}  {'matched by':<14}  {'path':<{width}}  name")
     for h in result.hits:
         print(f"{h.rank:>4}  {h.score:>7.4f}  {h.matched_by:<14}  {h.path:<{width}}  {h.name or ''}")
+    for head in result.per_head:
+        best = ", ".join(f"{h.name or h.path} ({h.score:.3f})" for h in head.hits)
+        print(f"query head {head.head} alone ({', '.join(head.words)}): {best}")
     print(f"{searcher.num_clips} clips searched in {result.elapsed_ms:.1f} ms", file=sys.stderr)
     return 0
+
+
+def _rows(hits) -> list[dict]:
+    return [{"rank": h.rank, "path": str(h.abs_path), "relative_path": h.path, "score": h.score,
+             "query_head": h.query_head, "clip_head": h.clip_head, "matched_by": h.matched_by} for h in hits]

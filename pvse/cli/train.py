@@ -8,6 +8,7 @@ import sys
 from ..config import RESIDUALS
 from ..data import SPLIT_RULES
 from ..features.registry import frame_extractors, word_features
+from ..losses import DIVERSITY_ON
 from ..training.trainer import TRAIN_ON, TrainConfig
 from .arguments import positive_int
 
@@ -64,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     loss = parser.add_argument_group("objective (paper eq. 5)")
     loss.add_argument("--margin", type=float, default=d.margin, help=f"triplet margin (default {d.margin})")
     loss.add_argument("--lambda-div", type=float, default=d.lambda_div, help=f"diversity weight (default {d.lambda_div})")
+    loss.add_argument("--diversity-on", choices=DIVERSITY_ON, default=d.diversity_on,
+                      help="what the diversity loss pushes apart: the residuals (paper), the normalised embeddings "
+                           f"or the attention maps (||AA^T - I||) (default {d.diversity_on})")
     loss.add_argument("--lambda-mmd", type=float, default=d.lambda_mmd, help=f"MMD weight (default {d.lambda_mmd})")
     opt = parser.add_argument_group("optimisation")
     opt.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"default {d.batch_size}")
@@ -107,7 +111,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        split_seed=args.split_seed, extra_pairs=list(args.extra_pairs), num_embeds=args.num_embeds,
                        embed_dim=args.embed_dim, dropout=args.dropout, residual=args.residual, num_frames=args.frames,
                        word_features=args.word_features, frame_features=args.frame_features, margin=args.margin,
-                       lambda_div=args.lambda_div, lambda_mmd=args.lambda_mmd, batch_size=args.batch_size,
+                       lambda_div=args.lambda_div, lambda_mmd=args.lambda_mmd, diversity_on=args.diversity_on, batch_size=args.batch_size,
                        epochs=args.epochs, passes_per_epoch=args.passes_per_epoch, lr=args.lr,
                        grad_clip=args.grad_clip, lr_patience=args.lr_patience,
                        train_on=args.train_on, seed=args.seed, device=args.device, feature_cache=args.feature_cache,

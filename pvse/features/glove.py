@@ -74,6 +74,10 @@ class GloveWordFeatures:
                 return np.asarray(self.vectors[rows], dtype=np.float32).mean(axis=0)
         return None
 
+    def knows(self, word: str) -> bool:
+        """Whether `word` (one whitespace-separated word) has a GloVe vector for one of its tokens."""
+        return any(self.vector(token) is not None for token in tokenize(word, self.max_tokens))
+
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> WordBatch:
         rows = []

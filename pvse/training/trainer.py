@@ -32,7 +32,7 @@ from ..config import PVSEConfig
 from ..data import PairDataset, load_dataset
 from ..errors import PVSEError
 from ..features.registry import frame_extractors, word_features
-from ..losses import pvse_loss
+from ..losses import DIVERSITY_ON, pvse_loss
 from ..model import PVSE
 from .cached_features import FrameBank, TextBank, load_frame_bank, load_text_bank
 from .evaluate import split_metrics, usable_split
@@ -72,6 +72,7 @@ class TrainConfig:
     margin: float = 0.1
     lambda_div: float = 0.1
     lambda_mmd: float = 0.01
+    diversity_on: str = "residuals"  # what L_div pushes apart: residuals (paper), embeddings or attention
     # optimisation
     batch_size: int = 128
     epochs: int = 30
@@ -102,6 +103,8 @@ class TrainConfig:
         for name in ("batch_size", "epochs", "passes_per_epoch", "num_frames", "eval_batch_size", "threads"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise PVSEError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.diversity_on not in DIVERSITY_ON:
+            raise PVSEError(f"--diversity-on must be one of {', '.join(DIVERSITY_ON)}, got '{self.diversity_on}'")
         if self.batch_size < 2:
             raise PVSEError("batch_size must be >= 2: the ranking loss needs negatives in the batch")
         if self.lr <= 0 or self.grad_clip < 0 or not 0 < self.lr_factor < 1:
@@ -197,7 +200,8 @@ def _train_epoch(model: PVSE, optimizer: torch.optim.Optimizer, batches: list[tu
                                 dynamic_ncols=True):
         video, words, lengths = batcher(clips, text_ids)
         terms = pvse_loss(model.encode_video(video), model.encode_text(words, lengths), margin=config.margin,
-                          lambda_div=config.lambda_div, lambda_mmd=config.lambda_mmd)
+                          lambda_div=config.lambda_div, lambda_mmd=config.lambda_mmd,
+                          diversity_on=config.diversity_on)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         if config.grad_clip > 0:

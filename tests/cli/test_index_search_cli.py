@@ -131,3 +131,17 @@ def test_index_rejects_a_parameter_of_another_index_kind(cli_index, capsys):
     code = main(["index", str(cli_index["gallery"]), "--weights", str(cli_index["weights"]), "--device", "cpu",
                  "--quiet", "--index-kind", "hnsw", "--index-param", "nlist=64"])
     assert code == 2 and "nlist do not apply to a 'hnsw' index" in capsys.readouterr().err
+
+
+def test_bundled_nonsense_query_says_no_results_and_why(capsys):
+    assert main(["search", "xqzv", "blorp", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "No results." in out and "None of the words" in out
+
+
+def test_per_head_json(cli_index, capsys):
+    assert main(["search", "so happy", "--index", str(cli_index["index"]), "--json", "--per-head", "1",
+                 "--device", "cpu"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"hits", "per_head"} and len(data["per_head"]) == 3
+    assert all(set(h["hits"][0]) == JSON_KEYS and h["hits"][0]["query_head"] == h["head"] for h in data["per_head"])

@@ -147,3 +147,14 @@ def test_a_hit_off_the_allow_list_is_neither_shown_nor_selectable(tiny_gallery):
     assert [h.rank for h in view.result.hits] == [2, 3]
     assert handlers.explain(view.result, 0).payload["rank"] == 2
     assert not handlers.explain(view.result, 2).ok
+
+
+def test_bundled_app_answers_nonsense_with_no_results_and_why():
+    from demo.handlers import DemoHandlers
+    from pvse.index import Searcher
+    handlers = DemoHandlers(Searcher.load(device="cpu"))
+    view = handlers.search("xqzv blorp", 5)
+    assert not view.ok and view.gallery == []
+    assert "No GIFs found" in view.status and "None of the words" in view.status
+    explained = handlers.explain_query("my reaction when I can't stop laughing", 3, 0)
+    assert explained.ok and "can't" in explained.payload["words"] and "##" not in " ".join(explained.payload["words"])

@@ -114,3 +114,15 @@ def test_unknown_names_are_weights_errors():
 def test_rejects_a_bare_string(glove):
     with pytest.raises(TypeError):
         glove.encode("not a list")
+
+
+@pytest.mark.parametrize("word, known", [
+    ("laughing", True), ("compiles", True),  # a whole vocabulary entry; a GloVe word split into pieces
+    ("can't", True), ("mrw", True), ("xqzv", False), ("blorp", False), ("!!", False),
+])
+def test_minilm_knows_whole_words_not_piece_salad(minilm, word, known):
+    assert minilm.knows(word) is known
+
+
+def test_glove_knows_words_with_a_vector(glove):
+    assert glove.knows("happy") and glove.knows("can't") and not glove.knows("xqzv")

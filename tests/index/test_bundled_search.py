@@ -1,0 +1,46 @@
+"""The bundled model and gallery as a user meets them: words not pieces, unknown queries, per-head results."""
+import numpy as np
+import pytest
+import torch
+
+from pvse.index import Searcher
+from pvse.similarity import per_query_head_scores
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return Searcher.load(device="cpu")
+
+
+@pytest.mark.parametrize("query", ["xqzv blorp", "zxqv!!! blorpf, qwzz"])
+def test_nonsense_gets_no_results_and_says_why(bundled, query):
+    result = bundled.search(query, top_k=5)
+    assert result.hits == [] and result.per_head == []
+    assert "None of the words" in result.message and "no results" in result.message
+    assert not any(result.words_known)
+
+
+def test_one_unknown_word_is_named_but_the_rest_searches(bundled):
+    result = bundled.search("mrw xqzv laughing", top_k=3)
+    assert len(result.hits) == 3 and "'xqzv'" in result.message
+    assert result.words == ["mrw", "xqzv", "laughing"] and result.words_known == [True, False, True]
+
+
+def test_explanations_are_in_words_with_summed_attention(bundled):
+    result = bundled.search("my reaction when I can't stop laughing", top_k=3)
+    assert result.words == ["my", "reaction", "when", "i", "can't", "stop", "laughing"]
+    assert result.words_attention.shape == (4, 7)
+    np.testing.assert_allclose(result.words_attention.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_per_head_rows_are_each_head_alone(bundled):
+    result = bundled.search("when the chili is way too spicy", top_k=5, per_head_k=3)
+    assert [h.head for h in result.per_head] == [0, 1, 2, 3]
+    query = bundled.pipeline.encode_text(["when the chili is way too spicy"]).embeddings[0]
+    alone = per_query_head_scores(query, torch.from_numpy(np.asarray(bundled.index.embeddings)))
+    for head in result.per_head:
+        assert len(head.hits) == 3 and all(h.query_head == head.head for h in head.hits)
+        assert [h.row for h in head.hits] == alone[head.head].argsort(descending=True)[:3].tolist()
+        assert head.words and set(head.words) <= set(result.words)
+    # the fused score is the best head's own score
+    assert result.hits[0].score == pytest.approx(max(h.hits[0].score for h in result.per_head), abs=1e-6)
