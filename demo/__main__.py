@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         searcher = Searcher.load(index_dir=args.index, weights=args.weights, device=args.device)
         from .app import build_app, launch
         blocks = build_app(searcher)  # fixes the allow-list of served files: a tampered gallery stops here
+        searcher.search("warm up", top_k=1)  # the first visitor does not pay for the encoder's first run
     except PVSEError as exc:
         hint = " Choose the model with --weights PATH_OR_HF_REPO (or PVSE_WEIGHTS)." if isinstance(exc, WeightsError) else ""
         print(f"python -m demo: error: {exc}{hint}", file=sys.stderr)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "convert an official PVSE release checkpoint (e.g. mrw_pvse.pth + vocab) into a pvse-gif checkpoint"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="OFFICIAL.pth", help="official checkpoint (a state dict, e.g. tgif_pvse.pth)")

@@ -6,8 +6,6 @@ import json
 
 from .train import add_data_arguments, load_data_from_args
 
-HELP = "Report text->video and video->text R@1/5/10, median rank and MedR/N of a checkpoint on a data split."
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)

@@ -9,8 +9,6 @@ from ..index.faiss_search import KINDS
 from ..index.milvus_backend import KINDS as MILVUS_KINDS
 from .arguments import positive_int
 
-HELP = "Index a folder of GIFs / videos for search; a rerun encodes only new or changed clips."
-
 
 def _param(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "publish a checkpoint directory to a Hugging Face Hub model repo (validated first, with a model card)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint_dir", metavar="CHECKPOINT_DIR", help="directory made by `pvse train` or `pvse convert`")

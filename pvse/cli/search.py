@@ -7,8 +7,6 @@ import sys
 
 from .arguments import positive_int
 
-HELP = 'Search a gallery by sentence, e.g. pvse search "my reaction when the build is green".'
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", nargs="+", help="what you would say (quotes optional)")

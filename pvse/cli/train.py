@@ -12,7 +12,6 @@ from ..losses import DIVERSITY_ON
 from ..training.trainer import TRAIN_ON, TrainConfig
 from .arguments import positive_int
 
-HELP = "Train PVSE on clip-text pairs (MIL + diversity + MMD loss, AMSGrad, model selection on validation rsum)."
 
 MAX_LISTED = 20  # failed clips printed by name; all of them are in train_config.json
 
