@@ -19,7 +19,8 @@ Firefox; both descend from the Netscape decoder) do neither, so neither do we:
   after the trailer.
 
 Pixels are composited onto white (transparent = white), so GIF's one-bit transparency needs no alpha
-channel. LZW and interlacing are decoded by Pillow's C decoder, one image at a time.
+channel. LZW and interlacing are decoded by Pillow's C decoder, one image at a time, and the compositing
+(palette lookup, transparency mask, paste, disposal) is done with Pillow's C operations too.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 SIGNATURES = (b"GIF87a", b"GIF89a")
-_WHITE = np.array([0xFFFFFFFF], dtype="<u4")[0]  # an RGBX pixel (little-endian uint32 = bytes R, G, B, X)
+_WHITE = (255, 255, 255)
 _RESTORE_PREVIOUS = (3, 4)
 _RESTORE_BACKGROUND = 2
 
@@ -174,17 +175,13 @@ def _replace_offset(image: GifImage) -> GifImage:
                     image.data, image.disposal, image.transparency, image.delay_cs)
 
 
-def _palette_rgbx(table: bytes) -> np.ndarray:
-    """(256,) little-endian uint32 RGBX pixels of a colour table; entries past its end are black."""
-    rgb = np.zeros((256, 4), np.uint8)
-    entries = np.frombuffer(table, np.uint8)[: 256 * 3].reshape(-1, 3)
-    rgb[: len(entries), :3] = entries
-    rgb[:, 3] = 255
-    return rgb.view("<u4").reshape(256)
+def _palette_bytes(table: bytes) -> bytes:
+    """A colour table as 256 RGB entries; entries past its end are black."""
+    return table[: 256 * 3] + bytes(max(0, 768 - len(table)))
 
 
-def decode_indices(data: bytes, image: GifImage) -> tuple[np.ndarray, np.ndarray | None]:
-    """(height, width) colour indices of one image, and a mask of the pixels its data really set.
+def decode_indices(data: bytes, image: GifImage) -> tuple[Image.Image, np.ndarray | None]:
+    """One image's colour indices (a Pillow "P" image, no palette yet) and a mask of the pixels its data set.
 
     The mask is None when the LZW data decoded completely. When it ends early or goes bad, Pillow has
     written some pixels and not others; decoding again onto another fill value finds which.
@@ -192,76 +189,79 @@ def decode_indices(data: bytes, image: GifImage) -> tuple[np.ndarray, np.ndarray
     payload = data[image.data]
     size = (image.width, image.height)
     args = (image.min_code_size, image.interlaced, -1)
-    first = Image.new("L", size, 0)
+    first = Image.new("P", size, 0)
     try:
         first.frombytes(payload, "gif", *args)
-        return np.asarray(first), None
+        return first, None
     except ValueError:  # "not enough image data" / "cannot decode image data": keep what was decoded
         pass
-    second = Image.new("L", size, 255)
+    second = Image.new("P", size, 255)
     try:
         second.frombytes(payload, "gif", *args)
     except ValueError:
         pass
-    a, b = np.asarray(first), np.asarray(second)
-    return a, a == b
+    return first, np.asarray(first) == np.asarray(second)
 
 
 class Compositor:
-    """The canvas a browser draws a GIF on, one image at a time (disposal rules in the module doc)."""
+    """The canvas a browser draws a GIF on, one image at a time (disposal rules in the module doc).
+
+    An RGB Pillow image, white where nothing is drawn; frames are pasted through a transparency mask, all
+    in Pillow's C code.
+    """
 
     def __init__(self, structure: GifStructure) -> None:
         self.structure = structure
-        self.canvas = np.full((structure.height, structure.width), _WHITE, dtype="<u4")
-        self._global = _palette_rgbx(structure.palette) if structure.palette is not None else None
-        self._pending: tuple[tuple[slice, slice], int, np.ndarray | None] | None = None
+        self.canvas = Image.new("RGB", (structure.width, structure.height), _WHITE)
+        self._global = _palette_bytes(structure.palette) if structure.palette is not None else None
+        self._pending: tuple[tuple[int, int, int, int], int, Image.Image | None] | None = None
 
     def draw(self, data: bytes, image: GifImage) -> None:
         """Dispose of the previous image as it asked, then draw this one over the canvas."""
         self._dispose()
-        h, w = self.canvas.shape
+        w, h = self.canvas.size
         x0, y0 = min(image.left, w), min(image.top, h)
         x1, y1 = min(image.left + image.width, w), min(image.top + image.height, h)
-        region = (slice(y0, y1), slice(x0, x1))
-        saved = self.canvas[region].copy() if image.disposal in _RESTORE_PREVIOUS else None
-        self._pending = (region, image.disposal, saved)
+        box = (x0, y0, x1, y1)
+        saved = self.canvas.crop(box) if image.disposal in _RESTORE_PREVIOUS and x1 > x0 and y1 > y0 else None
+        self._pending = (box, image.disposal, saved)
         if x1 <= x0 or y1 <= y0:
             return  # wholly outside the canvas: nothing shows
         indices, decoded = decode_indices(data, image)
-        indices = indices[: y1 - y0, : x1 - x0]
-        palette = _palette_rgbx(image.palette) if image.palette is not None else self._global
-        colours = palette[indices]
-        show = None
+        if (x1 - x0, y1 - y0) != indices.size:
+            indices = indices.crop((0, 0, x1 - x0, y1 - y0))
+            decoded = None if decoded is None else decoded[: y1 - y0, : x1 - x0]
+        mask = None
         if image.transparency is not None:
-            show = indices != image.transparency
+            lut = [255] * 256
+            lut[image.transparency] = 0
+            mask = indices.point(lut, "L")
         if decoded is not None:
-            decoded = decoded[: y1 - y0, : x1 - x0]
-            show = decoded if show is None else show & decoded
-        if show is None:
-            self.canvas[region] = colours
-        else:
-            np.copyto(self.canvas[region], colours, where=show)
+            shown = decoded if mask is None else decoded & (np.asarray(mask) > 0)
+            mask = Image.fromarray(shown.astype(np.uint8) * 255)
+        indices.putpalette(_palette_bytes(image.palette) if image.palette is not None else self._global, "RGB")
+        self.canvas.paste(indices.convert("RGB"), (x0, y0), mask)
 
     def _dispose(self) -> None:
         if self._pending is None:
             return
-        region, disposal, saved = self._pending
-        if disposal == _RESTORE_BACKGROUND:
-            self.canvas[region] = _WHITE
-        elif saved is not None:
-            self.canvas[region] = saved
+        box, disposal, saved = self._pending
+        if box[2] > box[0] and box[3] > box[1]:
+            if disposal == _RESTORE_BACKGROUND:
+                self.canvas.paste(_WHITE, box)
+            elif saved is not None:
+                self.canvas.paste(saved, box[:2])
         self._pending = None
 
     def view(self) -> Image.Image:
-        """The canvas as shown now: an RGBX Pillow image sharing its memory (valid until the next draw)."""
-        h, w = self.canvas.shape
-        return Image.frombuffer("RGBX", (w, h), self.canvas, "raw", "RGBX", 0, 1)
+        """The canvas as shown now (RGB; the compositor's own image: copy it before the next draw)."""
+        return self.canvas
 
 
 def iter_composited(data: bytes, structure: GifStructure, wanted: frozenset[int]) -> Iterator[tuple[int, Image.Image]]:
-    """(index, RGBX image) of the ``wanted`` frames as a browser shows them, in order; stops after the last.
+    """(index, RGB image) of the ``wanted`` frames as a browser shows them, in order; stops after the last.
 
-    Each image shares the canvas's memory: use it (resize, convert, copy) before asking for the next.
+    Each image is the canvas itself: use it (resize, copy) before asking for the next.
     """
     if not wanted:
         return
