@@ -10,7 +10,10 @@ RSS from os.wait4:
 
 - new:  frames shrunk to the CNN's input size right after each is composited (`pvse.media` max_size), the
         CNN fed CNN_FRAMES_PER_CALL frames per call (what `pvse index` does);
-- full: the previous behaviour: frames kept at full size until the CNN's own resize, 64 frames per CNN call.
+- full: the same decoder without shrinking: frames kept at full size until the CNN's own resize, 64 frames
+        per CNN call (what batching 8 clips of one frame size gave before);
+- previous: all of that with the decoder of --baseline-rev (Pillow's GIF plugin, frames counted by FFmpeg),
+        read from git history; skipped outside a git checkout.
 
 A third child only loads the model and builds the frame CNN: the memory every run pays before its first
 clip. Variants alternate over --repeats rounds; the table gives medians and new/full ratios.
@@ -38,12 +41,31 @@ FULL_SIZE_PATCH = (
     "import pvse.clip_features as cf, pvse.index.build as b; "
     "cf.frame_decode_size = b.frame_decode_size = lambda name: None; cf.CNN_FRAMES_PER_CALL = 64; "
 )
+PREVIOUS_DECODER = (
+    "import importlib.util, sys; spec = importlib.util.spec_from_file_location('previous_media', sys.argv.pop(1)); "
+    "old = importlib.util.module_from_spec(spec); sys.modules['previous_media'] = old; spec.loader.exec_module(old); "
+    "import pvse.clip_features as cf; "
+    "cf.decode_clip = lambda path, num_frames, limits, max_size=None: old.decode_clip(path, num_frames=num_frames, "
+    "limits=old.MediaLimits(limits.max_file_bytes, limits.max_pixels, limits.max_frames)); "
+)
 RUN_CLI = "import sys; from pvse.cli import main; sys.exit(main(sys.argv[1:]))"
 MODEL_ONLY = (
     "import sys; from pvse.defaults import default_weights; from pvse.pipeline import PVSEPipeline; "
     "p = PVSEPipeline.from_pretrained(sys.argv[1] if len(sys.argv) > 1 else default_weights(), device='cpu'); "
     "p.frame_extractor"
 )
+
+
+def previous_media_module(rev: str, folder: Path) -> Path | None:
+    """pvse/media.py as it was at `rev` (the decoder before GIFs were composited by pvse.media.gif), or None."""
+    try:
+        text = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:pvse/media.py"], check=True,
+                              capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = folder / "previous_media.py"
+    path.write_text(text)
+    return path
 
 
 def write_gif(path: Path, width: int, height: int, frames: int, seed: int) -> None:
@@ -110,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", help="checkpoint (default: the bundled model)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline-rev", default="ac8a7e6",
+                        help="git revision whose pvse/media.py is the 'previous' decoder (default: the last one "
+                             "before this decoder)")
     parser.add_argument("--json-out")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="pvse-decode-bench-"))
@@ -125,36 +150,43 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         weights = ["--weights", args.weights] if args.weights else []
         _, model_rss, _ = run_child(MODEL_ONLY, [args.weights] if args.weights else [], args.threads)
-        results: dict[str, list[tuple[float, int, float]]] = {"new": [], "full": []}
+        previous = previous_media_module(args.baseline_rev, tmp)
+        variants = ["new", "full"] + (["previous"] if previous else [])
+        if previous is None:
+            print(f"no 'previous' variant: cannot read pvse/media.py at {args.baseline_rev} from git", flush=True)
+        results: dict[str, list[tuple[float, int, float]]] = {v: [] for v in variants}
         for _ in range(args.repeats):
-            for variant in ("new", "full"):
+            for variant in variants:
                 out_dir = tmp / f"{variant}.index"
                 shutil.rmtree(out_dir, ignore_errors=True)
-                code = (FULL_SIZE_PATCH if variant == "full" else "") + RUN_CLI
-                wall, rss, out = run_child(code, ["index", str(gallery), "--out", str(out_dir), "--quiet", *weights],
-                                           args.threads)
+                code = {"new": "", "full": FULL_SIZE_PATCH, "previous": PREVIOUS_DECODER + FULL_SIZE_PATCH}[variant]
+                extra = [str(previous)] if variant == "previous" else []
+                cli = ["index", str(gallery), "--out", str(out_dir), "--quiet", *weights]
+                wall, rss, out = run_child(code + RUN_CLI, [*extra, *cli], args.threads)
                 meta = json.loads((out_dir / "index.json").read_text())
                 clips = meta["counts"]["clips"]
                 busy = sum(float(m.group(1)) for m in re.finditer(r"(?:features|encoder) ([0-9.]+) s", out))
                 speed = clips / busy if busy else clips / wall  # decode + CNN + encoder, as the report counts
                 results[variant].append((speed, rss, wall))
-                print(f"{variant}: {clips} clips, {speed:.2f} clips/s encoded, wall {wall:.1f} s, "
+                failed = len(meta["last_build"]["failed"])
+                print(f"{variant}: {clips} clips ({failed} failed), {speed:.2f} clips/s encoded, wall {wall:.1f} s, "
                       f"peak RSS {rss / 2**20:.0f} MiB", flush=True)
         med = {v: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs)) for v, rs in results.items()}
         print()
         print(f"model + frame CNN alone: peak RSS {model_rss / 2**20:.0f} MiB")
-        print(f"{'variant':<6} {'clips/s':>8} {'peak RSS MiB':>13} {'above model MiB':>16}")
-        for v in ("full", "new"):
-            print(f"{v:<6} {med[v][0]:8.2f} {med[v][1] / 2**20:13.0f} {(med[v][1] - model_rss) / 2**20:16.0f}")
-        speed = med["new"][0] / med["full"][0]
-        memory = med["new"][1] / med["full"][1]
-        above = (med["new"][1] - model_rss) / max(1, med["full"][1] - model_rss)
-        print(f"new / full: speed x{speed:.2f}, peak RSS x{memory:.2f}, RSS above the model x{above:.2f}")
+        print(f"{'variant':<8} {'clips/s':>8} {'peak RSS MiB':>13} {'above model MiB':>16}")
+        for v in reversed(variants):
+            print(f"{v:<8} {med[v][0]:8.2f} {med[v][1] / 2**20:13.0f} {(med[v][1] - model_rss) / 2**20:16.0f}")
+        ratios = {}
+        for base in variants[1:]:
+            ratios[base] = {"speed": med["new"][0] / med[base][0], "rss": med["new"][1] / med[base][1],
+                            "rss_above_model": (med["new"][1] - model_rss) / max(1, med[base][1] - model_rss)}
+            print(f"new / {base}: speed x{ratios[base]['speed']:.2f}, peak RSS x{ratios[base]['rss']:.2f}, "
+                  f"RSS above the model x{ratios[base]['rss_above_model']:.2f}")
         if args.json_out:
             Path(args.json_out).write_text(json.dumps({
                 "gallery": str(gallery) if args.gallery else "generated", "gifs": described,
-                "model_rss_bytes": model_rss, "runs": results, "speed_ratio": speed, "rss_ratio": memory,
-                "rss_above_model_ratio": above}, indent=2))
+                "model_rss_bytes": model_rss, "runs": results, "ratios": ratios}, indent=2))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
