@@ -39,10 +39,12 @@ CSS = """
 #frames img, #heatmap img { object-fit: contain; max-height: none !important; }
 #frames { overflow-x: auto; }
 #results .grid-wrap { min-height: 140px !important; max-height: none !important; }
+.head-row .grid-wrap { min-height: 90px !important; max-height: none !important; }
 @media (max-width: 640px) {
   .gradio-container { padding: 6px !important; }
-  #results .grid-container { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }
-  #results .caption-label { font-size: 0.7em; padding: 1px 4px; }
+  #results .grid-container, .head-row .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+  #results .caption-label, .head-row .caption-label { font-size: 0.75em; padding: 1px 4px; max-width: 100%;
+    white-space: normal; }
   .gallery-item, button.gallery-item { font-size: 0.85em; }
   #title h1 { font-size: 1.5em; }
 }
@@ -96,6 +98,13 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
             with gr.Accordion("The numbers", open=False):
                 payload = gr.JSON(show_label=False, elem_id="payload")
 
+        with gr.Column(visible=False, elem_id="per-head") as heads_box:
+            gr.Markdown("### Each head alone: the query's readings")
+            heads_note = gr.Markdown(elem_id="heads-note")
+            head_rows = [gr.Gallery(label=f"Head {k + 1} alone", columns=4, height="auto", object_fit="contain",
+                                    allow_preview=False, elem_id=f"head-{k + 1}", elem_classes=["head-row"])
+                         for k in range(num_heads)]
+
         explain_outputs = [explain_box, summary, frames, *words, heatmap, payload]
 
         def render(explanation: Explanation) -> list[Any]:
@@ -114,6 +123,13 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
             items = [(cached_copy(path, gallery.GRADIO_CACHE), caption) for path, caption in view.gallery]
             return items, view.status, view.result, gr.Column(visible=False)
 
+        def on_heads(result) -> list[Any]:
+            note, rows = handlers.heads_view(result)
+            updates = [gr.Gallery(value=[(cached_copy(path, gallery.GRADIO_CACHE), caption) for path, caption in rows[k][1]],
+                                  label=rows[k][0], visible=True) if k < len(rows)
+                       else gr.Gallery(value=None, visible=False) for k in range(num_heads)]
+            return [gr.Column(visible=bool(rows)), note, *updates]
+
         def on_select(result, evt: gr.SelectData) -> list[Any]:
             return render(handlers.explain(result, evt.index if evt is not None else None))
 
@@ -125,13 +141,18 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
         search_outputs = [gallery, status, state, explain_box]
         # preprocess=False: the raw browser values reach DemoHandlers, which cleans the text and clamps top-k
         # (the slider's own check would answer 0 or 10**9 with a logged traceback instead).
+        heads_outputs = [heads_box, heads_note, *head_rows]
         gr.on([search_button.click, query.submit], on_search, inputs=[query, top_k], outputs=search_outputs,
-              api_name="search", show_progress="minimal", show_progress_on=[gallery], preprocess=False)
+              api_name="search", show_progress="minimal", show_progress_on=[gallery], preprocess=False
+              ).then(on_heads, inputs=[state], outputs=heads_outputs, api_visibility="undocumented",
+                     show_progress="hidden")
         gallery.select(on_select, inputs=[state], outputs=explain_outputs, api_visibility="undocumented",
                        show_progress="minimal", scroll_to_output=True)
         example_list.load_input_event.then(on_search, inputs=[query, top_k], outputs=search_outputs,
                                            api_visibility="undocumented", show_progress="minimal",
-                                           show_progress_on=[gallery], preprocess=False)
+                                           show_progress_on=[gallery], preprocess=False
+                                           ).then(on_heads, inputs=[state], outputs=heads_outputs,
+                                                  api_visibility="undocumented", show_progress="hidden")
         gr.api(explain, api_name="explain")
         credits = gallery_credits(handlers.gallery_root)
         if credits:

@@ -24,7 +24,7 @@ SIM_CMAP = "viridis"
 MARK_COLOR = (230, 57, 70)  # the matched head / pair
 TEXT_COLOR = (40, 40, 40)
 BACKGROUND = (255, 255, 255)
-LABEL_PX = 34  # width of the h1..hK labels left of the bars
+LABEL_PX = 44  # width of the h1..hK labels left of the bars
 
 
 @lru_cache(maxsize=8)
@@ -88,7 +88,7 @@ def frame_strip(frames: Sequence[np.ndarray], attention: np.ndarray, *, matched_
     height = gap_px + frame_px + gap_px + num_heads * (bar_px + gap_px)
     canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
-    font = _font(max(9, bar_px - 4))
+    font = _font(max(14, bar_px))
     for t, frame in enumerate(frames):
         tile = _fit(frame, frame_px)
         if matched_head is not None:  # fade frames the matched head ignores (down to 40 %)
@@ -169,7 +169,7 @@ def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None
             color = tuple(int(c) for c in colors[i, j])
             draw.rectangle(box, fill=color)
             luminance = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
-            draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), f"{sims[i, j]:.2f}", anchor="mm", font=font,
+            draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), f"{sims[i, j]:.3f}", anchor="mm", font=font,
                       fill=(0, 0, 0) if luminance > 140 else (255, 255, 255))
     i, j = best
     draw.rectangle((margin + j * cell_px - 2, margin + i * cell_px - 2, margin + (j + 1) * cell_px + 1,

@@ -37,6 +37,7 @@ class DemoLimits:
     max_query_chars: int = 300
     max_top_k: int = 48
     default_top_k: int = 12
+    per_head_k: int = 4  # each query head's own best GIFs shown in its row
     frame_cache_size: int = 64  # decoded frame strips kept in memory (clips, not frames)
 
 
@@ -48,6 +49,8 @@ class SearchView:
     status: str
     result: Any = None  # pvse.index.SearchResult, kept per session to explain a selection
     ok: bool = False
+    per_head: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # (label, gallery) per query head
+    heads_note: str = ""  # whether the heads' own best GIFs differ
 
 
 @dataclass
@@ -100,6 +103,23 @@ def caption_for(hit) -> str:
     return " · ".join(parts)
 
 
+def head_label(head) -> str:
+    """'Head 2 reads "laughing", "can't"': which words a query head weighs most (its reading of the query)."""
+    words = ", ".join(f"“{w}”" for w in head.words[:3])
+    return f"Head {head.head + 1} alone · reads {words}" if words else f"Head {head.head + 1} alone"
+
+
+def heads_note(result) -> str:
+    """One line on whether the query's heads disagree: their own best GIFs differ, or they all agree."""
+    rows = [h.hits[0].row for h in getattr(result, "per_head", []) if h.hits]
+    if len(rows) < 2:
+        return ""
+    if len(set(rows)) == 1:
+        return "All heads agree: each head alone finds the same best GIF, so this query has one reading here."
+    return (f"The heads disagree: alone, they find {len(set(rows))} different best GIFs, different readings of "
+            "the query; the results above take the best pair of all.")
+
+
 CREDITS_FILES = ("CREDITS.md", "CREDITS", "CREDITS.txt")
 
 
@@ -149,7 +169,7 @@ class DemoHandlers:
             return SearchView([], "✏️ Type a few words first, for example *my reaction when the build passes*.")
         k = clamp_top_k(top_k, self.searcher.num_clips, self.limits)
         try:
-            result = self._run_search(text, top_k=k)
+            result = self._run_search(text, top_k=k, per_head_k=self.limits.per_head_k)
         except QueryError as exc:
             return SearchView([], f"✏️ {escape_markdown(str(exc))}")
         except PVSEError as exc:
@@ -174,7 +194,17 @@ class DemoHandlers:
         truncated = " (query shortened)" if len(" ".join(str(query).split())) > self.limits.max_query_chars else ""
         status = (f"**{len(gallery)}** GIFs for *{escape_markdown(text)}*{truncated} in {result.elapsed_ms:.0f} ms. "
                   f"Click one to see which frames and words matched.{note}")
-        return SearchView(gallery, status, result, ok=True)
+        note, per_head = self.heads_view(result)
+        return SearchView(gallery, status, result, ok=True, per_head=per_head, heads_note=note)
+
+    def heads_view(self, result) -> tuple[str, list[tuple[str, list[tuple[str, str]]]]]:
+        """Each query head's own best GIFs as (label, gallery items), and whether the heads agree."""
+        rows = []
+        for head in getattr(result, "per_head", None) or []:
+            paths = [(self.served.get(x.row), x) for x in head.hits]
+            rows.append((head_label(head), [(str(path), caption_for(x)) for path, x in paths
+                                            if path is not None and path.is_file()]))
+        return heads_note(result), rows
 
     def sampled_frames(self, row: int) -> list[np.ndarray]:
         """The T frames the index sampled for `row`, decoded once and kept in a small LRU cache."""
@@ -242,6 +272,9 @@ class DemoHandlers:
         heatmap = (drawing.similarity_heatmap(sims, best=(q_head, g_head), gif_heads=gif_heads)
                    if sims.size else None)
         name = f" **{escape_markdown(str(hit.name))}**" if hit.name else ""
+        tied = int((sims >= sims.max() - 5e-4).sum()) if sims.size else 0
+        tie_note = (f" {tied} head pairs tie within 0.0005 of the max: the heads agree on this GIF."
+                    if tied > 1 else "")
         matched = getattr(hit, "matched_by", f"GIF head {g_head + 1}")
         summary = (f"#{hit.rank}{name} scored **{hit.score:.3f}**: the best of the {sims.shape[0]}×{sims.shape[1]} "
                    f"head pairs is query head **{q_head + 1}** × **{escape_markdown(matched)}**"

@@ -93,6 +93,12 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     captions = page.locator("#results .caption-label").all_inner_texts()
     assert captions and captions[0].startswith("#1 · ")
     page.screenshot(path=str(shots / "demo-results.png"))
+    heads = page.locator("#per-head")
+    page.locator("#head-1 img").first.wait_for(timeout=30_000)  # each query head's own best GIFs, one row each
+    assert page.locator(".head-row").count() == num_heads
+    assert "Head 1 alone" in heads.inner_text()
+    assert page.locator("#heads-note").inner_text().startswith(("All heads agree", "The heads disagree"))
+    heads.screenshot(path=str(shots / "demo-heads.png"))
 
     page.locator("#results .thumbnail-item").first.click()
     explain = page.locator("#explain")
@@ -135,4 +141,18 @@ def test_phone_width_layout(browser, app_url, shots):
     results = page.locator("#results").bounding_box()  # viewport coordinates = page coordinates at the top
     page.screenshot(path=str(shots / "demo-phone.png"), full_page=True,
                     clip={"x": 0, "y": 0, "width": 390, "height": results["y"] + results["height"] + 8})
+    page.close()
+
+
+def test_dark_mode_explanation(browser, app_url, shots):
+    url, _ = app_url
+    page = browser.new_page(viewport={"width": 1200, "height": 1000}, color_scheme="dark")
+    page.goto(url + "/?__theme=dark")
+    _search(page, QUERY)
+    page.locator("#results img").first.wait_for(timeout=60_000)
+    assert page.evaluate("document.body.classList.contains('dark') || "
+                         "document.querySelector('.dark') !== null")
+    page.locator("#results .thumbnail-item").first.click()
+    page.locator("#heatmap img").wait_for(state="visible", timeout=30_000)
+    page.locator("#explain").screenshot(path=str(shots / "demo-dark.png"))
     page.close()

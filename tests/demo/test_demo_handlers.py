@@ -63,7 +63,7 @@ def test_search_states_for_empty_unknown_and_huge_queries(handlers):
 def test_errors_become_messages_not_tracebacks(tiny_gallery, caplog):
     handlers = DemoHandlers(tiny_gallery.searcher)
 
-    def broken(text, top_k):
+    def broken(text, top_k, per_head_k=0):
         raise RuntimeError("boom")
 
     handlers._run_search = broken
@@ -140,7 +140,7 @@ def test_a_hit_off_the_allow_list_is_neither_shown_nor_selectable(tiny_gallery):
     real = tiny_gallery.searcher.search(QUERY, top_k=3)
     real.hits[0].abs_path = Path("/etc/passwd")  # what a hit claims does not matter: the allow-list decides
     del handlers.served[real.hits[0].row]  # as if the index row were not a media file of the gallery
-    handlers._run_search = lambda text, top_k: real
+    handlers._run_search = lambda text, top_k, per_head_k=0: real
     view = handlers.search(QUERY, 3)
     assert len(view.gallery) == 2 and all("passwd" not in p for p, _ in view.gallery)
     assert [p for p, _ in view.gallery] == [str(handlers.served[h.row]) for h in real.hits[1:]]
@@ -158,3 +158,11 @@ def test_bundled_app_answers_nonsense_with_no_results_and_why():
     assert "No GIFs found" in view.status and "None of the words" in view.status
     explained = handlers.explain_query("my reaction when I can't stop laughing", 3, 0)
     assert explained.ok and "can't" in explained.payload["words"] and "##" not in " ".join(explained.payload["words"])
+
+
+def test_per_head_rows_label_each_head_by_its_words(handlers):
+    view = handlers.search("so happy I could cry", 3)
+    assert view.ok and len(view.per_head) == handlers.num_heads
+    for k, (label, items) in enumerate(view.per_head):
+        assert label.startswith(f"Head {k + 1} alone") and 1 <= len(items) <= 4
+    assert view.heads_note.startswith(("All heads agree", "The heads disagree"))
