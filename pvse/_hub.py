@@ -5,7 +5,6 @@ cache works and the load path makes no metadata calls.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -44,10 +43,14 @@ def fetch_file(ref: str, filename: str) -> Path:
     try:
         return Path(hf_hub_download(repo_id, filename, revision=revision))
     except LocalEntryNotFoundError as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+        from huggingface_hub import constants
+        offline = constants.HF_HUB_OFFLINE  # HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) as huggingface_hub read it
         how = ("HF_HUB_OFFLINE is set, so only the local cache was searched; run once online or "
                "`huggingface-cli download " + repo_id + "`") if offline else \
               "the Hub could not be reached and the file is not in the local cache; check the network or pass a local directory"
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and not offline and str(cause).strip():
+            how += f" (last error: {str(cause).strip().splitlines()[0]})"
         raise WeightsError(f"{filename} of Hub repo '{repo_id}' is not available: {how}.") from exc
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise WeightsError(f"Hub repo '{repo_id}'" + (f" at revision '{revision}'" if revision else "") +
@@ -55,4 +58,5 @@ def fetch_file(ref: str, filename: str) -> Path:
     except EntryNotFoundError as exc:
         raise WeightsError(f"Hub repo '{repo_id}' has no {filename}: it is not a pvse-gif checkpoint.") from exc
     except (HfHubHTTPError, OSError) as exc:
-        raise WeightsError(f"could not download {filename} from Hub repo '{repo_id}': {exc}") from exc
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"could not download {filename} from Hub repo '{repo_id}': {detail}") from exc
