@@ -77,8 +77,8 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 # --------------------------------------------------------------------------------------------------- latency
 def bundled_or_standin(index_dir: str | None, clips: int):
-    from pvse.index import Searcher
     from pvse.defaults import default_index
+    from pvse.index import Searcher
     path = Path(index_dir) if index_dir else default_index()
     if (path / "index.json").is_file():
         return Searcher.load(path, device="cpu"), f"{path} ({'bundled' if not index_dir else 'given'})"
@@ -152,7 +152,8 @@ def synthetic_flat(n: int, k: int, dim: int, seed: int, topics: int = 2000, chun
     index = faiss.IndexFlatIP(dim)
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
-        centre = centres_of_topics[rng.integers(0, topics, m)] + rng.standard_normal((m, dim), dtype=np.float32) / float(np.sqrt(dim))
+        noise = rng.standard_normal((m, dim), dtype=np.float32) / float(np.sqrt(dim))
+        centre = centres_of_topics[rng.integers(0, topics, m)] + noise
         heads = centre[:, None, :] + 0.7 * rng.standard_normal((m, k, dim), dtype=np.float32) / float(np.sqrt(dim))
         heads /= np.linalg.norm(heads, axis=-1, keepdims=True)
         index.add(np.ascontiguousarray(heads.reshape(-1, dim), dtype=np.float32))

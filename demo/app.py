@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
-
 from starlette.middleware import Middleware
 
 from .handlers import DemoHandlers, DemoLimits, Explanation, SearchView, gallery_credits

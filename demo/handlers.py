@@ -279,7 +279,7 @@ class DemoHandlers:
         summary = (f"#{hit.rank}{name} scored **{hit.score:.3f}**: the best of the {sims.shape[0]}×{sims.shape[1]} "
                    f"head pairs is query head **{q_head + 1}** × **{escape_markdown(matched)}**"
                    + (" (matched by its words, not its frames)" if not matched.startswith("GIF head") else "") + ". "
-                   f"Darker bars and stronger highlights = more attention; each head is rescaled to its own maximum."
+                   "Darker bars and stronger highlights = more attention; each head is rescaled to its own maximum."
                    + frame_note)
         payload = {
             "rank": int(hit.rank), "name": hit.name, "file": str(hit.path), "score": float(hit.score),

@@ -72,7 +72,7 @@ class PVSEConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "PVSEConfig":
+    def from_dict(cls, data: dict[str, Any]) -> PVSEConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

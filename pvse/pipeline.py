@@ -30,7 +30,7 @@ class PVSEPipeline:
         self.model = checkpoint.model.to(self.device).eval()
 
     @classmethod
-    def from_pretrained(cls, ref: str, device: str | torch.device = "auto") -> "PVSEPipeline":
+    def from_pretrained(cls, ref: str, device: str | torch.device = "auto") -> PVSEPipeline:
         return cls(load_checkpoint(ref, device=device), device)
 
     @property

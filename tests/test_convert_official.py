@@ -16,8 +16,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from pvse.checkpoints import load_checkpoint
 from pvse.cli import main as cli_main
-from pvse.convert_official import (convert_frame_cnn, convert_official_checkpoint, convert_official_state_dict,
-                                   load_official_vocab)
+from pvse.convert_official import (
+    convert_frame_cnn,
+    convert_official_checkpoint,
+    convert_official_state_dict,
+    load_official_vocab,
+)
 from pvse.errors import WeightsError
 from pvse.model import PVSE
 
@@ -314,7 +318,7 @@ def test_missing_wrong_or_foreign_keys_are_weights_errors(resnet152):
     with pytest.raises(WeightsError, match="20 rows"):
         convert_official_state_dict(good, WORDS[:-1])
     with pytest.raises(WeightsError, match="special tokens"):
-        convert_official_state_dict(good, ["w%d" % i for i in range(len(WORDS))])
+        convert_official_state_dict(good, [f"w{i}" for i in range(len(WORDS))])
     coco = {k: v for k, v in good.items() if not k.startswith("img_enc.rnn.")}
     coco["img_enc.fc.weight"] = torch.zeros(EMBED, CNN_DIM)
     with pytest.raises(WeightsError, match="image"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..media import MediaLimits
 from ..index.faiss_search import KINDS
 from ..index.milvus_backend import KINDS as MILVUS_KINDS
+from ..media import MediaLimits
 from .arguments import positive_int
 
 

@@ -7,7 +7,8 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint_dir", metavar="CHECKPOINT_DIR", help="directory made by `pvse train` or `pvse convert`")
     parser.add_argument("--repo", required=True, metavar="USER/NAME", help="Hub model repo to create or update")
-    parser.add_argument("--private", action="store_true", help="create the repo as private (an existing repo keeps its visibility)")
+    parser.add_argument("--private", action="store_true",
+                        help="create the repo as private (an existing repo keeps its visibility)")
     parser.add_argument("--token", default=None, help="Hub token with write access (default: HF_TOKEN or `hf auth login`)")
     parser.add_argument("--license", default=None,
                         help="license for the model card (default: the checkpoint's metadata, else mit)")

@@ -61,7 +61,7 @@ class Split:
         """The split's distinct texts in first-seen order (one retrieval query each)."""
         return list(dict.fromkeys(text for _, text in self.pairs))
 
-    def restrict(self, keep: set[Path]) -> "Split":
+    def restrict(self, keep: set[Path]) -> Split:
         """The same split without the clips whose path is not in `keep` (e.g. files that failed to decode)."""
         new_index: dict[int, int] = {}
         clips: list[ClipRef] = []
@@ -72,7 +72,7 @@ class Split:
         pairs = [(new_index[c], t) for c, t in self.pairs if c in new_index]
         return Split(self.name, clips, pairs)
 
-    def without_texts(self, drop: set[str]) -> "Split":
+    def without_texts(self, drop: set[str]) -> Split:
         """The same split without pairs whose text is in `drop`; clips left with no text go too."""
         pairs = [(c, t) for c, t in self.pairs if t not in drop]
         keep = {self.clips[c].path for c, _ in pairs}
@@ -108,7 +108,7 @@ class PairDataset:
                               for name, split in self.splits.items()}
         return out
 
-    def with_extra_pairs(self, tsv: str | Path) -> "PairDataset":
+    def with_extra_pairs(self, tsv: str | Path) -> PairDataset:
         """Add `file<TAB>text` rows to the train split only; rows naming val / test clips are ignored (no leak).
 
         `file` is matched against the clips' file names (or paths relative to the TSV's folder). A file that is

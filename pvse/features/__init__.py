@@ -5,8 +5,16 @@ onnxruntime) load only when an extractor is built. Which extractors exist, and e
 `registry` (each implementing module registers its own spec).
 """
 from .frames import FrameFeatureExtractor, build_frame_extractor
-from .registry import (FrameExtractorSpec, WordFeaturesSpec, frame_extractor_spec, frame_extractors,
-                       register_frame_extractor, register_word_features, word_features, word_features_spec)
+from .registry import (
+                       FrameExtractorSpec,
+                       WordFeaturesSpec,
+                       frame_extractor_spec,
+                       frame_extractors,
+                       register_frame_extractor,
+                       register_word_features,
+                       word_features,
+                       word_features_spec,
+)
 from .tokenize import tokenize
 from .words import PLACEHOLDER, WordBatch, WordFeatures, build_word_features
 

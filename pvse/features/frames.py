@@ -7,6 +7,7 @@ mode, no gradients, BatchNorm statistics never updated, so their outputs can be 
 from __future__ import annotations
 
 import logging
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -43,7 +44,7 @@ class FrameFeatureExtractor(torch.nn.Module):
             parameter.requires_grad_(False)
         self.train(False)
 
-    def train(self, mode: bool = True) -> "FrameFeatureExtractor":
+    def train(self, mode: bool = True) -> FrameFeatureExtractor:
         """Stays in eval mode whatever is asked (a parent's .train() must not touch BatchNorm statistics)."""
         return super().train(False)
 

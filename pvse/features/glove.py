@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError
-from .tokenize import DEFAULT_MAX_TOKENS, tokenize
 from .registry import WordFeaturesSpec, register_word_features
+from .tokenize import DEFAULT_MAX_TOKENS, tokenize
 from .words import WordBatch, check_texts, pad_batch
 
 DIM = 50

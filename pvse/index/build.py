@@ -21,7 +21,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -401,7 +401,7 @@ def _meta(config, pipeline: PVSEPipeline, root: Path, out_dir: Path, kind: str, 
             weights["ref_is_relative_path"] = False
     return {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "pvse_version": __version__,
-        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "updated": datetime.now(UTC).isoformat(timespec="seconds"),
         "weights": weights,
         "config": config.to_dict(),
         "num_embeds": int(num_embeds), "num_attention_heads": int(config.num_embeds),

@@ -44,7 +44,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -349,7 +349,8 @@ def _rows(data: ClipData) -> list[dict[str, Any]]:
     k = data.embeddings.shape[0]
     rec = data.record
     info = {"num_source_frames": rec.num_source_frames, "name": rec.name, "caption": rec.caption,
-            "metadata": rec.metadata, "name_from_path": rec.name_from_path, "attention": np.asarray(data.attention, dtype=np.float32).tolist(),
+            "metadata": rec.metadata, "name_from_path": rec.name_from_path,
+            "attention": np.asarray(data.attention, dtype=np.float32).tolist(),
             "frame_indices": np.asarray(data.frame_indices, dtype=np.int64).tolist()}
     return [{"id": data.clip * k + h, "clip": data.clip, "head": h, "path": rec.path,
              "content_hash": rec.content_hash, "info": info if h == 0 else {},
@@ -403,7 +404,8 @@ def search_top_k(store: MilvusStore, collection: str, query: torch.Tensor, top_k
         candidates = np.unique(np.asarray([c for hits in heads for c, _ in hits], dtype=np.int64))
         fetched = store.fetch(collection, candidates, num_embeds, with_info=False)
         ids = np.asarray(sorted(fetched), dtype=np.int64)
-        embeddings = np.stack([fetched[c].embeddings for c in ids]) if len(ids) else np.zeros((0, num_embeds, queries.shape[1]), np.float32)
+        embeddings = (np.stack([fetched[c].embeddings for c in ids]) if len(ids)
+                      else np.zeros((0, num_embeds, queries.shape[1]), np.float32))
         rows, scores, q_heads, c_heads = score_rows(query, embeddings)
         result = rank(ids[rows], scores, q_heads, c_heads, top_k=top_k, candidates=len(ids), exact=exact)
         if not exact or groups >= num_clips:
@@ -715,7 +717,7 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
     num_text_heads = gif_heads if use_text else 0
     num_embeds = gif_heads + num_text_heads
     params = default_params(kind, len(final) * num_embeds, dim, user_params)
-    target = old_collection if in_place else f"{loc.gallery}__{datetime.now(timezone.utc):%Y%m%dt%H%M%S}_{secrets.token_hex(3)}"
+    target = old_collection if in_place else f"{loc.gallery}__{datetime.now(UTC):%Y%m%dt%H%M%S}_{secrets.token_hex(3)}"
     tick = time.perf_counter()
     if not in_place:
         store.create_vectors(target, dim, kind, params)

@@ -109,7 +109,7 @@ class Searcher:
 
     @classmethod
     def load(cls, index_dir: str | Path | None = None, weights: str | None = None,
-             device: str = "auto") -> "Searcher":
+             device: str = "auto") -> Searcher:
         """Load an index (default: the bundled gallery, `pvse.defaults.default_index()`) and its model.
 
         index_dir: a faiss index directory, or a vector database location such as `milvus://gifs.db` or

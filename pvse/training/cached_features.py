@@ -58,7 +58,7 @@ class FrameBank:
     def rows_of(self, paths: Sequence[Path]) -> torch.Tensor:
         return torch.tensor([self.rows[p] for p in paths], dtype=torch.long)
 
-    def to(self, device: torch.device) -> "FrameBank":
+    def to(self, device: torch.device) -> FrameBank:
         return FrameBank(self.features.to(device), self.rows, self.failed)
 
 

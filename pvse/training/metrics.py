@@ -58,7 +58,7 @@ class RetrievalMetrics:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RetrievalMetrics":
+    def from_dict(cls, data: dict) -> RetrievalMetrics:
         return cls(DirectionMetrics(**data["text_to_video"]), DirectionMetrics(**data["video_to_text"]),
                    data.get("split", ""), data.get("num_clips", 0), data.get("num_texts", 0),
                    tuple(tuple(item) for item in data.get("undecodable", ())))

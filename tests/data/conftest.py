@@ -2,7 +2,6 @@
 from pathlib import Path
 
 import pytest
-
 from mrw_fixture import build_mrw
 
 

@@ -39,7 +39,7 @@ def build_mrw(root: Path, shared: Path) -> Path:
     (root / "split").mkdir(parents=True)
     (root / "mp4").mkdir()
     items = []
-    for clip_id, source, sentence, split in MRW_ITEMS:
+    for clip_id, source, sentence, _split in MRW_ITEMS:
         if source is None:
             write_mp4(root / "mp4" / f"{clip_id}.mp4")
         else:

@@ -1,8 +1,8 @@
 import json
 
 import pytest
-
 from mrw_fixture import MISSING_ID, MRW_ITEMS
+
 from pvse.data import load_dataset, load_mrw
 from pvse.errors import PVSEError
 

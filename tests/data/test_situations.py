@@ -4,10 +4,24 @@ import json
 
 import pytest
 
-from pvse.data.situations import (BENCHMARK, GRAMMAR, REACTIONS, SentenceTeacher, build_reaction_pairs,
-                                  build_situation_pairs, fill_slot, gallery_stem, generate_pool, jaccard, leaking,
-                                  load_nrc_lexicon, reaction_sentences, read_benchmark, situation_text,
-                                  situation_tokens)
+from pvse.data.situations import (
+    BENCHMARK,
+    GRAMMAR,
+    REACTIONS,
+    SentenceTeacher,
+    build_reaction_pairs,
+    build_situation_pairs,
+    fill_slot,
+    gallery_stem,
+    generate_pool,
+    jaccard,
+    leaking,
+    load_nrc_lexicon,
+    reaction_sentences,
+    read_benchmark,
+    situation_text,
+    situation_tokens,
+)
 from pvse.defaults import BUNDLED_GALLERY, REPO_ROOT
 
 PAIRS = REPO_ROOT / "gallery" / "situation-pairs.tsv"

@@ -15,7 +15,6 @@ import torch
 
 from demo.__main__ import build_parser, main
 
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

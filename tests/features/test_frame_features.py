@@ -8,8 +8,7 @@ import torch
 from PIL import Image
 
 from pvse.errors import WeightsError
-from pvse.features import build_frame_extractor, frame_extractor_spec
-from pvse.features import backbones
+from pvse.features import backbones, build_frame_extractor, frame_extractor_spec
 
 CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 

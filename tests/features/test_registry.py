@@ -3,9 +3,16 @@ owned by one module. (tests/training/test_custom_extractors.py registers toy ext
 import pytest
 
 from pvse.errors import WeightsError
-from pvse.features import (WordFeaturesSpec, frame_extractor_spec, frame_extractors, register_word_features,
-                           word_features, word_features_spec)
+from pvse.features import (
+    WordFeaturesSpec,
+    frame_extractor_spec,
+    frame_extractors,
+    register_word_features,
+    word_features,
+    word_features_spec,
+)
 from pvse.features.registry import unregister
+
 
 def test_builtin_specs_own_their_facts():
     assert frame_extractor_spec("efficientnet-lite0").dim == 1280 and frame_extractor_spec("resnet152").dim == 2048

@@ -11,8 +11,7 @@ import torch
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError
-from pvse.index import Searcher, build_index, read_index
-from pvse.index import milvus_backend
+from pvse.index import Searcher, build_index, milvus_backend, read_index
 from pvse.index.milvus_backend import MilvusStore, open_index
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline

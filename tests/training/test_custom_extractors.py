@@ -9,8 +9,16 @@ import torch
 
 from pvse.checkpoints import load_checkpoint
 from pvse.errors import PVSEError
-from pvse.features import (FrameExtractorSpec, WordFeaturesSpec, build_frame_extractor, build_word_features,
-                           frame_extractors, register_frame_extractor, register_word_features, word_features)
+from pvse.features import (
+    FrameExtractorSpec,
+    WordFeaturesSpec,
+    build_frame_extractor,
+    build_word_features,
+    frame_extractors,
+    register_frame_extractor,
+    register_word_features,
+    word_features,
+)
 from pvse.features.registry import unregister
 from pvse.features.tokenize import tokenize
 from pvse.features.words import WordBatch, check_texts, pad_batch
