@@ -19,7 +19,6 @@ from .atomic_file import atomic_file
 from .errors import MediaError
 from .media import MediaLimits, decode_clip
 
-
 CNN_FRAMES_PER_CALL = 8
 """Frames per frame-CNN call. ONNX Runtime keeps the memory of its largest batch for good: 64 frames of
 224 x 224 cost about 1.4 GB more peak memory than 8, and were no faster on CPU (benchmarks/decode_benchmark.py)."""

@@ -12,7 +12,6 @@ from ..losses import DIVERSITY_ON
 from ..training.trainer import TRAIN_ON, TrainConfig
 from .arguments import positive_int
 
-
 MAX_LISTED = 20  # failed clips printed by name; all of them are in train_config.json
 
 DATA_HELP = ("data set: an MRW release folder (mrw-v1.0.json, split/*.tsv, mp4/), tsv:CLIPS_DIR:FILE.tsv or a "
@@ -110,8 +109,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        split_seed=args.split_seed, extra_pairs=list(args.extra_pairs), num_embeds=args.num_embeds,
                        embed_dim=args.embed_dim, dropout=args.dropout, residual=args.residual, num_frames=args.frames,
                        word_features=args.word_features, frame_features=args.frame_features, margin=args.margin,
-                       lambda_div=args.lambda_div, lambda_mmd=args.lambda_mmd, diversity_on=args.diversity_on, batch_size=args.batch_size,
-                       epochs=args.epochs, passes_per_epoch=args.passes_per_epoch, lr=args.lr,
+                       lambda_div=args.lambda_div, lambda_mmd=args.lambda_mmd, diversity_on=args.diversity_on,
+                       batch_size=args.batch_size, epochs=args.epochs, passes_per_epoch=args.passes_per_epoch, lr=args.lr,
                        grad_clip=args.grad_clip, lr_patience=args.lr_patience,
                        train_on=args.train_on, seed=args.seed, device=args.device, feature_cache=args.feature_cache,
                        resume=args.resume, progress=not args.quiet, threads=args.threads)

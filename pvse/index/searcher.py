@@ -26,8 +26,8 @@ import torch
 
 from .._hub import is_repo_id
 from ..errors import GalleryIndexError, MediaError
-from ..media import MediaLimits, decode_clip
 from ..features.pieces import Word, group_tokens, word_attention
+from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
 from ..similarity import head_similarities
 from .backends import is_faiss, open_index
