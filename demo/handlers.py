@@ -272,9 +272,6 @@ class DemoHandlers:
         heatmap = (drawing.similarity_heatmap(sims, best=(q_head, g_head), gif_heads=gif_heads)
                    if sims.size else None)
         name = f" **{escape_markdown(str(hit.name))}**" if hit.name else ""
-        tied = int((sims >= sims.max() - 5e-4).sum()) if sims.size else 0
-        tie_note = (f" {tied} head pairs tie within 0.0005 of the max: the heads agree on this GIF."
-                    if tied > 1 else "")
         matched = getattr(hit, "matched_by", f"GIF head {g_head + 1}")
         summary = (f"#{hit.rank}{name} scored **{hit.score:.3f}**: the best of the {sims.shape[0]}×{sims.shape[1]} "
                    f"head pairs is query head **{q_head + 1}** × **{escape_markdown(matched)}**"
