@@ -1,4 +1,4 @@
-"""Index build throughput on CPU and where the time goes (issue 3). Not a test: run it by hand.
+"""Index build throughput on CPU and where the time goes. Not a test: run it by hand.
 
     python benchmarks/index_benchmark.py --clips 48
 

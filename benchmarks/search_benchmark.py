@@ -1,4 +1,4 @@
-"""Search speed, exactness, recall and memory of the gallery index (issue 3). Not a test: run it by hand.
+"""Search speed, exactness, recall and memory of the gallery index. Not a test: run it by hand.
 
     python benchmarks/search_benchmark.py                       # everything, numbers as a markdown table
     python benchmarks/search_benchmark.py --scales 10000 100000 --skip-latency

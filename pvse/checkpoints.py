@@ -6,7 +6,6 @@ Saving is atomic: files are written to a temporary directory that replaces the t
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from ._hub import fetch_file, is_repo_id
 from .config import PVSEConfig
 from .errors import DeviceError, WeightsError
 from .features.registry import frame_extractor_spec, word_features_spec
+from .integrity import file_sha256, mismatch
 from .model import PVSE
 
 CONFIG_FILE = "config.json"
@@ -63,11 +63,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
 
 
 def _fingerprint(config_text: str, weights_path: Path) -> str:
-    digest = hashlib.sha256(config_text.encode())
-    with open(weights_path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return file_sha256(weights_path, prefix=config_text.encode())[:16]
 
 
 def save_checkpoint(model: PVSE, out_dir: str | Path, *, frame_cnn_state: dict[str, torch.Tensor] | None = None,
@@ -135,12 +131,8 @@ def load_checkpoint(ref: str | Path, device: str | torch.device | None = "auto")
     state = _read_safetensors(weights_path, WEIGHTS_FILE, ref)
     model = PVSE(config)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
-        detail = "; ".join(f"{label}: {keys[:3]}{' ...' if len(keys) > 3 else ''}" for label, keys in
-                           (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys)
+    detail = mismatch(expected, state)
+    if detail:
         raise WeightsError(f"{WEIGHTS_FILE} of '{ref}' does not match its {CONFIG_FILE} ({detail}). "
                            "The files come from different models; re-export the checkpoint.")
     model.load_state_dict(state)

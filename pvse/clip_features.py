@@ -5,18 +5,18 @@ T) and kept in a FeatureCache; training epochs and index rebuilds read them back
 """
 from __future__ import annotations
 
-import hashlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .atomic_file import atomic_file
 from .errors import MediaError
+from .feature_store import ClipFeatures, FeatureCache
+from .integrity import file_sha256
 from .media import MediaLimits, decode_clip
 
 CNN_FRAMES_PER_CALL = 8
@@ -24,50 +24,24 @@ CNN_FRAMES_PER_CALL = 8
 224 x 224 cost about 1.4 GB more peak memory than 8, and were no faster on CPU (benchmarks/decode_benchmark.py)."""
 
 
-@dataclass
-class ClipFeatures:
-    path: str
-    content_hash: str
-    features: np.ndarray  # (T, D) float32
-    frame_indices: tuple[int, ...]
-    num_source_frames: int
-
-
 def content_hash(path: str | Path) -> str:
     """sha256 of the file's bytes (32 hex digits): identifies a clip across renames and re-indexing."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:32]
+    return file_sha256(path)[:32]
 
 
-class FeatureCache:
-    """One small .npz per clip under `root/<extractor>-t<T>/`, keyed by content hash, written atomically."""
+class LazyFrameExtractor:
+    """A frame extractor built on its first `extract` call, i.e. only when some clip is not in the feature cache
+    (building a CNN takes seconds). `name` is the extractor's registry name, which keys the cache."""
 
-    def __init__(self, root: str | Path, extractor_name: str, num_frames: int) -> None:
-        self.dir = Path(root) / f"{extractor_name}-t{num_frames}"
+    def __init__(self, name: str, build: Callable[[], Any]) -> None:
+        self.name = name
+        self._build = build
+        self._extractor = None
 
-    def _file(self, key: str) -> Path:
-        return self.dir / key[:2] / f"{key}.npz"
-
-    def get(self, key: str, path: str) -> ClipFeatures | None:
-        file = self._file(key)
-        if not file.is_file():
-            return None
-        try:
-            with np.load(file) as data:
-                return ClipFeatures(path, key, data["features"].astype(np.float32),
-                                    tuple(int(i) for i in data["indices"]), int(data["num_source_frames"]))
-        except Exception:  # noqa: BLE001 - a damaged cache entry (bad zip, wrong shape, ...) is recomputed
-            return None
-
-    def put(self, item: ClipFeatures) -> None:
-        file = self._file(item.content_hash)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(file) as fh:
-            np.savez(fh, features=item.features.astype(np.float16), indices=np.asarray(item.frame_indices),
-                     num_source_frames=item.num_source_frames)
+    def extract(self, frames: np.ndarray) -> np.ndarray:
+        if self._extractor is None:
+            self._extractor = self._build()
+        return self._extractor.extract(frames)
 
 
 def frame_decode_size(extractor_name: str) -> tuple[int, int] | None:

@@ -28,6 +28,7 @@ from .config import PVSEConfig
 from .errors import WeightsError
 from .features import vocab as vocab_table
 from .features.backbones import RESNET152
+from .integrity import listing, mismatch
 from .model import PVSE
 
 OFFICIAL_REPO = "https://github.com/yalesong/pvse"
@@ -43,11 +44,6 @@ CNN_PREFIX = "img_enc.cnn."
 # nn.Sequential(*resnet.children()) numbers its children: conv1, bn1, relu, maxpool, layer1-4, avgpool, fc
 _SEQUENTIAL_RESNET = {"0": "conv1", "1": "bn1", "4": "layer1", "5": "layer2", "6": "layer3", "7": "layer4"}
 _DROPPED_CNN_HEADS = {"fc", "9"}
-
-
-def _listing(keys: list[str], limit: int = 8) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f" ... ({len(keys)} in all)" if len(keys) > limit else "")
 
 
 def _normalise_key(key: str) -> str:
@@ -78,7 +74,7 @@ def unwrap_official(obj: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         raise WeightsError(f"not an official PVSE checkpoint: expected a state dict, got {type(obj).__name__}.")
     bad = sorted(str(k) for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor))
     if bad:
-        raise WeightsError(f"not an official PVSE checkpoint: entries that are not named tensors: {_listing(bad)}.")
+        raise WeightsError(f"not an official PVSE checkpoint: entries that are not named tensors: {listing(bad, 8)}.")
     return {_normalise_key(k): v for k, v in state.items()}, args
 
 
@@ -113,12 +109,8 @@ def convert_frame_cnn(cnn_state: Mapping[str, torch.Tensor]) -> dict[str, torch.
     for name, (shape, dtype) in layout.items():  # checkpoints from PyTorch < 0.4.1 have no BN step counters
         if name.endswith("num_batches_tracked") and name not in mapped:
             mapped[name] = torch.zeros(shape, dtype=dtype)
-    missing = sorted(set(layout) - set(mapped))
-    unexpected = sorted(set(mapped) - set(layout))
-    wrong = sorted(k for k in set(layout) & set(mapped) if tuple(mapped[k].shape) != tuple(layout[k][0]))
-    if missing or unexpected or wrong:
-        detail = "; ".join(f"{label}: {_listing(keys, 4)}" for label, keys in
-                           (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys)
+    detail = mismatch({k: shape for k, (shape, _) in layout.items()}, mapped)
+    if detail:
         raise WeightsError(f"{CNN_PREFIX}* is not a torchvision ResNet-152 ({detail}). pvse-gif imports the official "
                            "video models, whose frame CNN is ResNet-152 (--cnn_type resnet152).")
     return {k: (v.detach().to(torch.float32) if v.is_floating_point() else v.detach()).contiguous()
@@ -151,7 +143,7 @@ def _require_keys(state: Mapping[str, torch.Tensor]) -> None:
             "img_enc.rnn.weight_ih_l0" in state
         hint = (" The model was trained without --img_attention/--txt_attention (no PIE-Net), which pvse-gif does not "
                 "support." if no_pie else "")
-        raise WeightsError(f"not an official PVSE video checkpoint: missing {_listing(missing)}.{hint}")
+        raise WeightsError(f"not an official PVSE video checkpoint: missing {listing(missing, 8)}.{hint}")
 
 
 def convert_official_state_dict(
@@ -191,13 +183,8 @@ def convert_official_state_dict(
     model = PVSE(config)
     expected = model.state_dict()
     ours = {key: value for key, value in state.items() if not key.startswith(CNN_PREFIX)}
-    unexpected = sorted(set(ours) - set(expected))
-    missing = sorted(set(expected) - set(ours))
-    wrong = sorted(f"{key} {tuple(ours[key].shape)} (expected {tuple(expected[key].shape)})"
-                   for key in set(expected) & set(ours) if ours[key].shape != expected[key].shape)
-    if unexpected or missing or wrong:
-        detail = "; ".join(f"{label}: {_listing(keys, 4)}" for label, keys in
-                           (("unexpected", unexpected), ("missing", missing), ("wrong shape", wrong)) if keys)
+    detail = mismatch(expected, ours)
+    if detail:
         raise WeightsError(f"the checkpoint does not fit a PVSE model with K={k}, H={embed_dim} ({detail}).")
     model.load_state_dict({key: value.to(torch.float32) for key, value in ours.items()})
     frame_cnn_state = convert_frame_cnn({key[len(CNN_PREFIX):]: v for key, v in state.items()

@@ -1,4 +1,4 @@
-"""Distant supervision for situation queries (issue 6): (sentence, reaction) pairs for the bundled emoji.
+"""Distant supervision for situation queries: (sentence, reaction) pairs for the bundled emoji.
 
 The MRW paper calls it implicit concept association: "mrw the printer jams again" never names the emotion of
 the GIF that answers it. Emoji names and keywords teach labels, not situations. This module writes extra

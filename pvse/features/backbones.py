@@ -13,6 +13,7 @@ import re
 import torch
 
 from ..errors import WeightsError
+from ..integrity import mismatch
 from .registry import FrameExtractorSpec, register_frame_extractor
 
 TIMM_ARCH = "tf_efficientnet_lite0"
@@ -90,15 +91,9 @@ def load_exactly(model: torch.nn.Module, state_dict: dict[str, torch.Tensor], wh
     for name, value in expected.items():
         if name.endswith("num_batches_tracked") and name not in state:
             state[name] = torch.zeros(value.shape, dtype=value.dtype)
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(expected) & set(state)
-                   if not isinstance(state[k], torch.Tensor) or tuple(state[k].shape) != tuple(expected[k].shape))
-    if missing or unexpected or wrong:
-        parts = [f"{label} {len(keys)}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
-                 for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
-                 if keys]
-        raise WeightsError(f"state_dict does not fit {what}: " + "; ".join(parts))
+    detail = mismatch(expected, {k: v if isinstance(v, torch.Tensor) else None for k, v in state.items()})
+    if detail:
+        raise WeightsError(f"state_dict does not fit {what}: {detail}")
     model.load_state_dict({k: state[k].detach().to("cpu", expected[k].dtype, copy=True).contiguous()
                            for k in expected}, strict=True, assign=True)
 

@@ -1,4 +1,4 @@
-"""Gallery index (faiss + metadata on disk) and sentence search over it (issue 3)."""
+"""Gallery index (faiss + metadata on disk) and sentence search over it."""
 from .build import BuildReport, build_index
 from .faiss_search import INDEX_KINDS, TopClips, brute_force_top_k, search_top_k
 from .searcher import HeadHits, Searcher, SearchHit, SearchResult

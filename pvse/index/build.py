@@ -28,7 +28,14 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..clip_features import ClipFeatures, FeatureCache, content_hash, frame_decode_size, iter_clip_features
+from ..clip_features import (
+    ClipFeatures,
+    FeatureCache,
+    LazyFrameExtractor,
+    content_hash,
+    frame_decode_size,
+    iter_clip_features,
+)
 from ..errors import GalleryIndexError, MediaError, PVSEError
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
@@ -347,7 +354,7 @@ def _encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str,
     if not todo:
         return
     config = pipeline.config
-    extractor = _LazyExtractor(pipeline)
+    extractor = LazyFrameExtractor(pipeline.config.frame_features, lambda: pipeline.frame_extractor)
     cache = FeatureCache(feature_cache, extractor.name, config.num_frames) if feature_cache else None
     pending: list[tuple[str, ClipFeatures]] = []
 
@@ -378,17 +385,6 @@ def _encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str,
     timings["features"] += time.perf_counter() - tick
     if pending:
         flush()
-
-
-class _LazyExtractor:
-    """The pipeline's frame CNN, built only when a clip is not in the feature cache (building it takes seconds)."""
-
-    def __init__(self, pipeline: PVSEPipeline) -> None:
-        self.pipeline = pipeline
-        self.name = pipeline.config.frame_features
-
-    def extract(self, frames: np.ndarray) -> np.ndarray:
-        return self.pipeline.frame_extractor.extract(frames)
 
 
 def _meta(config, pipeline: PVSEPipeline, root: Path, out_dir: Path, kind: str, params: dict, user_params: dict,

@@ -6,7 +6,6 @@ something is missing from the cache, so a second run over the same data neither 
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,12 +14,10 @@ from pathlib import Path
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from ..atomic_file import atomic_file
-from ..clip_features import ClipFeatures, FeatureCache, frame_decode_size, iter_clip_features
+from ..clip_features import LazyFrameExtractor, frame_decode_size, iter_clip_features
 from ..defaults import default_feature_cache
 from ..errors import MediaError, PVSEError
-
-WORD_CACHE_VERSION = 2
+from ..feature_store import ClipFeatures, FeatureCache, WordFeatureStore, text_key
 
 
 @lru_cache(maxsize=4)
@@ -28,19 +25,6 @@ def shared_word_features(name: str):
     """One word-feature extractor per name per process (GloVe tables and MiniLM are slow to load)."""
     from ..features import build_word_features
     return build_word_features(name)
-
-
-class _LazyExtractor:
-    """Builds the frame CNN on the first `extract` call, i.e. only when a clip is not cached."""
-
-    def __init__(self, factory: Callable[[], object]) -> None:
-        self._factory = factory
-        self._extractor = None
-
-    def extract(self, frames):
-        if self._extractor is None:
-            self._extractor = self._factory()
-        return self._extractor.extract(frames)
 
 
 @dataclass
@@ -80,7 +64,8 @@ def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int,
     rows: dict[Path, int] = {}
     feats: list[torch.Tensor] = []
     failed: dict[Path, str] = {}
-    for path, item in iter_clip_features(paths, _LazyExtractor(extractor_factory), num_frames, cache=cache,
+    extractor = LazyFrameExtractor(extractor_name, extractor_factory)
+    for path, item in iter_clip_features(paths, extractor, num_frames, cache=cache,
                                          progress="frame features" if progress else False,
                                          frame_size=frame_decode_size(extractor_name)):
         if isinstance(item, MediaError):
@@ -93,33 +78,6 @@ def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int,
         first = next(iter(failed.items()))
         raise PVSEError(f"none of the {len(paths)} clips could be decoded (e.g. {first[1]})")
     return FrameBank(torch.stack(feats).to(device), rows, failed)
-
-
-def _text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-
-class WordFeatureStore:
-    """Per distinct text, {"features": (L, D), "known": (L,) bool} of one extractor, in `root/words/<name>.v2.pt`.
-
-    One file per extractor, replaced atomically when new texts were added.
-    """
-
-    def __init__(self, root: str | Path, name: str) -> None:
-        self.file = Path(root) / "words" / f"{name}.v{WORD_CACHE_VERSION}.pt"
-
-    def load(self) -> dict[str, dict[str, torch.Tensor]]:
-        if not self.file.is_file():
-            return {}
-        try:
-            return torch.load(self.file, map_location="cpu", weights_only=True)
-        except Exception:  # a damaged cache is rebuilt, never fatal
-            return {}
-
-    def save(self, entries: dict[str, dict[str, torch.Tensor]]) -> None:
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(self.file) as fh:
-            torch.save(entries, fh)
 
 
 @dataclass
@@ -153,7 +111,7 @@ def load_text_bank(texts: Sequence[str], word_features: str, cache_root: str | P
     texts = list(dict.fromkeys(texts))
     store = WordFeatureStore(Path(cache_root) if cache_root else default_feature_cache(), word_features)
     entries = store.load()
-    missing = sorted({t for t in texts if _text_key(t) not in entries})
+    missing = sorted({t for t in texts if text_key(t) not in entries})
     dim = next(iter(entries.values()))["features"].size(-1) if entries else None
     if missing:
         from tqdm.auto import tqdm
@@ -166,12 +124,12 @@ def load_text_bank(texts: Sequence[str], word_features: str, cache_root: str | P
             feats = torch.as_tensor(batch.features, dtype=torch.float32)
             for row, text in enumerate(chunk):
                 n = int(batch.lengths[row])
-                entries[_text_key(text)] = {"features": feats[row, :n].clone(),
+                entries[text_key(text)] = {"features": feats[row, :n].clone(),
                                             "known": torch.tensor(batch.known[row][:n], dtype=torch.bool)}
         store.save(entries)
     if dim is None:
         dim = shared_word_features(word_features).dim
-    items = [entries[_text_key(t)] for t in texts]
+    items = [entries[text_key(t)] for t in texts]
     lengths = torch.tensor([item["features"].size(0) for item in items], dtype=torch.long)
     known = torch.tensor([bool(item["known"].any()) for item in items], dtype=torch.bool)
     flat = torch.cat([item["features"] for item in items]) if items else torch.zeros(0, dim)

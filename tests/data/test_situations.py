@@ -1,4 +1,4 @@
-"""The situation training pairs (issue 6): generation, the no-leak rule against the benchmark, the teacher."""
+"""The situation training pairs: generation, the no-leak rule against the benchmark, the teacher."""
 import csv
 import json
 
