@@ -54,7 +54,7 @@ def random_situations(gallery_size: int = 445, queries: Path | None = None) -> d
     """Expected top-1 / top-5 hit rates of a random ranking of the gallery on the situation benchmark."""
     from math import comb
 
-    from pvse.data.situations import BENCHMARK, read_benchmark
+    from tools.situations.pairs import BENCHMARK, read_benchmark
     sizes = [len(r["acceptable"].split(",")) for r in read_benchmark(queries or BENCHMARK)]
     top1 = sum(a / gallery_size for a in sizes) / len(sizes)
     top5 = sum(1 - comb(gallery_size - a, 5) / comb(gallery_size, 5) for a in sizes) / len(sizes)

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pvse.data.situations import BENCHMARK, read_benchmark
 from pvse.defaults import BUNDLED_GALLERY, default_weights
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import per_query_head_scores
 from pvse.training.cached_features import load_frame_bank
 from pvse.training.evaluate import embed_clips
+from tools.situations.pairs import BENCHMARK, read_benchmark
 
 from .situations.score import score_situations
 

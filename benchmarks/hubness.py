@@ -16,15 +16,15 @@ from collections import Counter
 
 import torch
 
-from pvse.data.situations import BENCHMARK, gallery_stem, read_benchmark
 from pvse.defaults import BUNDLED_GALLERY, REPO_ROOT, default_weights
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
 from pvse.training.cached_features import load_frame_bank
 from pvse.training.evaluate import embed_clips
+from tools.situations.pairs import BENCHMARK, gallery_stem, read_benchmark
 
 FRESH = BENCHMARK.parent / "fresh_queries.tsv"
-GRAMMAR = REPO_ROOT / "pvse" / "data" / "reaction_grammar.json"
+GRAMMAR = REPO_ROOT / "tools" / "situations" / "reaction_grammar.json"
 
 
 def reference_sentences() -> list[str]:

@@ -170,7 +170,7 @@ def lexical_scores(queries: list[str], names: list[str | None]) -> np.ndarray:
 
 def minilm_scores(queries: list[str], names: list[str | None]) -> np.ndarray:
     """Cosine of all-MiniLM-L6-v2 sentence embeddings (mean pooled) of queries and names."""
-    from pvse.data.situations import SentenceTeacher
+    from tools.situations.pairs import SentenceTeacher
     teacher = SentenceTeacher()
     q = teacher.embed(queries)
     g = teacher.embed([n or "" for n in names])

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS="${EPOCHS:-40}"
-python -m pvse.data.situations --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv --nrc-words 5000 --top-n 3 \
+python -m tools.situations.pairs --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv --nrc-words 5000 --top-n 3 \
   --reactions 3
 rm -rf runs/default
 pvse train --data emoji:../shared/data/noto-animated-emoji --extra-pairs gallery/situation-pairs.tsv \

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 
-from pvse.data.situations import BENCHMARK, gallery_stem, read_benchmark
 from pvse.defaults import BUNDLED_GALLERY, default_weights
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
 from pvse.training.cached_features import load_frame_bank
 from pvse.training.evaluate import embed_clips
+from tools.situations.pairs import BENCHMARK, gallery_stem, read_benchmark
 
 
 def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, benchmark: Path = BENCHMARK,

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from pvse.data.situations import (
+from pvse.defaults import BUNDLED_GALLERY, REPO_ROOT
+from tools.situations.pairs import (
     BENCHMARK,
     GRAMMAR,
     REACTIONS,
@@ -22,7 +23,6 @@ from pvse.data.situations import (
     situation_text,
     situation_tokens,
 )
-from pvse.defaults import BUNDLED_GALLERY, REPO_ROOT
 
 PAIRS = REPO_ROOT / "gallery" / "situation-pairs.tsv"
 FRESH = REPO_ROOT / "benchmarks" / "situations" / "fresh_queries.tsv"

@@ -22,7 +22,7 @@ sentence's and a GIF's embeddings) and works on galleries without names. Pool se
 of a benchmark query (same words up to the opener, token Jaccard >= 0.5, or MiniLM cosine >= 0.8 between the
 situations without their openers) are dropped.
 
-Run: python -m pvse.data.situations --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv
+Run: python -m tools.situations.pairs --gallery gallery/noto-emoji --out gallery/situation-pairs.tsv
 """
 from __future__ import annotations
 
@@ -37,8 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic_file import atomic_file
-from ..defaults import BUNDLED_GALLERY, REPO_ROOT
+from pvse.atomic_file import atomic_file
+
+from .. import REPO_ROOT
+
+BUNDLED_GALLERY = REPO_ROOT / "gallery" / "noto-emoji"
 
 GRAMMAR = Path(__file__).with_name("situation_grammar.json")
 REACTIONS = Path(__file__).with_name("reaction_grammar.json")
@@ -119,7 +122,7 @@ class SentenceTeacher:
     def __init__(self) -> None:
         from sentence_transformers import SentenceTransformer
 
-        from ..features.minilm import model_dir
+        from pvse.features.minilm import model_dir
         self.model = SentenceTransformer(model_dir(), device="cpu")
 
     def embed(self, texts: list[str]) -> np.ndarray:

@@ -10,8 +10,8 @@ from huggingface_hub import SpaceCard, SpaceCardData
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from demo import space_card
 from pvse.errors import PVSEError
+from tools import space_card
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
@@ -29,7 +29,7 @@ def test_spaces_yaml_is_valid_and_matches_the_pinned_gradio_and_python():
 
 
 def test_readme_front_matter_matches_spaces_yaml():
-    """Fails until `python -m demo.space_card --write README.md` has been run after editing Spaces.yaml."""
+    """Fails until `python -m tools.space_card --write README.md` has been run after editing Spaces.yaml."""
     problems = space_card.front_matter_differences(REPO_ROOT / "README.md", REPO_ROOT / "Spaces.yaml")
     assert not problems, "\n".join(problems)
 

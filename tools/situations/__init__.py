@@ -1,0 +1,1 @@
+"""Situation training pairs for the bundled emoji (see pairs.py)."""
