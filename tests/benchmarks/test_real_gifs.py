@@ -71,3 +71,18 @@ def test_end_to_end_on_a_small_labelled_folder(tmp_path, capsys):
     assert pixels["hubness"]["lists"] == 9
     # the names alone: "my reaction when I just want to cry" finds "happy cry", "cry", "loudly crying" first
     assert lexical["category"]["per_category"][0]["p5"] == pytest.approx(3 / 5)
+
+
+def test_feature_probe_neighbours_and_pixel_motion():
+    from benchmarks.real_gifs_probe import neighbour_hits, pixel_motion
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 8)) * 10
+    x = np.vstack([centres[0] + rng.normal(size=(6, 8)), centres[1] + rng.normal(size=(6, 8))])
+    categories = [["happy"]] * 6 + [["sad", "cry"]] * 6
+    result = neighbour_hits(x, categories, draws=5)
+    assert result["any"] == 1.0 and result["main"] == 1.0  # two clean clusters
+    assert 0.9 < result["chance_any"] <= 1.0  # with 12 items in 2 classes a random 5 almost always shares one
+    still = np.zeros((4, 32, 32, 3), np.uint8)
+    moving = still.copy()
+    moving[1::2] = 255
+    assert pixel_motion(still).max() == 0.0 and pixel_motion(moving)[-3] == pytest.approx(1.0)
