@@ -30,7 +30,7 @@ from ..atomic_file import atomic_file
 from ..checkpoints import resolve_device, save_checkpoint
 from ..config import PVSEConfig
 from ..data import PairDataset, load_dataset
-from ..errors import PVSEError
+from ..errors import PVSEError, WeightsError
 from ..features.registry import frame_extractors, word_features
 from ..losses import DIVERSITY_ON, pvse_loss
 from ..model import PVSE
@@ -109,6 +109,16 @@ class TrainConfig:
             raise PVSEError("batch_size must be >= 2: the ranking loss needs negatives in the batch")
         if self.lr <= 0 or self.grad_clip < 0 or not 0 < self.lr_factor < 1:
             raise PVSEError("lr must be > 0, grad_clip >= 0 and 0 < lr_factor < 1")
+        try:  # the model's own checks, before any feature is computed
+            self.model_config()
+        except WeightsError as exc:
+            raise PVSEError(f"invalid model settings: {exc}") from exc
+
+    def model_config(self, frame_dim: int | None = None, word_dim: int | None = None) -> PVSEConfig:
+        """The PVSEConfig these settings train (feature sizes from the extractors' specs unless given)."""
+        return PVSEConfig(num_embeds=self.num_embeds, embed_dim=self.embed_dim, frame_features=self.frame_features,
+                          frame_dim=frame_dim, word_features=self.word_features, word_dim=word_dim,
+                          num_frames=self.num_frames, dropout=self.dropout, residual=self.residual)
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
@@ -253,10 +263,7 @@ def _train(config: TrainConfig, dataset: PairDataset | None) -> TrainResult:
     if train_split.num_clips < 2:
         raise PVSEError("training needs at least 2 usable clips")
 
-    model_config = PVSEConfig(num_embeds=config.num_embeds, embed_dim=config.embed_dim,
-                              frame_features=config.frame_features, frame_dim=frames.dim,
-                              word_features=config.word_features, word_dim=texts.dim,
-                              num_frames=config.num_frames, dropout=config.dropout, residual=config.residual)
+    model_config = config.model_config(frame_dim=frames.dim, word_dim=texts.dim)
     torch.manual_seed(config.seed)
     model = PVSE(model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=True)

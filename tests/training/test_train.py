@@ -104,3 +104,12 @@ def test_passes_per_epoch_multiply_the_steps(tiny_config, tmp_path):
     assert not _same(_weights(one.out_dir), _weights(three.out_dir))
     with pytest.raises(PVSEError, match="passes_per_epoch"):
         train(tiny_config(out=str(tmp_path / "zero"), passes_per_epoch=0))
+
+
+def test_invalid_model_settings_are_config_errors_before_any_work(tiny_config):
+    from pvse.errors import WeightsError
+    for bad in (dict(embed_dim=15), dict(num_embeds=-1), dict(residual="tanh")):
+        with pytest.raises(PVSEError, match="invalid model settings") as info:
+            tiny_config(**bad).check()
+        assert not isinstance(info.value, WeightsError)
+    assert tiny_config().model_config().frame_dim == 1280  # sizes from the extractor specs
