@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import torch
+from demo_process import stop, wait_for_url
 
 from demo.__main__ import build_parser, main
 
@@ -79,19 +77,6 @@ def test_cuda_without_cuda_is_a_clear_message(tiny_gallery, capsys):
     assert "CUDA is not available" in capsys.readouterr().err
 
 
-def _wait_for_url(proc: subprocess.Popen, timeout: float = 90) -> str:
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        match = re.search(r"open (http://127\.0\.0\.1:\d+/?)", line)
-        if match:
-            return match.group(1)
-    raise AssertionError("no URL printed:\n" + "".join(seen))
-
-
 def test_space_entry_point_serves_the_app_configured_by_environment(tiny_gallery, free_port):
     """`python app.py` (what a Space runs) = `python -m demo` with options from the environment."""
     port = free_port()
@@ -101,14 +86,9 @@ def test_space_entry_point_serves_the_app_configured_by_environment(tiny_gallery
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        url = _wait_for_url(proc)
+        url = wait_for_url(proc, timeout=90)
         assert url.rstrip("/") == f"http://127.0.0.1:{port}"
         page = httpx.get(url, timeout=30)
         assert page.status_code == 200 and "pvse-gif" in page.text
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from demo_process import stop, wait_for_url
 from gradio_client import Client
 
 from demo.__main__ import main
@@ -23,19 +21,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 QUERY = "my reaction when i cannot stop laughing"
 
 
-def _wait_for_url(proc: subprocess.Popen, timeout: float = 120) -> str:
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        match = re.search(r"open (http://127\.0\.0\.1:\d+/?)", line)
-        if match:
-            return match.group(1)
-    raise AssertionError("no URL printed:\n" + "".join(seen))
-
-
 def test_demo_serves_a_milvus_lite_gallery_like_the_faiss_one(tiny_gallery, free_port, tmp_path):
     location = f"milvus://{tmp_path}/gifs.db?collection=demo_gifs"
     build_index(tiny_gallery.gallery_dir, location, weights=str(tiny_gallery.weights_dir),
@@ -45,7 +30,7 @@ def test_demo_serves_a_milvus_lite_gallery_like_the_faiss_one(tiny_gallery, free
                              "--port", str(free_port())], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        client = Client(_wait_for_url(proc), verbose=False, download_files=True)
+        client = Client(wait_for_url(proc, timeout=120), verbose=False, download_files=True)
         gallery, status = client.predict(QUERY, 5, api_name="/search")
         expected = tiny_gallery.searcher.search(QUERY, top_k=5).hits  # the faiss index of the same gallery
         assert [Path(item["image"]).name for item in gallery] == [Path(h.path).name for h in expected]
@@ -58,12 +43,7 @@ def test_demo_serves_a_milvus_lite_gallery_like_the_faiss_one(tiny_gallery, free
         np.testing.assert_allclose(payload["head_similarities"], expected[2].head_similarities, atol=1e-4)
         np.testing.assert_allclose(payload["frame_attention"], expected[2].frame_attention, atol=1e-4)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def test_missing_milvus_gallery_is_a_clear_message_before_any_server(tmp_path, capsys):

@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from cnn_frames import count_cnn_frames
 
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
@@ -169,14 +170,6 @@ def copy_built(built, tmp_path):
     shutil.copytree(built["index_dir"], tmp_path / "gallery.index")
     (tmp_path / "gallery" / "huge.gif").unlink()  # only too big for the fixture's limits
     return tmp_path / "gallery", tmp_path / "gallery.index"
-
-
-def count_cnn_frames(pipeline, monkeypatch):
-    calls = []
-    extractor = pipeline.frame_extractor
-    real = extractor.extract
-    monkeypatch.setattr(extractor, "extract", lambda frames, **kw: calls.append(len(frames)) or real(frames, **kw))
-    return calls
 
 
 def test_incremental_rerun_encodes_only_new_and_changed_clips(built, tmp_path, shared_dir, monkeypatch):

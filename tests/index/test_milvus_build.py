@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from cnn_frames import count_cnn_frames
 
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
@@ -83,14 +84,6 @@ def test_other_weights_get_the_faiss_mismatch_message(built):
         Searcher(index, other)
     assert f"--out {built['location']}" in str(info.value) and "\n" not in str(info.value)
     index.close()
-
-
-def count_cnn_frames(pipeline, monkeypatch):
-    calls = []
-    extractor = pipeline.frame_extractor
-    real = extractor.extract
-    monkeypatch.setattr(extractor, "extract", lambda frames, **kw: calls.append(len(frames)) or real(frames, **kw))
-    return calls
 
 
 def test_rerun_adds_changes_deletes_and_renames_in_place(built, tmp_path, shared_dir, monkeypatch):
