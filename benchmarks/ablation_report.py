@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import matplotlib
 
@@ -13,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from pvse.defaults import REPO_ROOT  # noqa: E402
+
+from .situations.score import random_situations  # noqa: E402
 
 RESULTS = REPO_ROOT / "benchmarks" / "results"
 
@@ -48,17 +49,6 @@ def plot(results: dict) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(REPO_ROOT / "docs" / "rsum_vs_k.png")
-
-
-def random_situations(gallery_size: int = 445, queries: Path | None = None) -> dict:
-    """Expected top-1 / top-5 hit rates of a random ranking of the gallery on the situation benchmark."""
-    from math import comb
-
-    from tools.situations.pairs import BENCHMARK, read_benchmark
-    sizes = [len(r["acceptable"].split(",")) for r in read_benchmark(queries or BENCHMARK)]
-    top1 = sum(a / gallery_size for a in sizes) / len(sizes)
-    top5 = sum(1 - comb(gallery_size - a, 5) / comb(gallery_size, 5) for a in sizes) / len(sizes)
-    return {"top1": round(100 * top1, 1), "top5": round(100 * top5, 1)}
 
 
 def main() -> int:

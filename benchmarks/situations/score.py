@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from math import comb
 from pathlib import Path
 
 import torch
@@ -50,6 +51,14 @@ def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, be
     return {"queries": len(every), "top1": rate(every, 0), "top5": rate(every, 1),
             "per_topic": {t: {"n": len(h), "top1": rate(h, 0), "top5": rate(h, 1)} for t, h in sorted(per_topic.items())},
             "per_query": per_query}
+
+
+def random_situations(gallery_size: int = 445, queries: Path = BENCHMARK) -> dict:
+    """Expected top-1 / top-5 hit rates (percent) of a random ranking of the gallery on a query file."""
+    sizes = [len(r["acceptable"].split(",")) for r in read_benchmark(queries)]
+    top1 = sum(a / gallery_size for a in sizes) / len(sizes)
+    top5 = sum(1 - comb(gallery_size - a, 5) / comb(gallery_size, 5) for a in sizes) / len(sizes)
+    return {"top1": round(100 * top1, 1), "top5": round(100 * top5, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
