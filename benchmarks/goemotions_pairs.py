@@ -3,7 +3,7 @@
     python -m benchmarks.goemotions_pairs ../shared/data/goemotions --out goemotions-pairs.tsv [--per-emotion 400]
 
 GoEmotions (Demszky et al., ACL 2020; Apache License 2.0): single-label comments of the train split, 3-25 words,
-at most `--per-emotion` per emotion, mapped to a reaction group of pvse/data/reaction_grammar.json (EMOTION_TO_REACTION);
+at most `--per-emotion` per emotion, mapped to a reaction group of tools/situations/reaction_grammar.json (EMOTION_TO_REACTION);
 near copies of the situation benchmark's and the fresh set's queries are dropped (the situation pairs' leak rule).
 Use the file with `pvse train --extra-pairs`. Measured in docs/real-gifs.md; not part of the shipped recipe.
 """
