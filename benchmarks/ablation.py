@@ -15,8 +15,8 @@ import os
 import time
 from pathlib import Path
 
+from benchmarks import REPO_ROOT
 from pvse.data import load_dataset
-from pvse.defaults import REPO_ROOT
 from pvse.pipeline import PVSEPipeline
 from pvse.training import TrainConfig, evaluate, evaluate_random, train
 

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pvse.defaults import REPO_ROOT  # noqa: E402
+from benchmarks import REPO_ROOT  # noqa: E402
 
 from .situations.score import random_situations  # noqa: E402
 

@@ -15,6 +15,7 @@ import json
 import random
 from pathlib import Path
 
+from benchmarks import BUNDLED_GALLERY
 from pvse.data.situations import (
     BENCHMARK,
     REACTIONS,
@@ -24,7 +25,6 @@ from pvse.data.situations import (
     leaking,
     read_benchmark,
 )
-from pvse.defaults import BUNDLED_GALLERY
 
 EMOTION_TO_REACTION = {
     "amusement": "laughing", "anger": "angry", "annoyance": "annoyed", "caring": "touched", "confusion": "confused",

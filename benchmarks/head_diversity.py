@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks import BUNDLED_GALLERY, SHARED_EMOJI
 from pvse.data import PairDataset, load_dataset
-from pvse.data.emoji import SHARED_EMOJI
-from pvse.defaults import BUNDLED_GALLERY, default_weights
+from pvse.defaults import default_weights
 from pvse.errors import PVSEError
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import per_query_head_scores

@@ -16,7 +16,8 @@ from collections import Counter
 
 import torch
 
-from pvse.defaults import BUNDLED_GALLERY, REPO_ROOT, default_weights
+from benchmarks import BUNDLED_GALLERY, REPO_ROOT
+from pvse.defaults import default_weights
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
 from pvse.training.cached_features import load_frame_bank

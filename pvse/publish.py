@@ -1,4 +1,5 @@
-"""Publish a checkpoint directory as a Hugging Face Hub model repo, with a generated model card.
+"""Publish a checkpoint directory as a Hugging Face Hub model repo, with a generated model card; publish the
+default assets (`pvse.defaults`) to their repos, tagged with the revision the defaults are pinned to.
 
 The directory is loaded first (`load_checkpoint`), so a broken checkpoint is never pushed; only the
 checkpoint's own files (plus README.md) are uploaded, from a staging copy, in one commit.
@@ -15,6 +16,7 @@ from typing import Any
 
 from .checkpoints import WEIGHTS_FILE, Checkpoint, load_checkpoint, read_weights_metadata
 from .checkpoints import checkpoint_files as _files_of_config
+from .defaults import HubAsset, asset_files
 from .errors import PVSEError, WeightsError
 
 LIBRARY_NAME = "pvse-gif"
@@ -172,4 +174,51 @@ def push_checkpoint(checkpoint_dir: str | Path, repo_id: str, private: bool = Fa
                             "(`hf auth login` or --token).") from exc
         except (OSError, ValueError) as exc:
             raise PVSEError(f"could not publish to Hub repo '{repo_id}': {exc}") from exc
+    return str(url)
+
+
+def push_asset(asset: HubAsset, folder: str | Path, *, token: str | None = None, api: Any = None,
+               card: str | None = None) -> str:
+    """Publish a default asset from `folder` (a copy in the asset's layout) to its Hub repo and tag the commit
+    with the asset's pinned revision, so that `pvse.defaults.download_asset` finds exactly these files.
+
+    A model asset goes through `push_checkpoint` (loaded first; its files must be the asset's files); any other
+    is uploaded as its files (`pvse.defaults.asset_files`) plus `card` as README.md. A revision tag that
+    already exists is an error: published content under a pinned revision never changes.
+    """
+    folder = Path(folder).expanduser()
+    files = asset_files(asset, folder) if folder.is_dir() else {}
+    if asset.marker not in files:
+        raise PVSEError(f"{folder} is not a copy of {asset.name}: {asset.marker} is missing")
+    if api is None:
+        from huggingface_hub import HfApi
+        api = HfApi(token=token)
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if asset.repo_type == "model":
+        expected = checkpoint_files(load_checkpoint(folder, device="cpu"))
+        if sorted(expected) != sorted(files):
+            raise PVSEError(f"{folder} holds {sorted(files)} but its checkpoint is made of {sorted(expected)}")
+        url = push_checkpoint(folder, asset.repo_id, token=token, api=api,
+                              commit_message=f"{asset.name}, revision {asset.revision}")
+    else:
+        with tempfile.TemporaryDirectory(prefix="pvse-push-") as staging:
+            staging_dir = Path(staging)
+            for name, path in files.items():
+                (staging_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                _stage(path, staging_dir / name)
+            if card is not None:
+                (staging_dir / CARD_FILE).write_text(card, encoding="utf-8")
+            try:
+                url = api.create_repo(asset.repo_id, token=token, repo_type=asset.repo_type, exist_ok=True)
+                api.upload_folder(repo_id=asset.repo_id, folder_path=staging_dir, token=token,
+                                  repo_type=asset.repo_type, commit_message=f"{asset.name}, revision {asset.revision}")
+            except HfHubHTTPError as exc:
+                raise PVSEError(f"could not publish to Hub repo '{asset.repo_id}': {exc}. Check that you may write "
+                                "there (`hf auth login` or --token).") from exc
+    try:
+        api.create_tag(asset.repo_id, tag=asset.revision, repo_type=asset.repo_type, token=token)
+    except HfHubHTTPError as exc:
+        raise PVSEError(f"uploaded {asset.name} to '{asset.repo_id}' but could not tag it '{asset.revision}' ({exc}); "
+                        "if that tag exists already, give the asset a new revision in pvse/defaults.py") from exc
     return str(url)

@@ -6,22 +6,22 @@ Each load runs in a fresh process with `HF_ENDPOINT` pointed at the server and i
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hub_server import HubServer, Repo
+
+from pvse.defaults import DEFAULT_ASSETS, DEFAULT_MODEL, asset_files
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPO = "pvse-gif/test-model"
 COMMITS = {"main": "a" * 40, "v1": "b" * 40}
 FILES = {COMMITS["main"]: {"config.json": b'{"rev": "main"}'}, COMMITS["v1"]: {"config.json": b'{"rev": "v1"}'}}
 BROKEN = {"pvse-gif/private": 401, "pvse-gif/broken": 500, "pvse-gif/slow": "sleep"}
+ASSET_COMMIT = "c" * 40
 
 PROBE = """
 import sys
@@ -35,77 +35,25 @@ except PVSEError as exc:
 """
 
 
-class HubHandler(BaseHTTPRequestHandler):
-    requests: list[str] = []
-
-    def log_message(self, *args) -> None:  # quiet
-        pass
-
-    def _answer(self, body: bool) -> None:
-        type(self).requests.append(f"{self.command} {self.path}")
-        owner, name, resolve, revision, filename = (self.path.lstrip("/").split("/", 4) + [""] * 5)[:5]
-        repo = f"{owner}/{name}"
-        if repo in BROKEN:
-            if BROKEN[repo] == "sleep":
-                time.sleep(3)
-            self.send_response(BROKEN[repo] if BROKEN[repo] != "sleep" else 200)
-            if BROKEN[repo] == 401:  # what the Hub answers for a private repo without a token
-                self.send_header("X-Error-Code", "RepoNotFound")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        if repo != REPO or resolve != "resolve":
-            return self._not_found("RepoNotFound", "Repository not found")
-        commit = COMMITS.get(revision, revision if revision in FILES else None)
-        if commit is None:
-            return self._not_found("RevisionNotFound", "Invalid rev id")
-        data = FILES[commit].get(filename)
-        if data is None:
-            return self._not_found("EntryNotFound", "Entry not found")
-        self.send_response(200)
-        self.send_header("X-Repo-Commit", commit)
-        self.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Content-Type", "application/octet-stream")
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def _not_found(self, code: str, message: str) -> None:
-        payload = f'{{"error": "{message}"}}'.encode()
-        self.send_response(404)
-        self.send_header("X-Error-Code", code)
-        self.send_header("X-Error-Message", message)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command == "GET":
-            self.wfile.write(payload)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._answer(body=False)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._answer(body=True)
-
-
 @pytest.fixture(scope="module")
 def hub():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HubHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    repos = {("model", REPO): Repo(commits=FILES, refs={"main": COMMITS["main"], "v1": COMMITS["v1"]})}
+    for asset in DEFAULT_ASSETS:  # the default assets at their pinned revision; "main" has moved on
+        files = asset_files(asset, REPO_ROOT / asset.checkout)
+        repos[(asset.repo_type, asset.repo_id)] = Repo(
+            commits={ASSET_COMMIT: files, "d" * 40: {**files, asset.marker: b"newer, unpinned"}},
+            refs={asset.revision: ASSET_COMMIT, "main": "d" * 40})
+    with HubServer(repos, broken=BROKEN) as server:
+        yield server
 
 
-def load(hub: str, home: Path, ref: str, offline: bool = False) -> subprocess.CompletedProcess:
+def load(hub: HubServer, home: Path, *args: str, offline: bool = False, probe: str = PROBE) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and k != "TRANSFORMERS_OFFLINE"}
-    env.update(HF_ENDPOINT=hub, HF_HOME=str(home), HF_HUB_ETAG_TIMEOUT="1", HF_HUB_DOWNLOAD_TIMEOUT="1",
+    env.update(HF_ENDPOINT=hub.url, HF_HOME=str(home), HF_HUB_ETAG_TIMEOUT="1", HF_HUB_DOWNLOAD_TIMEOUT="1",
                HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=str(REPO_ROOT))
     if offline:
         env["HF_HUB_OFFLINE"] = "1"
-    return subprocess.run([sys.executable, "-c", PROBE, ref], capture_output=True, text=True, env=env, timeout=120,
+    return subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, timeout=120,
                           cwd=home)
 
 
@@ -118,13 +66,13 @@ def one_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def test_first_load_downloads_then_offline_reads_the_cache(hub, tmp_path):
-    HubHandler.requests.clear()
+    hub.requests.clear()
     first = load(hub, tmp_path, REPO)
     assert first.returncode == 0 and "\"rev\": \"main\"" in first.stdout, first.stderr
-    assert any(r.startswith("GET /pvse-gif/test-model/resolve/main/config.json") for r in HubHandler.requests)
-    HubHandler.requests.clear()
+    assert any(r.startswith("GET /pvse-gif/test-model/resolve/main/config.json") for r in hub.requests)
+    hub.requests.clear()
     again = load(hub, tmp_path, REPO, offline=True)
-    assert again.returncode == 0 and '"rev": "main"' in again.stdout and HubHandler.requests == []
+    assert again.returncode == 0 and '"rev": "main"' in again.stdout and hub.requests == []
     (tmp_path / "empty-cache").mkdir()
     cold = load(hub, tmp_path / "empty-cache", REPO, offline=True)
     assert "HF_HUB_OFFLINE" in one_line(cold)
@@ -143,3 +91,46 @@ def test_a_revision_is_honoured(hub, tmp_path):
 def test_hub_errors_are_one_line(hub, tmp_path, repo, expected):
     line = one_line(load(hub, tmp_path, repo))
     assert repo in line and expected in line
+
+
+ASSET_PROBE = """
+import dataclasses, sys
+from pvse import defaults
+from pvse.errors import PVSEError
+asset = {a.repo_id: a for a in defaults.DEFAULT_ASSETS}.get(sys.argv[1], defaults.DEFAULT_MODEL)
+asset = dataclasses.replace(asset, repo_id=sys.argv[1], revision=sys.argv[2] if len(sys.argv) > 2 else asset.revision)
+try:
+    print(defaults.download_asset(asset))
+except PVSEError as exc:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {name: path.read_bytes() for name, path in asset_files(DEFAULT_MODEL, folder).items()}
+
+
+def test_the_default_model_downloads_at_its_pinned_revision_once_then_offline(hub, tmp_path):
+    hub.requests.clear()
+    first = load(hub, tmp_path, DEFAULT_MODEL.repo_id, probe=ASSET_PROBE)
+    assert first.returncode == 0, first.stderr
+    folder = Path(first.stdout.strip())
+    assert folder.is_relative_to(tmp_path) and not any(p.is_symlink() for p in folder.rglob("*"))
+    assert contents(folder) == contents(REPO_ROOT / DEFAULT_MODEL.checkout)  # the pinned commit, not "main"
+    assert any("/resolve/" + ASSET_COMMIT + "/model.safetensors" in r for r in hub.requests)
+    for offline in (False, True):  # a complete pinned copy is used as it is: no request at all
+        hub.requests.clear()
+        again = load(hub, tmp_path, DEFAULT_MODEL.repo_id, offline=offline, probe=ASSET_PROBE)
+        assert again.returncode == 0 and Path(again.stdout.strip()) == folder and hub.requests == [], again.stderr
+    (tmp_path / "empty").mkdir()
+    line = one_line(load(hub, tmp_path / "empty", DEFAULT_MODEL.repo_id, offline=True, probe=ASSET_PROBE))
+    assert "HF_HUB_OFFLINE" in line and "run once online" in line and "PVSE_WEIGHTS" in line
+
+
+@pytest.mark.parametrize("repo, revision, expected", [("pvse-gif/missing", "v1", "does not exist"),
+                                                      ("pvse-gif/private", "v1", "does not exist"),
+                                                      (DEFAULT_MODEL.repo_id, "no-such-tag", "does not exist")])
+def test_default_asset_hub_errors_are_one_line(hub, tmp_path, repo, revision, expected):
+    line = one_line(load(hub, tmp_path, repo, revision, probe=ASSET_PROBE))
+    assert repo in line and expected in line and "PVSE_WEIGHTS" in line

@@ -9,6 +9,11 @@ untouched), checks that the two agree, and pushes the Space:
     python -m tools.space_card --check README.md     # exit 1 when README.md and Spaces.yaml differ
     python -m tools.space_card --push user/space     # upload the app, library, weights and gallery
     python -m tools.space_card --push user/space --dry-run   # list what would be uploaded
+    python -m tools.space_card --push-defaults [--dry-run]   # publish the default model and gallery
+
+The Space carries the default model and gallery in a checkout's layout (`pvse.defaults`: each asset's files
+under its checkout folder), so the app finds them there; `--push-defaults` publishes the same files to the
+assets' Hub repos, tagged with the revision `pvse.defaults` pins, for installs without a checkout.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from pvse.atomic_file import atomic_file
+from pvse.defaults import DEFAULT_ASSETS, DEFAULT_GALLERY, HubAsset, asset_files
 from pvse.errors import PVSEError
 
 from . import REPO_ROOT
@@ -38,8 +44,9 @@ KNOWN_KEYS = frozenset(REQUIRED_KEYS) | {
 COLORS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 HARDWARE = {"cpu-basic", "cpu-upgrade", "zero-a10g", "t4-small", "t4-medium", "l4x1", "l4x4", "l40sx1", "l40sx4",
             "l40sx8", "a10g-small", "a10g-large", "a10g-largex2", "a10g-largex4", "a100-large", "h100", "h100x8"}
-# What the Space needs from this repository (relative paths or folders); tests, CI and docs stay behind.
-SPACE_CONTENT = ("app.py", "README.md", "demo", "pvse", "weights/default", "gallery")
+# What the Space needs from this repository besides the default assets (relative paths or folders); tests, CI
+# and docs stay behind.
+SPACE_CONTENT = ("app.py", "README.md", "demo", "pvse")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 # Spaces install gradio itself at `sdk_version`; listing it again in requirements.txt could change it.
 PROVIDED_BY_SPACES = {"gradio"}
@@ -171,6 +178,42 @@ class SpaceUpload:
         return ops + [CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in sorted(self.generated.items())]
 
 
+def checkout_asset_files(asset: HubAsset, repo_root: Path = REPO_ROOT) -> dict[str, Path]:
+    """A default asset's files in the checkout at `repo_root`, by path in the asset's Hub repo."""
+    folder = repo_root / asset.checkout
+    files = asset_files(asset, folder) if folder.is_dir() else {}
+    if asset.marker not in files:
+        raise SpaceConfigError(f"{asset.name} is missing: {folder / asset.marker} is not there (build the bundled "
+                               "default first, weights/make_default.sh)")
+    return files
+
+
+GALLERY_CARD = """---
+license: cc-by-4.0
+pretty_name: Noto animated emoji gallery for pvse-gif
+tags: [pvse-gif, gif-search, reaction-gif]
+---
+
+# Noto animated emoji gallery
+
+The default gallery of pvse-gif: 445 Noto emoji animations (GIF) with their manifest, and
+the pvse-gif index that searches them (`noto-emoji.index/`, built with the default model). See
+`noto-emoji/CREDITS.md` for credits and licences (animations CC BY 4.0, CLDR annotations Unicode License v3).
+"""
+
+
+def push_defaults(repo_root: Path = REPO_ROOT, *, token: str | None = None, api=None) -> list[str]:
+    """Publish the default model and gallery from the checkout to their Hub repos (`pvse.publish.push_asset`)."""
+    from pvse.publish import push_asset
+    urls = []
+    for asset in DEFAULT_ASSETS:
+        checkout_asset_files(asset, repo_root)  # a clear error before anything is uploaded
+    for asset in DEFAULT_ASSETS:
+        card = GALLERY_CARD if asset == DEFAULT_GALLERY else None
+        urls.append(push_asset(asset, repo_root / asset.checkout, token=token, api=api, card=card))
+    return urls
+
+
 def plan_space_upload(repo_root: Path = REPO_ROOT) -> SpaceUpload:
     """Collect the Space's files; refuses when README's front matter is stale or the bundled model is missing."""
     readme = repo_root / "README.md"
@@ -187,6 +230,8 @@ def plan_space_upload(repo_root: Path = REPO_ROOT) -> SpaceUpload:
             rel = file.relative_to(repo_root)
             if not SKIP_PARTS & set(rel.parts) and file.suffix not in {".pyc", ".pyo"}:
                 files[rel.as_posix()] = file
+    for asset in DEFAULT_ASSETS:
+        files.update({f"{asset.checkout}/{name}": path for name, path in checkout_asset_files(asset, repo_root).items()})
     return SpaceUpload(files=files, generated={"requirements.txt": space_requirements(repo_root / "pyproject.toml").encode()})
 
 
@@ -216,10 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--write", metavar="README", help="write Spaces.yaml as the front matter of README")
     action.add_argument("--check", metavar="README", help="exit 1 when README's front matter differs from Spaces.yaml")
     action.add_argument("--push", metavar="USER/SPACE", help="upload the Space (needs network and a write token)")
+    action.add_argument("--push-defaults", action="store_true", help="publish the default model and gallery to "
+                        "their Hub repos (pvse/defaults.py), tagged with their pinned revisions")
     parser.add_argument("--spaces-yaml", default=str(SPACES_YAML), help="the settings file (default: %(default)s)")
     parser.add_argument("--repo-root", default=str(REPO_ROOT), help="with --push: the checkout to upload from "
                         "(default: %(default)s)")
-    parser.add_argument("--dry-run", action="store_true", help="with --push: list the files, upload nothing")
+    parser.add_argument("--dry-run", action="store_true", help="with --push / --push-defaults: list the files, "
+                        "upload nothing")
     parser.add_argument("--private", action="store_true", help="with --push: create the Space private")
     args = parser.parse_args(argv)
     try:
@@ -231,6 +279,15 @@ def main(argv: list[str] | None = None) -> int:
             for problem in problems:
                 print(problem, file=sys.stderr)
             return 1 if problems else 0
+        elif args.push_defaults and args.dry_run:
+            for asset in DEFAULT_ASSETS:
+                files = checkout_asset_files(asset, Path(args.repo_root))
+                for name in files:
+                    print(f"{asset.repo_type} {asset.repo_id}@{asset.revision}: {name}")
+                print(f"{len(files)} files would go to {asset.repo_type} repo {asset.repo_id}, tagged {asset.revision}")
+        elif args.push_defaults:
+            for url in push_defaults(Path(args.repo_root)):
+                print(url)
         elif args.dry_run:
             upload = plan_space_upload(Path(args.repo_root))
             for path in [*upload.files, *upload.generated]:

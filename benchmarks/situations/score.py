@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from pvse.defaults import BUNDLED_GALLERY, default_weights
+from benchmarks import BUNDLED_GALLERY
+from pvse.defaults import default_weights
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
 from pvse.training.cached_features import load_frame_bank

@@ -34,7 +34,11 @@ def load_dataset(spec: str | Path, *, clips_dir: str | Path | None = None, split
     """Load a data spec (see module doc). `extra_pairs` TSVs (`file<TAB>text`) add texts to train clips only."""
     text = str(spec)
     if text == "emoji" or text.startswith("emoji:"):
-        dataset = load_emoji(text[len("emoji:"):] or None, seed=split_seed)
+        if text[len("emoji:"):]:
+            dataset = load_emoji(text[len("emoji:"):], seed=split_seed)
+        else:  # the default gallery's emoji (pvse.defaults)
+            from ..defaults import default_gallery
+            dataset = load_emoji(default_gallery(), seed=split_seed)
     elif text.startswith("mrw:"):
         dataset = load_mrw(text[len("mrw:"):], clips_dir=clips_dir)
     elif text.startswith("tsv:"):

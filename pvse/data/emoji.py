@@ -11,21 +11,12 @@ import csv
 import re
 from pathlib import Path
 
-from ..defaults import BUNDLED_GALLERY, REPO_ROOT
 from ..errors import PVSEError
 from .pairs import PairDataset, build_splits, split_groups_shuffled
 
 MANIFEST = "manifest.tsv"
-SHARED_EMOJI = REPO_ROOT.parent / "shared" / "data" / "noto-animated-emoji"
 IGNORED_CODEPOINTS = frozenset({"1f3fb", "1f3fc", "1f3fd", "1f3fe", "1f3ff", "fe0f"})
 REQUIRED_COLUMNS = ("file", "name", "codepoints", "shortcode", "emoticons", "cldr_name", "keywords")
-
-
-def default_emoji_dir() -> Path:
-    """The bundled gallery when the repo has one, else the shared copy beside the repo."""
-    if (BUNDLED_GALLERY / MANIFEST).is_file():
-        return BUNDLED_GALLERY
-    return SHARED_EMOJI
 
 
 def emoji_group(codepoints: str, name: str) -> str:
@@ -67,9 +58,12 @@ def emoji_texts(row: dict[str, str]) -> list[str]:
     return out
 
 
-def load_emoji(directory: str | Path | None = None, seed: int = 0) -> PairDataset:
+def load_emoji(directory: str | Path, seed: int = 0) -> PairDataset:
     """Load the Noto emoji folder (manifest.tsv + GIFs) and split it 80/10/10 by code-point group (seeded)."""
-    directory = Path(directory) if directory else default_emoji_dir()
+    if not directory:
+        raise PVSEError("emoji data set: give its folder, e.g. --data emoji:PATH (the Noto animated emoji folder "
+                        "with manifest.tsv and its GIFs)")
+    directory = Path(directory)
     manifest = directory / MANIFEST
     if not manifest.is_file():
         raise PVSEError(f"emoji data set: {manifest} not found (expected the Noto animated emoji folder with "

@@ -2,12 +2,15 @@
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from benchmarks import real_gifs
-from pvse.defaults import BUNDLED_GALLERY
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_GALLERY = REPO_ROOT / "gallery" / "noto-emoji"
 
 
 def test_category_hit_precision_and_chance():

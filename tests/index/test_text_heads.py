@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,12 +13,14 @@ import torch
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.cli import main
 from pvse.config import PVSEConfig
-from pvse.defaults import BUNDLED_GALLERY
 from pvse.index import Searcher, build_index, read_index
 from pvse.index.faiss_search import brute_force_top_k
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_GALLERY = REPO_ROOT / "gallery" / "noto-emoji"
 
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
               word_features="glove-6b-50d", word_dim=50, num_frames=4)

@@ -1,10 +1,10 @@
 """The situation training pairs: generation, the no-leak rule against the benchmark, the teacher."""
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
-from pvse.defaults import BUNDLED_GALLERY, REPO_ROOT
 from tools.situations.pairs import (
     BENCHMARK,
     GRAMMAR,
@@ -24,6 +24,8 @@ from tools.situations.pairs import (
     situation_tokens,
 )
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_GALLERY = REPO_ROOT / "gallery" / "noto-emoji"
 PAIRS = REPO_ROOT / "gallery" / "situation-pairs.tsv"
 FRESH = REPO_ROOT / "benchmarks" / "situations" / "fresh_queries.tsv"
 

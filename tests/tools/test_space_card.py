@@ -7,9 +7,11 @@ import gradio
 import pytest
 import yaml
 from huggingface_hub import SpaceCard, SpaceCardData
+from huggingface_hub.utils import filter_repo_objects
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+from pvse.defaults import DEFAULT_ASSETS, DEFAULT_GALLERY, DEFAULT_MODEL
 from pvse.errors import PVSEError
 from tools import space_card
 
@@ -102,8 +104,9 @@ def _fake_checkout(tmp_path) -> Path:
     for rel in ("app.py", "Spaces.yaml", "pyproject.toml", "demo/app.py", "pvse/__init__.py"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / rel, root / rel)
-    for rel in ("weights/default/config.json", "gallery/noto-emoji/001-smile.gif", "gallery/noto-emoji.index/index.json",
-                "pvse/__pycache__/x.cpython-311.pyc", "tests/test_x.py"):
+    for rel in ("weights/default/config.json", "weights/default/model.safetensors", "gallery/noto-emoji/001-smile.gif",
+                "gallery/noto-emoji.index/index.json", "gallery/build_noto_emoji.py", "pvse/__pycache__/x.cpython-311.pyc",
+                "tests/test_x.py"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(b"x")
     (root / "README.md").write_text("# pvse-gif\n")
@@ -117,7 +120,8 @@ def test_space_upload_plan_needs_current_front_matter_and_sends_the_right_files(
     space_card.write_front_matter(root / "README.md", root / "Spaces.yaml")
     plan = space_card.plan_space_upload(root)
     assert sorted(plan.files) == ["README.md", "app.py", "demo/app.py", "gallery/noto-emoji.index/index.json",
-                                  "gallery/noto-emoji/001-smile.gif", "pvse/__init__.py", "weights/default/config.json"]
+                                  "gallery/noto-emoji/001-smile.gif", "pvse/__init__.py", "weights/default/config.json",
+                                  "weights/default/model.safetensors"]
     requirements = plan.generated["requirements.txt"].decode().splitlines()
     names = {Requirement(line).name for line in requirements if line and not line.startswith("#")}
     assert "torch" in names and "faiss-cpu" in names and "spaces" in names
@@ -125,7 +129,7 @@ def test_space_upload_plan_needs_current_front_matter_and_sends_the_right_files(
     ops = plan.operations()
     assert {op.path_in_repo for op in ops} == set(plan.files) | {"requirements.txt"}
     shutil.rmtree(root / "weights")
-    with pytest.raises(space_card.SpaceConfigError, match="weights/default"):
+    with pytest.raises(space_card.SpaceConfigError, match="weights/default/model.safetensors"):
         space_card.plan_space_upload(root)
 
 
@@ -143,4 +147,47 @@ def test_cli_dry_run_lists_files_without_uploading(capsys, tmp_path):
     space_card.write_front_matter(root / "README.md", root / "Spaces.yaml")
     assert space_card.main(["--push", "someone/pvse-gif", "--dry-run", "--repo-root", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "requirements.txt" in out and "8 files would go to the Space someone/pvse-gif" in out
+    assert "requirements.txt" in out and "9 files would go to the Space someone/pvse-gif" in out
+
+
+class RecordingApi:
+    """create_repo / upload_folder / create_tag, recording what each repo received."""
+
+    def __init__(self):
+        self.uploaded: dict[str, dict[str, bytes]] = {}
+        self.tags: list[tuple[str, str, str]] = []
+
+    def create_repo(self, repo_id, **kwargs):
+        return f"https://huggingface.co/{repo_id}"
+
+    def upload_folder(self, *, repo_id, folder_path, **kwargs):
+        folder = Path(folder_path)
+        self.uploaded[repo_id] = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+                                  if p.is_file()}
+
+    def create_tag(self, repo_id, *, tag, repo_type, **kwargs):
+        self.tags.append((repo_type, repo_id, tag))
+
+
+def test_push_defaults_publishes_what_the_space_carries_tagged_with_the_pinned_revisions(capsys):
+    """One layout: each default asset's Hub repo gets exactly the files the Space carries under the asset's
+    checkout folder (plus a card), tagged with the revision pvse.defaults downloads."""
+    api = RecordingApi()
+    space_card.push_defaults(REPO_ROOT, api=api)
+    assert sorted(api.tags) == sorted((a.repo_type, a.repo_id, a.revision) for a in DEFAULT_ASSETS)
+    space_files = space_card.plan_space_upload(REPO_ROOT).files
+    for asset in DEFAULT_ASSETS:
+        in_space = {name[len(asset.checkout) + 1:]: path.read_bytes() for name, path in space_files.items()
+                    if name.startswith(asset.checkout + "/")}
+        published = {k: v for k, v in api.uploaded[asset.repo_id].items() if k != "README.md"}
+        assert published == in_space and asset.marker in published
+        assert set(filter_repo_objects(published, allow_patterns=list(asset.patterns))) == set(published)
+    assert "noto-emoji/001-smile.gif" in api.uploaded[DEFAULT_GALLERY.repo_id]
+    assert space_card.main(["--push-defaults", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"2 files would go to model repo {DEFAULT_MODEL.repo_id}, tagged {DEFAULT_MODEL.revision}" in out
+
+
+def test_push_defaults_refuses_a_checkout_without_the_assets(tmp_path):
+    with pytest.raises(space_card.SpaceConfigError, match="default model is missing"):
+        space_card.push_defaults(tmp_path, api=RecordingApi())
