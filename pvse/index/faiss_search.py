@@ -17,14 +17,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import faiss
 import numpy as np
 import torch
 
 from ..errors import GalleryIndexError
 from ..similarity import max_over_k2_scores
+
+if TYPE_CHECKING:
+    import faiss  # imported by the functions that build or search an index: a flat scan needs none
 
 ROUNDING_SLACK = 1e-4  # float32 inner products of unit vectors agree to far better than this
 TRAIN_SAMPLE = 100_000  # at most this many vectors train IVF / PQ quantizers (faiss wants >= 39 per list)
@@ -83,6 +85,8 @@ def _pq_m(num_vectors: int, dim: int, params: dict[str, Any]) -> int:
 
 
 def _set_nprobe(index: faiss.Index, value: int) -> None:
+    import faiss
+
     faiss.extract_index_ivf(index).nprobe = value
 
 
@@ -157,6 +161,8 @@ def factory_string(kind: str, params: dict[str, Any]) -> str:
 def build_vector_index(vectors: np.ndarray, kind: str = "flat", params: dict[str, Any] | None = None,
                        seed: int = 0) -> tuple[faiss.Index, dict[str, Any]]:
     """Put (N, H) L2-normalised float32 vectors into a faiss inner-product index of `kind`; returns it and its params."""
+    import faiss
+
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     resolved = default_params(kind, n, dim, params)

@@ -13,13 +13,13 @@ of its caption or name, so `hit.matched_by` says "GIF head 2" or "its name" / "i
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import faiss
 import numpy as np
 import regex
 import torch
@@ -288,18 +288,24 @@ class Searcher:
 
 @contextmanager
 def _threads(count: int | None) -> Iterator[None]:
-    """Run the block with `count` torch and faiss (OpenMP) threads, then restore the previous settings."""
+    """Run the block with `count` torch and faiss (OpenMP) threads, then restore the previous settings.
+
+    faiss is set only when it is loaded (an index that uses it loaded it when the searcher was made).
+    """
     if not count:
         yield
         return
-    old_torch, old_faiss = torch.get_num_threads(), faiss.omp_get_max_threads()
+    faiss = sys.modules.get("faiss")
+    old_torch, old_faiss = torch.get_num_threads(), faiss.omp_get_max_threads() if faiss else None
     torch.set_num_threads(count)
-    faiss.omp_set_num_threads(count)
+    if faiss:
+        faiss.omp_set_num_threads(count)
     try:
         yield
     finally:
         torch.set_num_threads(old_torch)
-        faiss.omp_set_num_threads(old_faiss)
+        if faiss:
+            faiss.omp_set_num_threads(old_faiss)
 
 
 def _mismatch_message(index: GalleryIndex, pipeline: PVSEPipeline) -> str:

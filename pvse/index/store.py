@@ -25,12 +25,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import faiss
 import numpy as np
 
 from ..errors import GalleryIndexError
+
+if TYPE_CHECKING:
+    import faiss  # imported where vectors are read or written: an exhaustive search never needs it
 
 FORMAT_NAME = "pvse-gif-index"
 FORMAT_VERSION = 1
@@ -114,7 +116,7 @@ class GalleryIndex:
         """Read `vectors.faiss` (if not read yet) and check it matches the embeddings."""
         if self.vectors is None:
             try:
-                self.vectors = faiss.read_index(str(self.directory / VECTORS_FILE))
+                self.vectors = _read_vectors(self.directory)
             except (OSError, RuntimeError) as exc:
                 raise _damaged(self.directory, f"{VECTORS_FILE}: {exc}") from exc
             _validate(self)
@@ -138,6 +140,8 @@ def safe_relative_path(path: str) -> bool:
 
 def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
     """Write `index` to `out_dir` atomically (temp directory beside it, then rename); returns the directory."""
+    import faiss
+
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out_dir)
@@ -235,7 +239,7 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
         attention = _load_array(index_dir, ATTENTION_FILE)
         frame_indices = _load_array(index_dir, FRAME_INDICES_FILE)
         _check_vectors_file(index_dir, meta)
-        vectors = faiss.read_index(str(index_dir / VECTORS_FILE)) if load_vectors else None
+        vectors = _read_vectors(index_dir) if load_vectors else None
     except GalleryIndexError:
         raise
     except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as exc:
@@ -243,6 +247,12 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
     index = GalleryIndex(meta, clips, embeddings, attention, frame_indices, vectors, index_dir)
     _validate(index)
     return index
+
+
+def _read_vectors(index_dir: Path) -> faiss.Index:
+    import faiss
+
+    return faiss.read_index(str(index_dir / VECTORS_FILE))
 
 
 def _load_array(index_dir: Path, name: str, mmap_mode: str | None = None) -> np.ndarray:

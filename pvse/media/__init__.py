@@ -25,15 +25,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
-import av.error
 import numpy as np
 from PIL import Image
 
 from pvse.errors import MediaError
 
 from . import gif
+
+if TYPE_CHECKING:
+    import av  # PyAV is imported when a video container is opened: GIFs, PNGs and WebPs never need it
 
 MEDIA_EXTENSIONS: tuple[str, ...] = (".gif", ".mp4", ".webp", ".webm", ".mov", ".m4v", ".apng", ".png")
 """File name endings the gallery indexer treats as clips (lower case)."""
@@ -305,12 +307,16 @@ _NO_LOCK = _NoLock()
 
 
 def _av_open(path: str):
+    import av
+
     # metadata that is not UTF-8 (a Latin-1 title, ...) must not stop decoding
     return av.open(path, mode="r", metadata_errors="replace")
 
 
 def _av_count_frames(path: str, limits: MediaLimits) -> int:
     """Count the video stream's packets (one per frame) without decoding pixels; stop at the cap."""
+    import av.error
+
     try:
         with _av_open(path) as container:
             stream = _video_stream(path, container)
@@ -330,6 +336,8 @@ def _av_count_frames(path: str, limits: MediaLimits) -> int:
 def _av_decode(path: str, limits: MediaLimits, wanted: frozenset[int], max_size: tuple[int, int] | None
                ) -> tuple[dict[int, np.ndarray], int]:
     """Decode the whole video stream, converting only the ``wanted`` frames: (index -> RGB, frame count)."""
+    import av.error
+
     kept: dict[int, np.ndarray] = {}
     count = 0
     try:
@@ -366,6 +374,8 @@ def _av_frame_to_rgb(frame: av.VideoFrame, max_size: tuple[int, int] | None) -> 
 
 
 def _ffmpeg_reason(e: av.error.FFmpegError) -> str:
+    import av.error
+
     detail = e.strerror or type(e).__name__
     if isinstance(e, (av.error.InvalidDataError, av.error.EOFError)):
         return f"not a video or animation this program can decode, or the file is truncated/corrupt (FFmpeg: {detail})"

@@ -85,7 +85,7 @@ def test_features_are_deterministic_and_usable_by_a_trained_model(name, glove, m
 def test_minilm_wordpieces_and_shapes(minilm):
     text = "The astronaut was unbelievably happy 😂"
     batch = minilm.encode([text])
-    pieces = minilm.tokenizer.tokenize(text)
+    pieces = minilm.tokenize(text)
     assert minilm.dim == 384 and batch.features.shape == (1, len(pieces), 384)
     assert batch.tokens == [pieces] and pieces[3:5] == ["un", "##bel"]
     assert batch.known[0] == [p != "[UNK]" for p in pieces] and batch.known[0][-1] is False
@@ -101,7 +101,7 @@ def test_minilm_features_are_contextual(minilm):
 def test_minilm_long_text_keeps_first_pieces(minilm):
     text = ("unbelievably well-known reactions, " * 3000) + "tail"
     batch = minilm.encode([text])
-    assert batch.tokens[0] == minilm.tokenizer.tokenize(text[:4000])[:128]
+    assert batch.tokens[0] == minilm.tokenize(text[:4000])[:128]
 
 
 def test_unknown_names_are_weights_errors():
