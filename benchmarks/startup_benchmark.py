@@ -1,6 +1,6 @@
 """Cold start of the CLI and the demo, as ratios to `python -c "import torch"`, side by side in one run.
 
-    python benchmarks/startup_benchmark.py [--repeats 3] [--no-demo]
+    python benchmarks/startup_benchmark.py [--repeats 3] [--no-demo] [--against OTHER_CHECKOUT]
 
 Each command runs as a fresh process (interleaved with the baseline, --repeats rounds, medians reported), from
 a temporary folder with this checkout on PYTHONPATH and one thread, on the bundled model and gallery:
@@ -9,6 +9,8 @@ a temporary folder with this checkout on PYTHONPATH and one thread, on the bundl
 - `pvse search "..." --json --top-k 5`: load the index and the model, answer, exit;
 - `python -m demo`: from launch to the first answered search (the page is served only once the model is
   loaded and has answered a warm-up query).
+--against DIR also times the pvse commands of another checkout (e.g. `git archive` of an older commit), interleaved
+with this one's, so old and new are measured side by side in one run.
 Not a test: the numbers depend on the machine and its load; the ratios are what to compare.
 """
 from __future__ import annotations
@@ -65,25 +67,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--against", metavar="CHECKOUT", help="another checkout to time beside this one")
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "HF_HUB_OFFLINE": "1"}
-    commands = {
-        'python -c "import torch"': [sys.executable, "-c", "import torch"],
-        "pvse --help": [sys.executable, "-m", "pvse", "--help"],
-        "pvse search --json": [sys.executable, "-m", "pvse", "search", QUERY, "--json", "--top-k", "5"],
-    }
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    if not args.no_demo:
-        times["python -m demo, to the first answer"] = []
+    checkouts = {"": REPO} | ({" (other)": Path(args.against).resolve()} if args.against else {})
+    base_env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    baseline = 'python -c "import torch"'
+    runs: dict[str, tuple[list[str] | None, dict[str, str]]] = {baseline: ([sys.executable, "-c", "import torch"],
+                                                                        base_env)}
+    for label, checkout in checkouts.items():
+        env = {**base_env, "PYTHONPATH": str(checkout)}
+        runs[f"pvse --help{label}"] = ([sys.executable, "-m", "pvse", "--help"], env)
+        runs[f"pvse search --json{label}"] = ([sys.executable, "-m", "pvse", "search", QUERY, "--json", "--top-k", "5"],
+                                              env)
+        if not args.no_demo:
+            runs[f"python -m demo, to the first answer{label}"] = (None, env)
+    times: dict[str, list[float]] = {name: [] for name in runs}
     with tempfile.TemporaryDirectory() as cwd:
         for _ in range(args.repeats):
-            for name, argv in commands.items():
-                times[name].append(run_once(argv, cwd, env))
-            if not args.no_demo:
-                times["python -m demo, to the first answer"].append(demo_to_first_answer(cwd, env))
-    base = statistics.median(times['python -c "import torch"'])
-    print(f"{os.cpu_count()} CPUs, {args.repeats} runs each (median), one thread, bundled model and gallery\n")
+            for name, (argv, env) in runs.items():
+                times[name].append(run_once(argv, cwd, env) if argv else demo_to_first_answer(cwd, env))
+    base = statistics.median(times[baseline])
+    print(f"{os.cpu_count()} CPUs, {args.repeats} runs each (median), one thread, bundled model and gallery"
+          + (f"; (other) = {args.against}" if args.against else "") + "\n")
     print("| command | seconds | × import torch |")
     print("|---|---|---|")
     for name, values in times.items():
