@@ -5,6 +5,9 @@ T) and kept in a FeatureCache; training epochs and index rebuilds read them back
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .config import FramePreprocessing
 from .errors import MediaError
 from .feature_store import ClipFeatures, FeatureCache
 from .integrity import file_sha256
@@ -44,20 +48,35 @@ class LazyFrameExtractor:
         return self._extractor.extract(frames)
 
 
-def frame_decode_size(extractor_name: str) -> tuple[int, int] | None:
+def frame_decode_size(extractor_name: str, preprocessing: FramePreprocessing | None = None) -> tuple[int, int] | None:
     """(width, height) a clip's frames may be shrunk to while decoding for this frame extractor.
 
     The extractor squashes every frame to its square input size with antialiased bicubic (see
     `FrameFeatureExtractor.preprocess`); shrinking to that size with the same filter while decoding feeds
-    it the same pixels (to rounding) and keeps no full-size frame. None (decode at full size) when unknown.
+    it the same pixels (to rounding) and keeps no full-size frame. None (decode at full size) when unknown,
+    or when the model's `preprocessing` resizes the shorter side and crops (`FramePreprocessing.decode_size`).
     """
+    if preprocessing is not None:
+        return preprocessing.decode_size
     from .features import frame_extractors
     spec = frame_extractors().get(extractor_name)
-    return None if spec is None else (spec.image_size, spec.image_size)
+    return None if spec is None else spec.preprocessing.decode_size
+
+
+def frame_features_key(extractor_name: str, preprocessing: FramePreprocessing | None = None) -> str:
+    """The name frame features are cached under: the extractor's, plus a hash of the preprocessing when a model
+    names one other than the extractor's own (features of differently prepared frames never mix)."""
+    if preprocessing is None:
+        return extractor_name
+    from .features import frame_extractor_spec
+    if preprocessing == frame_extractor_spec(extractor_name).preprocessing:
+        return extractor_name
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(preprocessing), sort_keys=True).encode()).hexdigest()
+    return f"{extractor_name}-{digest[:8]}"
 
 
 def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None,
-            frame_size: tuple[int, int] | None = None):
+            frame_size: tuple[int, int] | None = None, sampling: str = "centres"):
     """Cached features, or (hash, decoded clip), or the MediaError saying why neither (never raises)."""
     try:
         key = content_hash(path)
@@ -69,7 +88,7 @@ def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCach
     if cached is not None and cached.features.shape[0] == num_frames:
         return cached
     try:
-        return key, decode_clip(path, num_frames=num_frames, limits=limits, max_size=frame_size)
+        return key, decode_clip(path, num_frames=num_frames, limits=limits, max_size=frame_size, sampling=sampling)
     except MediaError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - decode_clip turns errors into MediaError; this is a last guard
@@ -106,13 +125,14 @@ def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray | Exce
 def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int = 8, *,
                        cache: FeatureCache | None = None, batch_clips: int = 8, decode_workers: int = 2,
                        limits: MediaLimits = MediaLimits(), progress: bool | str = True,
-                       frame_size: tuple[int, int] | None = None
+                       frame_size: tuple[int, int] | None = None, sampling: str = "centres"
                        ) -> Iterator[tuple[Path, ClipFeatures | MediaError]]:
     """Yield (path, features or the MediaError that explains why not) for every path, in input order.
 
     Clips are decoded by a thread pool up to a few batches ahead while the CNN runs on the previous batch;
     frames of `batch_clips` clips go through the CNN together. Cached clips skip decoding and the CNN.
     frame_size: shrink frames to this (width, height) while decoding (`frame_decode_size` of the extractor).
+    sampling: which T frames (`FramePreprocessing.sampling`).
     Whatever goes wrong with one file becomes its MediaError; the others go on.
     """
     paths = [Path(p) for p in paths]
@@ -129,7 +149,7 @@ def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int =
             path = next(todo, None)
             if path is None:
                 return
-            window.append((path, pool.submit(_decode, path, num_frames, limits, cache, frame_size)))
+            window.append((path, pool.submit(_decode, path, num_frames, limits, cache, frame_size, sampling)))
 
     try:
         refill()

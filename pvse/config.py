@@ -11,6 +11,48 @@ from .errors import WeightsError
 
 CONFIG_VERSION = 1
 RESIDUALS = ("sigmoid", "centred")
+SAMPLINGS = ("centres", "starts")
+INTERPOLATIONS = ("bicubic", "bilinear")
+
+
+@dataclass(frozen=True)
+class FramePreprocessing:
+    """How a clip's frames become frame-CNN input: which T frames, how each is resized, how normalised.
+
+    sampling: "centres" takes frame floor((i + 1/2) n / T) of n (the centre of T equal segments); "starts"
+    takes floor(i n / T), i.e. 0, n/4, n/2, 3n/4 for T = 4 (the reference code's evaluation).
+    resize: None squashes the whole frame to size x size (nothing cropped away); a number resizes the shorter
+    side to it, keeping the aspect ratio, then crops the centre size x size (the reference's 256 then 224).
+    interpolation: antialiased "bicubic" or "bilinear". mean / std: per RGB channel, on pixels in [0, 1].
+    A model's config names it only when it differs from its frame extractor's own (`FrameExtractorSpec`).
+    """
+
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    resize: int | None = None
+    interpolation: str = "bicubic"
+    sampling: str = "centres"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
+        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+        problems = []
+        if self.size < 1 or (self.resize is not None and self.resize < self.size):
+            problems.append(f"size {self.size} / resize {self.resize}: need 1 <= size <= resize")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            problems.append("mean and std need 3 values each, std > 0")
+        if self.sampling not in SAMPLINGS:
+            problems.append(f"sampling must be one of {', '.join(SAMPLINGS)}, got '{self.sampling}'")
+        if self.interpolation not in INTERPOLATIONS:
+            problems.append(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got '{self.interpolation}'")
+        if problems:
+            raise WeightsError("frame preprocessing: " + "; ".join(problems))
+
+    @property
+    def decode_size(self) -> tuple[int, int] | None:
+        """(width, height) frames may be shrunk to while decoding: the squash target; None when cropping."""
+        return (self.size, self.size) if self.resize is None else None
 
 
 @dataclass(frozen=True)
@@ -27,6 +69,8 @@ class PVSEConfig:
     residual: PIE-Net's local residual Upsilon: "sigmoid" (the paper's eq. 2, values in (0, 1)) or "centred"
     (2 sigmoid - 1, values in (-1, 1)). Sigmoid residuals all start near 0.5, so the K residuals of an instance
     are nearly parallel and the diversity loss barely moves them; centred ones start near 0.
+    preprocessing: how frames are sampled, resized and normalised for the frame CNN when the model was trained
+    otherwise than the extractor's default (a converted official checkpoint); see `frame_preprocessing`.
     """
 
     num_embeds: int = 4
@@ -40,6 +84,7 @@ class PVSEConfig:
     legacy_global: bool = False
     vocab_size: int = 0
     residual: str = "sigmoid"
+    preprocessing: FramePreprocessing | None = None  # None: the frame extractor's own (its spec)
     extra: dict[str, Any] = field(default_factory=dict)
     version: int = CONFIG_VERSION
 
@@ -59,6 +104,8 @@ class PVSEConfig:
             raise WeightsError("frame_dim and word_dim must be >= 2")
         if self.num_frames < 1:
             raise WeightsError(f"num_frames must be >= 1, got {self.num_frames}")
+        if isinstance(self.preprocessing, dict):
+            object.__setattr__(self, "preprocessing", FramePreprocessing(**self.preprocessing))
         if self.residual not in RESIDUALS:
             raise WeightsError(f"residual must be one of {', '.join(RESIDUALS)}, got '{self.residual}'")
         spec = word_features().get(self.word_features)
@@ -66,7 +113,16 @@ class PVSEConfig:
             raise WeightsError(f"word_features '{self.word_features}' is a learned table: it needs vocab_size >= 1")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The config as JSON-ready data; `preprocessing` only when set, so older configs read back unchanged."""
+        data = dataclasses.asdict(self)
+        if data["preprocessing"] is None:
+            del data["preprocessing"]
+        return data
+
+    def frame_preprocessing(self) -> FramePreprocessing:
+        """The frame preprocessing this model expects: its own when the config names one, else its extractor's."""
+        from .features.registry import frame_extractor_spec
+        return self.preprocessing or frame_extractor_spec(self.frame_features).preprocessing
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)

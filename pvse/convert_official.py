@@ -8,6 +8,10 @@ conversion is: unwrap the file, normalise key spellings, split the CNN off into 
 
 The published checkpoints were evaluated with `--legacy`: the global feature is the GRU output at the last
 step, whose backward half has seen only the last item (`legacy_global=True` in our config).
+
+Their frames were prepared as the reference data loader does, so the converted config says so
+(`REFERENCE_PREPROCESSING`): each frame's shorter side resized to 256, the centre 224 x 224 cropped,
+ImageNet mean / std, and frames floor(i n / T) of n (0, n/4, n/2, 3n/4 for T = 4).
 """
 from __future__ import annotations
 
@@ -24,16 +28,19 @@ from typing import Any
 import torch
 
 from .checkpoints import CONFIG_FILE, save_checkpoint
-from .config import PVSEConfig
+from .config import FramePreprocessing, PVSEConfig
 from .errors import WeightsError
 from .features import vocab as vocab_table
-from .features.backbones import RESNET152
+from .features.backbones import IMAGENET_MEAN, IMAGENET_STD, RESNET152
 from .integrity import listing, mismatch
 from .model import PVSE
 
 OFFICIAL_REPO = "https://github.com/yalesong/pvse"
 OFFICIAL_SPECIALS = tuple(vocab_table.SPECIALS)
 DEFAULT_NUM_FRAMES = 8  # the official TGIF models; the MRW ones were evaluated with 4 frames
+# torchvision Resize(256) + CenterCrop(224) + Normalize(ImageNet) on PIL images (bilinear), segment starts
+REFERENCE_PREPROCESSING = FramePreprocessing(size=224, resize=256, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                                             interpolation="bilinear", sampling="starts")
 
 _RNN_KEYS = tuple(f"rnn.{w}_{kind}_l0{suffix}" for suffix in ("", "_reverse")
                   for w in ("weight", "bias") for kind in ("ih", "hh"))
@@ -179,7 +186,7 @@ def convert_official_state_dict(
     config = PVSEConfig(num_embeds=k, embed_dim=embed_dim, frame_features=RESNET152.name, frame_dim=frame_dim,
                         word_features=vocab_table.NAME, word_dim=word_dim, num_frames=num_frames,
                         dropout=0.0, legacy_global=legacy, vocab_size=vocab_size,
-                        extra={"converted_from": OFFICIAL_REPO})
+                        preprocessing=REFERENCE_PREPROCESSING, extra={"converted_from": OFFICIAL_REPO})
     model = PVSE(config)
     expected = model.state_dict()
     ours = {key: value for key, value in state.items() if not key.startswith(CNN_PREFIX)}

@@ -58,7 +58,7 @@ class PVSEPipeline:
     def frame_extractor(self):
         from .features import build_frame_extractor
         return build_frame_extractor(self.config.frame_features, state_dict=self.checkpoint.frame_cnn_state,
-                                     device=self.device)
+                                     device=self.device, preprocessing=self.config.frame_preprocessing())
 
     @torch.inference_mode()
     def encode_text(self, texts: list[str]) -> TextEncoding:

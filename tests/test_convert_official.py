@@ -377,3 +377,72 @@ def test_pipeline_encodes_sentences_with_the_official_vocabulary(resnet152):
         expected = reference_text(state, ids, torch.tensor([7, 6]), legacy=True, k=2)
     torch.testing.assert_close(enc.embeddings, expected, atol=2e-5, rtol=1e-4)
     assert enc.known[1] == [True, True, True, True, False, True]
+
+
+def write_gif(path, n_frames, size=(40, 30)):
+    """A GIF whose frame i is filled with grey level 10 i (so a frame's index can be read back from it)."""
+    from PIL import Image
+    frames = [Image.new("RGB", size, (10 * i,) * 3) for i in range(n_frames)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0, optimize=False)
+    return path
+
+
+def test_a_converted_checkpoint_carries_the_reference_preprocessing_and_the_pipeline_follows_it(resnet152, tmp_path):
+    from pvse.checkpoints import save_checkpoint
+    from pvse.clip_features import frame_features_key
+    from pvse.config import PVSEConfig
+    from pvse.convert_official import REFERENCE_PREPROCESSING
+    from pvse.features.frames import build_frame_extractor
+    from pvse.index import build_index, read_index
+    from pvse.pipeline import PVSEPipeline
+
+    config, ours, cnn_state, vocab = convert_official_state_dict(official_state(resnet152, k=2, seed=3), WORDS,
+                                                                 num_frames=4)
+    save_checkpoint(model_from(config, ours), tmp_path / "ckpt", frame_cnn_state=cnn_state, vocab=vocab)
+    stored = json.loads((tmp_path / "ckpt" / "config.json").read_text())["preprocessing"]
+    assert stored == {"size": 224, "resize": 256, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                      "interpolation": "bilinear", "sampling": "starts"}
+    pipe = PVSEPipeline.from_pretrained(str(tmp_path / "ckpt"), device="cpu")
+    assert pipe.config.frame_preprocessing() == REFERENCE_PREPROCESSING == PVSEConfig.from_dict(
+        json.loads(pipe.config.to_json())).preprocessing
+    assert frame_features_key("resnet152", REFERENCE_PREPROCESSING) != "resnet152"  # never mixed in the cache
+
+    # pixels: torchvision's Resize(256) + CenterCrop(224) + Normalize on a PIL image, as the reference loader
+    from PIL import Image
+    from torchvision import transforms
+    frame = torch.randint(0, 256, (48, 80, 3), generator=torch.Generator().manual_seed(0), dtype=torch.uint8).numpy()
+    reference = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                                    transforms.Normalize(REFERENCE_PREPROCESSING.mean, REFERENCE_PREPROCESSING.std)])
+    extractor = build_frame_extractor("resnet152", state_dict=cnn_state, backend="torch",
+                                      preprocessing=REFERENCE_PREPROCESSING)
+    ours_pixels = extractor.preprocess(frame[None])[0]
+    assert ours_pixels.shape == (3, 224, 224)
+    torch.testing.assert_close(ours_pixels, reference(Image.fromarray(frame)), atol=0.03, rtol=0)  # PIL rounds to uint8
+
+    # frames: 0, n/4, n/2, 3n/4, recorded in the index the pipeline builds
+    gallery = tmp_path / "gifs"
+    gallery.mkdir()
+    write_gif(gallery / "twenty.gif", 20)
+    build_index(gallery, tmp_path / "official.index", pipeline=pipe, progress=False, device="cpu")
+    assert read_index(tmp_path / "official.index").frame_indices[0].tolist() == [0, 5, 10, 15]
+
+
+def test_our_own_configs_keep_their_preprocessing_byte_for_byte():
+    """A config without the field (the bundled model's) writes none and keeps the extractor's own settings."""
+    from pathlib import Path
+
+    from pvse.clip_features import frame_features_key
+    from pvse.config import PVSEConfig
+    from pvse.media import sample_frame_indices
+
+    text = (Path(__file__).resolve().parents[1] / "weights" / "default" / "config.json").read_text()
+    config = PVSEConfig.from_dict(json.loads(text))
+    assert "preprocessing" not in text and "preprocessing" not in config.to_json()  # what is written stays as it was
+    frames = config.frame_preprocessing()
+    assert (frames.size, frames.resize, frames.mean, frames.std) == (224, None, (0.5,) * 3, (0.5,) * 3)
+    assert frames.sampling == "centres" and frames.decode_size == (224, 224)
+    assert frame_features_key(config.frame_features, frames) == config.frame_features
+    assert sample_frame_indices(20, 4) == [2, 7, 12, 17] and sample_frame_indices(20, 4, "starts") == [0, 5, 10, 15]
+    with pytest.raises(WeightsError, match="sampling"):
+        PVSEConfig.from_dict({**json.loads(text), "preprocessing": {"size": 224, "mean": [0.5] * 3, "std": [0.5] * 3,
+                                                                    "sampling": "random"}})

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import FramePreprocessing
 from .onnx_runner import OnnxRunner, try_onnx_runner
 from .registry import FrameExtractorSpec, frame_extractor_spec
 
@@ -23,21 +24,24 @@ BACKENDS = ("auto", "onnxruntime", "torch")
 class FrameFeatureExtractor(torch.nn.Module):
     """A frozen ImageNet CNN: (N, H, W, 3) uint8 RGB frames -> (N, dim) pooled float32 features.
 
-    Frames are resized to image_size x image_size (bicubic, antialiased; aspect ratio is not kept, so no part
-    of the frame is cropped away) and normalised as the weights were trained. `extract` runs through ONNX
-    Runtime on CPU when that was verified to agree with PyTorch at build time (`backend` says which is used).
+    Frames are resized and normalised as `preprocessing` says (default: the spec's own, i.e. squashed to
+    image_size x image_size, bicubic, antialiased, aspect ratio not kept, so no part of the frame is cropped
+    away). `extract` runs through ONNX Runtime on CPU when that was verified to agree with PyTorch at build
+    time (`backend` says which is used).
     """
 
     def __init__(self, name: str, trunk: torch.nn.Module, spec: FrameExtractorSpec,
-                 runner: OnnxRunner | None = None, backend_note: str = "torch") -> None:
+                 runner: OnnxRunner | None = None, backend_note: str = "torch",
+                 preprocessing: FramePreprocessing | None = None) -> None:
         super().__init__()
         self.name = name
         self.spec = spec
         self.dim = spec.dim
-        self.image_size = spec.image_size
+        self.preprocessing = preprocessing or spec.preprocessing
+        self.image_size = self.preprocessing.size
         self.trunk = trunk
-        self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(self.preprocessing.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(self.preprocessing.std).view(1, 3, 1, 1), persistent=False)
         self._runner = runner
         self.backend_note = backend_note
         for parameter in self.parameters():
@@ -62,10 +66,14 @@ class FrameFeatureExtractor(torch.nn.Module):
         array = _checked_frames(frames)
         pixels = torch.from_numpy(np.require(array, requirements=["C", "W"])).to(self.device)
         pixels = pixels.permute(0, 3, 1, 2).float()
-        size = self.image_size
-        if pixels.shape[-2:] != (size, size) and pixels.shape[0] > 0:
-            pixels = F.interpolate(pixels, size=(size, size), mode="bicubic", align_corners=False,
+        pre, size = self.preprocessing, self.image_size
+        target = (size, size) if pre.resize is None else _shorter_side_to(pixels.shape[-2:], pre.resize)
+        if pixels.shape[-2:] != target and pixels.shape[0] > 0:
+            pixels = F.interpolate(pixels, size=target, mode=pre.interpolation, align_corners=False,
                                    antialias=True).clamp_(0.0, 255.0)
+        if pre.resize is not None:  # the centre size x size, as torchvision's CenterCrop picks it
+            top, left = int(round((target[0] - size) / 2.0)), int(round((target[1] - size) / 2.0))
+            pixels = pixels[..., top:top + size, left:left + size]
         return (pixels / 255.0 - self.mean) / self.std
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -86,6 +94,12 @@ class FrameFeatureExtractor(torch.nn.Module):
         return out
 
 
+def _shorter_side_to(shape: torch.Size, side: int) -> tuple[int, int]:
+    """(H, W) with the shorter side `side` and the aspect ratio kept, as torchvision's Resize(side) rounds."""
+    h, w = int(shape[0]), int(shape[1])
+    return (side, max(side, int(side * w / h))) if h <= w else (max(side, int(side * h / w)), side)
+
+
 def _checked_frames(frames: np.ndarray) -> np.ndarray:
     array = np.asarray(frames)
     if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
@@ -96,13 +110,15 @@ def _checked_frames(frames: np.ndarray) -> np.ndarray:
 
 
 def build_frame_extractor(name: str, *, state_dict: dict[str, torch.Tensor] | None = None,
-                          device: str | torch.device = "cpu", backend: str = "auto") -> FrameFeatureExtractor:
+                          device: str | torch.device = "cpu", backend: str = "auto",
+                          preprocessing: FramePreprocessing | None = None) -> FrameFeatureExtractor:
     """Build a frozen frame extractor by name (see `registry.frame_extractors`).
 
     state_dict: the trunk's own weights (timm / torchvision names, no classifier), for checkpoints that carry
     them; required for "resnet152", optional for "efficientnet-lite0" (ImageNet weights from its package).
     backend: "auto" uses ONNX Runtime on CPU when it is installed and agrees with PyTorch, else PyTorch;
-    "onnxruntime" insists on it; "torch" never tries it.
+    "onnxruntime" insists on it; "torch" never tries it. preprocessing: the model's frame preprocessing
+    (`PVSEConfig.frame_preprocessing()`); None: the spec's own.
     """
     spec = frame_extractor_spec(name)
     if backend not in BACKENDS:
@@ -113,9 +129,9 @@ def build_frame_extractor(name: str, *, state_dict: dict[str, torch.Tensor] | No
     device = torch.device(device)
     runner, note = None, "torch (asked for)" if backend == "torch" else f"torch (device {device})"
     if backend != "torch" and device.type == "cpu":
-        runner, note = try_onnx_runner(trunk, spec.image_size)
+        runner, note = try_onnx_runner(trunk, (preprocessing or spec.preprocessing).size)
         if runner is None:
             if backend == "onnxruntime":
                 raise RuntimeError(f"{name}: {note}")
             log.warning("%s frame features run on PyTorch: %s", name, note)
-    return FrameFeatureExtractor(name, trunk, spec, runner, note).to(device)
+    return FrameFeatureExtractor(name, trunk, spec, runner, note, preprocessing).to(device)

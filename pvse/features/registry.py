@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
+from ..config import FramePreprocessing
 from ..errors import WeightsError
 
 BUILTIN_MODULES = ("pvse.features.backbones", "pvse.features.glove", "pvse.features.minilm", "pvse.features.vocab")
@@ -43,6 +44,12 @@ class FrameExtractorSpec:
     carried: bool = False
     trainable: bool = True
     about: str = ""
+
+    @property
+    def preprocessing(self) -> FramePreprocessing:
+        """The extractor's own frame preprocessing: T frames at segment centres, the whole frame squashed to
+        image_size (antialiased bicubic), normalised with its mean / std. A model config may name another."""
+        return FramePreprocessing(size=self.image_size, mean=self.mean, std=self.std)
 
 
 @dataclass(frozen=True)

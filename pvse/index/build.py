@@ -34,6 +34,7 @@ from ..clip_features import (
     LazyFrameExtractor,
     content_hash,
     frame_decode_size,
+    frame_features_key,
     iter_clip_features,
 )
 from ..errors import GalleryIndexError, MediaError, PVSEError
@@ -355,7 +356,9 @@ def _encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str,
         return
     config = pipeline.config
     extractor = LazyFrameExtractor(pipeline.config.frame_features, lambda: pipeline.frame_extractor)
-    cache = FeatureCache(feature_cache, extractor.name, config.num_frames) if feature_cache else None
+    frames = config.frame_preprocessing()
+    cache = FeatureCache(feature_cache, frame_features_key(extractor.name, frames), config.num_frames) \
+        if feature_cache else None
     pending: list[tuple[str, ClipFeatures]] = []
 
     def flush() -> None:
@@ -370,7 +373,7 @@ def _encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str,
     stream = iter_clip_features([root / rel for rel in todo], extractor, config.num_frames, cache=cache,
                                 batch_clips=batch_size, decode_workers=decode_workers, limits=limits,
                                 progress="indexing" if progress else False,
-                                frame_size=frame_decode_size(config.frame_features))
+                                frame_size=frame_decode_size(config.frame_features, frames), sampling=frames.sampling)
     tick = time.perf_counter()
     for path, result in stream:
         rel = Path(os.path.relpath(path, root)).as_posix()

@@ -246,7 +246,8 @@ class Searcher:
         path = self.clip_path(row)
         if not path.is_file():
             raise MediaError(path, "the file is no longer in the gallery; re-run `pvse index` to update the index")
-        clip = decode_clip(path, num_frames=int(self.index.meta["num_frames"]), limits=MediaLimits())
+        clip = decode_clip(path, num_frames=int(self.index.meta["num_frames"]), limits=MediaLimits(),
+                           sampling=self.pipeline.config.frame_preprocessing().sampling)
         return list(clip.frames)
 
     def _hits(self, query: torch.Tensor, top: TopClips, query_head: int | None = None) -> tuple[list[SearchHit], int]:

@@ -72,11 +72,13 @@ class Clip:
     path: str
 
 
-def sample_frame_indices(num_source_frames: int, num_frames: int) -> list[int]:
+def sample_frame_indices(num_source_frames: int, num_frames: int, sampling: str = "centres") -> list[int]:
     """T evenly spaced indices (centre of T equal segments); short clips repeat the last frame.
 
     For ``n >= T``, index ``i`` is ``floor((i + 1/2) * n / T)``: distinct, increasing, and equal to
     ``range(n)`` when ``n == T``. For ``n < T`` every frame is used once, then the last is repeated.
+    sampling="starts" takes the start of each segment instead, ``floor(i * n / T)`` (0, n/4, n/2, 3n/4 for
+    T = 4: the reference code's evaluation; `pvse.config.FramePreprocessing`).
     Pure integer arithmetic, so the result is exact and deterministic.
     """
     if num_source_frames < 1:
@@ -86,21 +88,26 @@ def sample_frame_indices(num_source_frames: int, num_frames: int) -> list[int]:
     n, t = num_source_frames, num_frames
     if n < t:
         return list(range(n)) + [n - 1] * (t - n)
+    if sampling == "starts":
+        return [i * n // t for i in range(t)]
+    if sampling != "centres":
+        raise ValueError(f"sampling must be 'centres' or 'starts', got {sampling!r}")
     return [(2 * i + 1) * n // (2 * t) for i in range(t)]
 
 
 def decode_clip(path: str | Path, num_frames: int = 8, limits: MediaLimits = MediaLimits(),
-                max_size: tuple[int, int] | None = None) -> Clip:
+                max_size: tuple[int, int] | None = None, sampling: str = "centres") -> Clip:
     """Decode ``num_frames`` evenly spaced frames of a GIF / video / animated image (see module doc).
 
     max_size: (width, height); a frame wider or taller is shrunk along that axis to it (antialiased
     bicubic) as soon as it is composited. The frame CNN squashes every frame to its input size with
     that filter anyway (`pvse.features.frames`), so passing its input size gives it the same pixels (to
     rounding) while decoding holds and hands over a fraction of the bytes. Smaller axes are left alone.
+    sampling: which frames, see `sample_frame_indices`.
     """
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-    frames, indices, count = _read(path, limits, lambda n: sample_frame_indices(n, num_frames), max_size)
+    frames, indices, count = _read(path, limits, lambda n: sample_frame_indices(n, num_frames, sampling), max_size)
     return Clip(frames=np.stack(frames), indices=tuple(indices), num_source_frames=count, path=str(path))
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from ..clip_features import LazyFrameExtractor, frame_decode_size, iter_clip_features
+from ..clip_features import LazyFrameExtractor, frame_decode_size, frame_features_key, iter_clip_features
+from ..config import FramePreprocessing
 from ..defaults import default_feature_cache
 from ..errors import MediaError, PVSEError
 from ..feature_store import ClipFeatures, FeatureCache, WordFeatureStore, text_key
@@ -48,26 +49,30 @@ class FrameBank:
 
 def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int, cache_root: str | Path | None = None,
                     *, extractor_factory: Callable[[], object] | None = None, device: str | torch.device = "cpu",
-                    progress: bool = True) -> FrameBank:
+                    progress: bool = True, preprocessing: FramePreprocessing | None = None) -> FrameBank:
     """Frame features of `paths` from the FeatureCache, computing (and caching) the missing ones.
+
+    preprocessing: the model's frame preprocessing (`PVSEConfig.frame_preprocessing()`); None: the extractor's.
 
     Clips that fail to decode are left out and listed in `failed`; it is an error only if all of them fail.
     """
     paths = list(dict.fromkeys(Path(p) for p in paths))
     if not paths:
         raise PVSEError("no clips to compute frame features for")
-    cache = FeatureCache(Path(cache_root) if cache_root else default_feature_cache(), extractor_name, num_frames)
+    cache = FeatureCache(Path(cache_root) if cache_root else default_feature_cache(),
+                         frame_features_key(extractor_name, preprocessing), num_frames)
     if extractor_factory is None:
         def extractor_factory():
             from ..features import build_frame_extractor
-            return build_frame_extractor(extractor_name, device=device)
+            return build_frame_extractor(extractor_name, device=device, preprocessing=preprocessing)
     rows: dict[Path, int] = {}
     feats: list[torch.Tensor] = []
     failed: dict[Path, str] = {}
     extractor = LazyFrameExtractor(extractor_name, extractor_factory)
     for path, item in iter_clip_features(paths, extractor, num_frames, cache=cache,
                                          progress="frame features" if progress else False,
-                                         frame_size=frame_decode_size(extractor_name)):
+                                         frame_size=frame_decode_size(extractor_name, preprocessing),
+                                         sampling=(preprocessing.sampling if preprocessing else "centres")):
         if isinstance(item, MediaError):
             failed[path] = str(item)
             continue

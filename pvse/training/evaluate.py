@@ -101,7 +101,7 @@ def evaluate(model: PVSEPipeline | str | Path, dataset: PairDataset, split: str 
     data = dataset.split(split)
     frames = load_frame_bank([c.path for c in data.clips], config.frame_features, config.num_frames, feature_cache,
                              extractor_factory=lambda: pipeline.frame_extractor, device=pipeline.device,
-                             progress=progress)
+                             progress=progress, preprocessing=config.frame_preprocessing())
     if not data.pairs:
         raise PVSEError(f"split '{data.name}' has no clip-text pairs")
     queries, relevant = relevance_matrix(data)  # every listed clip and text: undecodable clips are scored, as misses
