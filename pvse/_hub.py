@@ -51,7 +51,7 @@ def fetch_file(ref: str, filename: str) -> Path:
         from huggingface_hub import constants
         offline = constants.HF_HUB_OFFLINE  # HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) as huggingface_hub read it
         how = ("HF_HUB_OFFLINE is set, so only the local cache was searched; run once online or "
-               "`huggingface-cli download " + repo_id + "`") if offline else \
+               "`hf download " + repo_id + "`") if offline else \
               "the Hub could not be reached and the file is not in the local cache; check the network or pass a local directory"
         cause = exc.__cause__ or exc.__context__
         if cause is not None and not offline and str(cause).strip():
@@ -59,7 +59,7 @@ def fetch_file(ref: str, filename: str) -> Path:
         raise WeightsError(f"{filename} of Hub repo '{repo_id}' is not available: {how}.") from exc
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise WeightsError(f"Hub repo '{repo_id}'" + (f" at revision '{revision}'" if revision else "") +
-                           " does not exist or is private (log in with `huggingface-cli login`).") from exc
+                           " does not exist or is private (log in with `hf auth login`).") from exc
     except EntryNotFoundError as exc:
         raise WeightsError(f"Hub repo '{repo_id}' has no {filename}: it is not a pvse-gif checkpoint.") from exc
     except (HfHubHTTPError, OSError) as exc:
