@@ -5,6 +5,9 @@
   RevisionNotFound, EntryNotFound).
 - `GET /api/{models,datasets}/{repo}/revision/{rev}`: repo info with the commit `sha` a branch or tag points at.
 - `GET /api/{models,datasets}/{repo}/tree/{rev}[/{path}]?recursive=true`: the file listing `snapshot_download` asks.
+- Large files (`redirect_suffixes`, the Hub's LFS files) answer the resolve URL with 302 to a "CDN" on another
+  host name (`localhost` instead of 127.0.0.1, the same server) carrying `X-Linked-Etag` / `X-Linked-Size`, as
+  the Hub does; `GET /cdn/{commit}/{file}` serves them there.
 - Repos listed in `broken` answer 401 / 500, or stall ("sleep"), for every request.
 
 Files are bytes or paths (served from disk, e.g. the checkout's own weights and gallery). Every request is
@@ -36,8 +39,11 @@ class Repo:
 class HubServer:
     """`with HubServer(repos) as hub: ... hub.url ...`; repos: {("model" | "dataset", "owner/name"): Repo}."""
 
-    def __init__(self, repos: dict[tuple[str, str], Repo], broken: dict[str, int | str] | None = None) -> None:
+    def __init__(self, repos: dict[tuple[str, str], Repo], broken: dict[str, int | str] | None = None,
+                 redirect_suffixes: tuple[str, ...] = (".safetensors",)) -> None:
         self.repos = repos
+        self.redirect_suffixes = redirect_suffixes
+        self.cdn: dict[str, bytes | Path] = {}
         self.broken = dict(broken or {})
         self.requests: list[str] = []
         self._etags: dict[tuple[str, str], str] = {}
@@ -49,6 +55,7 @@ class HubServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self.cdn_url = f"http://localhost:{self._httpd.server_address[1]}/cdn"
 
     def __enter__(self) -> HubServer:
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
@@ -86,6 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, body: bool) -> None:
         self.hub.requests.append(f"{self.command} {self.path}")
         parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/")]
+        if parts[:1] == ["cdn"] and "/".join(parts[1:]) in self.hub.cdn:
+            data = read(self.hub.cdn["/".join(parts[1:])])
+            return self._send(200, data if body else None, "application/octet-stream", length=len(data))
         if parts[:1] == ["api"]:
             repo_type = {"models": "model", "datasets": "dataset"}.get(parts[1] if len(parts) > 1 else "")
             return self._api(repo_type, parts[2:], body)
@@ -104,8 +114,14 @@ class _Handler(BaseHTTPRequestHandler):
         if content is None:
             return self._error(404, "EntryNotFound", "Entry not found", body)
         data = read(content)
+        etag = f'"{self.hub.etag(commit, filename, data)}"'
+        if filename.endswith(self.hub.redirect_suffixes):
+            self.hub.cdn[f"{commit}/{filename}"] = content
+            return self._send(302, None, "text/plain", length=0, headers={
+                "Location": f"{self.hub.cdn_url}/{commit}/{filename}", "X-Repo-Commit": commit,
+                "X-Linked-Etag": etag, "X-Linked-Size": str(len(data)), "ETag": '"pointer"'})
         self._send(200, data if body else None, "application/octet-stream", length=len(data),
-                   headers={"X-Repo-Commit": commit, "ETag": f'"{self.hub.etag(commit, filename, data)}"'})
+                   headers={"X-Repo-Commit": commit, "ETag": etag})
 
     def _api(self, repo_type: str | None, parts: list[str], body: bool) -> None:
         repo_id = "/".join(parts[:2])

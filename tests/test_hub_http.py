@@ -119,6 +119,7 @@ def test_the_default_model_downloads_at_its_pinned_revision_once_then_offline(hu
     assert folder.is_relative_to(tmp_path) and not any(p.is_symlink() for p in folder.rglob("*"))
     assert contents(folder) == contents(REPO_ROOT / DEFAULT_MODEL.checkout)  # the pinned commit, not "main"
     assert any("/resolve/" + ASSET_COMMIT + "/model.safetensors" in r for r in hub.requests)
+    assert f"GET /cdn/{ASSET_COMMIT}/model.safetensors" in hub.requests  # followed the Hub's redirect to its CDN
     for offline in (False, True):  # a complete pinned copy is used as it is: no request at all
         hub.requests.clear()
         again = load(hub, tmp_path, DEFAULT_MODEL.repo_id, offline=offline, probe=ASSET_PROBE)
