@@ -135,15 +135,17 @@ def _discover() -> None:
 
 
 def frame_extractors(*, trainable: bool | None = None) -> dict[str, FrameExtractorSpec]:
-    """Registered frame CNNs by name (only those that training may use when trainable=True)."""
+    """Registered frame CNNs by name, sorted (only those that training may use when trainable=True)."""
     _discover()
-    return {n: s for n, s in _REGISTRY.frames.items() if trainable is None or s.trainable == trainable}
+    return {n: s for n, s in sorted(_REGISTRY.frames.items()) if trainable is None or s.trainable == trainable}
 
 
 def word_features(*, trainable: bool | None = None) -> dict[str, WordFeaturesSpec]:
-    """Registered word-feature models by name (only those that training may use when trainable=True)."""
+    """Registered word-feature models by name, sorted (only those that training may use when trainable=True).
+
+    Sorted, not in registration order: which module happens to be imported first must not change a listing."""
     _discover()
-    return {n: s for n, s in _REGISTRY.words.items() if trainable is None or s.trainable == trainable}
+    return {n: s for n, s in sorted(_REGISTRY.words.items()) if trainable is None or s.trainable == trainable}
 
 
 def frame_extractor_spec(name: str) -> FrameExtractorSpec:
