@@ -155,7 +155,7 @@ class DemoHandlers:
 
     @property
     def num_heads(self) -> int:
-        return max(int(self.searcher.pipeline.config.num_embeds), 1)
+        return self.searcher.meta.heads
 
     def ready_message(self) -> str:
         device = str(self.searcher.device)

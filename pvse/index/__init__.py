@@ -9,7 +9,7 @@ import importlib
 
 _WHERE = {
     "Searcher": "searcher", "HeadHits": "searcher", "SearchHit": "searcher", "SearchResult": "searcher",
-    "build_index": "build", "BuildReport": "build", "GalleryIndex": "store", "read_index": "store",
+    "build_index": "build", "BuildReport": "build", "GalleryIndex": "store", "read_index": "store", "IndexMeta": "meta",
     "INDEX_KINDS": "faiss_search", "TopClips": "faiss_search", "search_top_k": "faiss_search",
     "brute_force_top_k": "faiss_search",
 }

@@ -43,7 +43,8 @@ from ..pipeline import PVSEPipeline
 from .backends import engine_for
 from .captions import CaptionEntry, match_captions, read_captions, words_from_path
 from .faiss_search import DEFAULT_KIND, build_vector_index, default_params, index_kind
-from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, GalleryIndex, clip_text, read_index, write_index
+from .meta import IndexMeta, WeightsRef
+from .store import ClipRecord, GalleryIndex, clip_text, read_index, write_index
 
 
 @dataclass
@@ -163,7 +164,7 @@ def scan_and_hash(root: Path, exclude: tuple[Path, ...], limits: MediaLimits, re
     paths = [p for p in paths if p in hashes]
     if not paths:
         raise GalleryIndexError(f"no clip to index under {root}: no readable file with a media extension "
-                                f"({' '.join(MEDIA_EXTENSIONS)})" + _listing(report))
+                                f"({' '.join(MEDIA_EXTENSIONS)})" + listing(report))
     return paths, hashes
 
 
@@ -184,12 +185,12 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     "flat", exact; or the kind of the existing index). text_heads: also match queries against each clip's
     caption / name (see the module doc); names_as_captions: name clips after their file and folder names where
     the captions file gives no name (implies text_heads).
+
+    Three steps: `plan_build` (checks, model, scan, what is reused), `encode_plan` (decode + CNN + video
+    encoder for the rest), `write_plan` (captions, text heads, faiss, metadata, the atomic write).
     """
     started = time.perf_counter()
-    root = Path(gallery_dir).expanduser()
-    if not root.is_dir():
-        raise GalleryIndexError(f"gallery folder {root} does not exist or is not a folder")
-    root = Path(os.path.abspath(root))
+    root = gallery_folder(gallery_dir)
     engine = engine_for(out_dir)
     if engine is not None:  # a vector database named by URI (e.g. milvus://gifs.db)
         return engine.build_index(out_dir, root, weights, captions=captions, device=device, batch_size=batch_size,
@@ -197,6 +198,57 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                                   rebuild=rebuild, decode_workers=decode_workers, limits=limits,
                                   progress=progress, pipeline=pipeline, text_heads=text_heads,
                                   names_as_captions=names_as_captions)
+    plan = plan_build(root, out_dir, weights, captions=captions, device=device, feature_cache=feature_cache,
+                      index_kind=index_kind, index_params=index_params, rebuild=rebuild, limits=limits,
+                      pipeline=pipeline)
+    ordered = encode_plan(plan, batch_size=batch_size, feature_cache=feature_cache, decode_workers=decode_workers,
+                          limits=limits, progress=progress)
+    write_plan(plan, ordered, text_heads=text_heads or names_as_captions, names_as_captions=names_as_captions,
+               batch_size=batch_size)
+    plan.report.seconds = time.perf_counter() - started
+    return plan.report
+
+
+@dataclass
+class BuildPlan:
+    """What a faiss build will do: where, with which model and index kind, which clips it reuses and encodes."""
+
+    root: Path  # the gallery folder, absolute
+    out_dir: Path  # the index folder, absolute
+    pipeline: PVSEPipeline
+    kind: str
+    user_params: dict[str, Any]
+    caption_entries: dict[str, CaptionEntry] | None
+    paths: list[str]  # readable media files, sorted
+    hashes: dict[str, str]  # path -> content hash
+    previous: GalleryIndex | None  # the index being updated (None: built from scratch)
+    rows: dict[str, _Row]  # path -> row, reused from `previous` so far
+    todo: list[str]  # paths to encode
+    report: BuildReport
+
+
+def gallery_folder(gallery_dir: str | Path) -> Path:
+    """The gallery folder as an absolute path; one that is not there is a GalleryIndexError."""
+    root = Path(gallery_dir).expanduser()
+    if not root.is_dir():
+        raise GalleryIndexError(f"gallery folder {root} does not exist or is not a folder")
+    return Path(os.path.abspath(root))
+
+
+def load_pipeline(weights: str | None, device: str, pipeline: PVSEPipeline | None = None) -> PVSEPipeline:
+    """`pipeline` if given, else the model at `weights` (default: the bundled one)."""
+    if pipeline is not None:
+        return pipeline
+    from ..defaults import default_weights
+    return PVSEPipeline.from_pretrained(weights or default_weights(), device=device)
+
+
+def plan_build(root: Path, out_dir: str | Path | None, weights: str | None, *, captions: str | Path | None,
+               device: str, feature_cache: str | Path | None, index_kind: str | None,
+               index_params: dict[str, Any] | None, rebuild: bool, limits: MediaLimits,
+               pipeline: PVSEPipeline | None) -> BuildPlan:
+    """Check the output and the index kind (before any work), load the model, scan and hash the gallery, and
+    decide which clips the existing index gives back."""
     out_dir = Path(os.path.abspath(Path(out_dir).expanduser() if out_dir else root.with_name(root.name + ".index")))
     if out_dir == root:
         raise GalleryIndexError("the index cannot be written into the gallery folder itself; choose another --out")
@@ -206,30 +258,31 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
         index_params = {**_existing_vectors_meta(out_dir).get("user_params", {}), **(index_params or {})}
     default_params(index_kind, 1, 8, index_params)  # a bad kind / parameter fails before any work
     report = BuildReport(out_dir)
-    timings = report.timings
 
-    if pipeline is None:
-        from ..defaults import default_weights
-        pipeline = PVSEPipeline.from_pretrained(weights or default_weights(), device=device)
-    config = pipeline.config
+    pipeline = load_pipeline(weights, device, pipeline)
     caption_entries = read_captions(captions) if captions else None
 
     tick = time.perf_counter()
     exclude = tuple(p for p in (out_dir, Path(feature_cache).expanduser() if feature_cache else None) if p)
     paths, hashes = scan_and_hash(root, exclude, limits, report)
-    timings["scan"] = time.perf_counter() - tick
+    report.timings["scan"] = time.perf_counter() - tick
 
     previous = _previous_index(out_dir, pipeline.fingerprint, rebuild, report)
-    old_by_hash = {}
-    old_paths: set[str] = set()
-    old_visual_heads = 0
-    if previous is not None:
-        old_visual_heads = int(previous.meta["num_embeds"]) - int(previous.meta.get("text_heads") or 0)
-        old_paths = {c.path for c in previous.clips}
-        old_hash_of = {c.path: c.content_hash for c in previous.clips}
-        for row, clip in enumerate(previous.clips):
-            old_by_hash.setdefault(clip.content_hash, row)
+    rows, todo = _reuse(previous, paths, hashes)
+    report.reused = len(rows)
+    return BuildPlan(root, out_dir, pipeline, index_kind, dict(index_params or {}), caption_entries, paths, hashes,
+                     previous, rows, todo, report)
+
+
+def _reuse(previous: GalleryIndex | None, paths: list[str], hashes: dict[str, str]
+           ) -> tuple[dict[str, _Row], list[str]]:
+    """(rows taken from `previous` by content hash, paths left to encode)."""
     rows: dict[str, _Row] = {}
+    if previous is None:
+        return rows, list(paths)
+    old_by_hash: dict[str, int] = {}
+    for row, clip in enumerate(previous.clips):
+        old_by_hash.setdefault(clip.content_hash, row)
     todo: list[str] = []
     for rel in paths:
         old_row = old_by_hash.get(hashes[rel])
@@ -240,21 +293,62 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
         name = None if old.name_from_path else old.name  # made again below from the current path if asked
         rows[rel] = _Row(ClipRecord(rel, old.content_hash, old.num_source_frames, name, old.caption,
                                     dict(old.metadata)),
-                         np.asarray(previous.embeddings[old_row][:old_visual_heads], dtype=np.float32),
+                         np.asarray(previous.embeddings[old_row][:previous.gif_heads], dtype=np.float32),
                          np.asarray(previous.attention[old_row], dtype=np.float32),
                          np.asarray(previous.frame_indices[old_row], dtype=np.int32))
-        report.reused += 1
+    return rows, todo
 
-    _encode(todo, root, pipeline, rows, report, batch_size=batch_size, feature_cache=feature_cache,
-            decode_workers=decode_workers, limits=limits, progress=progress)
-    if previous is not None:
-        report.changed = sum(1 for rel in todo if rel in rows and rel in old_paths and old_hash_of[rel] != hashes[rel])
-    report.added = sum(1 for rel in todo if rel in rows) - report.changed
-    ordered = [rows[rel] for rel in paths if rel in rows]
+
+def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,
+                limits: MediaLimits, progress: bool) -> list[_Row]:
+    """Encode the plan's new and changed clips; the index's rows in gallery order, with the report's counts."""
+    report, rows = plan.report, plan.rows
+    encode_clips(plan.todo, plan.root, plan.pipeline, rows, report, batch_size=batch_size,
+                 feature_cache=feature_cache, decode_workers=decode_workers, limits=limits, progress=progress)
+    old_hash_of = {c.path: c.content_hash for c in plan.previous.clips} if plan.previous is not None else {}
+    if plan.previous is not None:
+        report.changed = sum(1 for rel in plan.todo if rel in rows and rel in old_hash_of
+                             and old_hash_of[rel] != plan.hashes[rel])
+    report.added = sum(1 for rel in plan.todo if rel in rows) - report.changed
+    ordered = [rows[rel] for rel in plan.paths if rel in rows]
     if not ordered:
-        raise GalleryIndexError(f"none of the {len(paths)} media files under {root} could be indexed" + _listing(report))
-    report.removed = len(old_paths - set(rows))
+        raise GalleryIndexError(f"none of the {len(plan.paths)} media files under {plan.root} could be indexed"
+                                + listing(report))
+    report.removed = len(set(old_hash_of) - set(rows))
+    return ordered
 
+
+def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_as_captions: bool,
+               batch_size: int) -> None:
+    """Label the rows (captions, names), add text heads, build the faiss index and write it all atomically."""
+    report, timings = plan.report, plan.report.timings
+    _label(ordered, plan.caption_entries, names_as_captions)
+    tick = time.perf_counter()
+    embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
+    num_text_heads = 0
+    if text_heads:
+        num_text_heads = embeddings.shape[1]
+        embeddings = np.concatenate([embeddings, text_embeddings(plan.pipeline, [r.record for r in ordered],
+                                                                 embeddings, batch_size=max(batch_size, 32))], axis=1)
+        timings["text"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+    num_embeds, dim = embeddings.shape[1:]
+    vectors, params = build_vector_index(embeddings.reshape(-1, dim), plan.kind, plan.user_params)
+    timings["faiss"] = time.perf_counter() - tick
+
+    report.indexed = len(ordered)
+    meta = index_meta(plan.pipeline, plan.root, plan.out_dir, plan.kind, params, plan.user_params, num_embeds,
+                      num_text_heads, report)
+    index = GalleryIndex(meta, [r.record for r in ordered], embeddings,
+                         np.stack([r.attention for r in ordered]).astype(np.float32),
+                         np.stack([r.frame_indices for r in ordered]).astype(np.int32), vectors)
+    tick = time.perf_counter()
+    write_index(index, plan.out_dir)
+    timings["write"] = time.perf_counter() - tick
+
+
+def _label(ordered: list[_Row], caption_entries: dict[str, CaptionEntry] | None, names_as_captions: bool) -> None:
+    """Names, captions and metadata from the captions file; names from paths where asked and none is given."""
     if caption_entries is not None:
         matched = match_captions(caption_entries, [r.record.path for r in ordered])
         for row in ordered:
@@ -266,33 +360,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 row.record.name = words_from_path(row.record.path)
                 row.record.name_from_path = row.record.name is not None
 
-    tick = time.perf_counter()
-    embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
-    num_text_heads = 0
-    if text_heads or names_as_captions:
-        num_text_heads = embeddings.shape[1]
-        embeddings = np.concatenate([embeddings, _text_embeddings(pipeline, [r.record for r in ordered], embeddings,
-                                                                  batch_size=max(batch_size, 32))], axis=1)
-        timings["text"] = time.perf_counter() - tick
-        tick = time.perf_counter()
-    num_embeds, dim = embeddings.shape[1:]
-    vectors, params = build_vector_index(embeddings.reshape(-1, dim), index_kind, index_params)
-    timings["faiss"] = time.perf_counter() - tick
 
-    report.indexed = len(ordered)
-    meta = _meta(config, pipeline, root, out_dir, index_kind, params, index_params or {}, num_embeds, report)
-    meta["text_heads"] = num_text_heads
-    index = GalleryIndex(meta, [r.record for r in ordered], embeddings,
-                         np.stack([r.attention for r in ordered]).astype(np.float32),
-                         np.stack([r.frame_indices for r in ordered]).astype(np.int32), vectors)
-    tick = time.perf_counter()
-    write_index(index, out_dir)
-    timings["write"] = time.perf_counter() - tick
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _text_embeddings(pipeline: PVSEPipeline, records: list[ClipRecord], visual: np.ndarray, batch_size: int
+def text_embeddings(pipeline: PVSEPipeline, records: list[ClipRecord], visual: np.ndarray, batch_size: int
                      ) -> np.ndarray:
     """(M, K, H): each clip's caption or name through the sentence encoder; its GIF heads again when it has none."""
     out = visual.copy()
@@ -338,14 +407,14 @@ def _previous_index(out_dir: Path, fingerprint: str, rebuild: bool, report: Buil
         report.notes.append(f"the existing index could not be read, so it is rebuilt from scratch ({exc})")
         return None
     if previous.fingerprint != fingerprint:
-        report.notes.append(f"the existing index was built with other weights ({previous.meta['weights'].get('ref')}, "
+        report.notes.append(f"the existing index was built with other weights ({previous.meta.weights.ref}, "
                             f"fingerprint {previous.fingerprint}); every clip is encoded again with these weights "
                             f"({fingerprint})")
         return None
     return previous
 
 
-def _encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row], report: BuildReport, *,
+def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row], report: BuildReport, *,
             batch_size: int, feature_cache: str | Path | None, decode_workers: int, limits: MediaLimits,
             progress: bool) -> None:
     """Decode + CNN (overlapped, in iter_clip_features) then the video encoder, batch by batch, into `rows`."""
@@ -390,30 +459,28 @@ def _encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str,
         flush()
 
 
-def _meta(config, pipeline: PVSEPipeline, root: Path, out_dir: Path, kind: str, params: dict, user_params: dict,
-          num_embeds: int, report: BuildReport) -> dict[str, Any]:
+def index_meta(pipeline: PVSEPipeline, root: Path, out_dir: Path, kind: str, params: dict, user_params: dict,
+               num_embeds: int, num_text_heads: int, report: BuildReport) -> IndexMeta:
+    """The metadata of an index just built (`root` and the weights relative to `out_dir` when possible)."""
+    config = pipeline.config
     source = str(pipeline.checkpoint.source)
-    weights: dict[str, Any] = {"ref": source, "fingerprint": pipeline.fingerprint, "ref_is_relative_path": False}
+    weights = WeightsRef(source, pipeline.fingerprint, False)
     if Path(source).expanduser().is_dir():
-        weights.update(ref=_relative_or_absolute(Path(source).expanduser(), out_dir), ref_is_relative_path=True)
-        if Path(weights["ref"]).is_absolute():
-            weights["ref_is_relative_path"] = False
-    return {
-        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "pvse_version": __version__,
-        "updated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "weights": weights,
-        "config": config.to_dict(),
-        "num_embeds": int(num_embeds), "num_attention_heads": int(config.num_embeds),
-        "embed_dim": int(config.embed_dim), "num_frames": int(config.num_frames),
-        "frame_features": config.frame_features, "word_features": config.word_features,
-        "gallery_root": _relative_or_absolute(root, out_dir),
-        "vectors": {"kind": kind, "params": params, "user_params": user_params, "metric": "inner_product",
-                    "id": "row * num_embeds + head", "exact": index_kind(kind).exact},
-        "counts": {"clips": report.indexed, "vectors": report.indexed * int(num_embeds)},
-        "last_build": {"reused": report.reused, "added": report.added, "changed": report.changed,
-                       "removed": report.removed, "failed": [list(f) for f in report.failed],
-                       "skipped": [list(s) for s in report.skipped], "notes": report.notes},
-    }
+        weights.ref = _relative_or_absolute(Path(source).expanduser(), out_dir)
+        weights.ref_is_relative_path = not Path(weights.ref).is_absolute()
+    return IndexMeta(
+        weights=weights, config=config.to_dict(), attention_heads=int(config.num_embeds),
+        embeddings_per_clip=int(num_embeds), embed_dim=int(config.embed_dim), num_frames=int(config.num_frames),
+        frame_features=config.frame_features, word_features=config.word_features,
+        gallery_root=_relative_or_absolute(root, out_dir),
+        vectors={"kind": kind, "params": params, "user_params": user_params, "metric": "inner_product",
+                 "id": "row * num_embeds + head", "exact": index_kind(kind).exact},
+        counts={"clips": report.indexed, "vectors": report.indexed * int(num_embeds)},
+        last_build={"reused": report.reused, "added": report.added, "changed": report.changed,
+                    "removed": report.removed, "failed": [list(f) for f in report.failed],
+                    "skipped": [list(s) for s in report.skipped], "notes": report.notes},
+        text_heads=int(num_text_heads), pvse_version=__version__,
+        updated=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 def _relative_or_absolute(path: Path, start: Path) -> str:
@@ -424,6 +491,6 @@ def _relative_or_absolute(path: Path, start: Path) -> str:
         return str(Path(path).resolve())
 
 
-def _listing(report: BuildReport) -> str:
+def listing(report: BuildReport) -> str:
     items = report.failed + report.skipped
     return ("; " + "; ".join(f"{p}: {r}" for p, r in items[:5]) + (" ..." if len(items) > 5 else "")) if items else ""

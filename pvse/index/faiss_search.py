@@ -58,6 +58,7 @@ class IndexParam:
     default: Callable[[int, int, dict[str, Any]], int]
     when: str = "build"
     apply: Callable[[faiss.Index, int], None] | None = None  # sets the knob on a built index
+    milvus: str | None = None  # the same parameter's name in a Milvus index (None: Milvus has none)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class IndexKind:
     params: tuple[IndexParam, ...]
     exact: bool
     about: str
+    milvus: str | None = None  # the Milvus index type of this kind (None: not offered by the Milvus backend)
+    milvus_fixed: tuple[tuple[str, int], ...] = ()  # Milvus build parameters with a fixed value
 
     def factory_string(self, params: dict[str, Any]) -> str:
         return self.factory.format(**params)
@@ -98,28 +101,29 @@ def _set_ef_construction(index: faiss.Index, value: int) -> None:
     index.hnsw.efConstruction = value
 
 
-NLIST = IndexParam("nlist", "inverted lists, default ~4 sqrt(N) with >= 39 vectors each", _nlist)
+NLIST = IndexParam("nlist", "inverted lists, default ~4 sqrt(N) with >= 39 vectors each", _nlist, milvus="nlist")
 NPROBE = IndexParam("nprobe", "lists visited per query, default nlist/8 but >= 32",
-                    lambda n, d, p: min(p["nlist"], max(32, p["nlist"] // 8)), "search", _set_nprobe)
-PQ_M = IndexParam("pq_m", "PQ sub-quantizers dividing H, default H/8", _pq_m)
-HNSW_M = IndexParam("hnsw_m", "HNSW graph degree, default 32", lambda n, d, p: 32)
+                    lambda n, d, p: min(p["nlist"], max(32, p["nlist"] // 8)), "search", _set_nprobe, "nprobe")
+PQ_M = IndexParam("pq_m", "PQ sub-quantizers dividing H, default H/8", _pq_m, milvus="m")
+HNSW_M = IndexParam("hnsw_m", "HNSW graph degree, default 32", lambda n, d, p: 32, milvus="M")
 EF_CONSTRUCTION = IndexParam("ef_construction", "HNSW build beam, default 40", lambda n, d, p: 40, "build",
-                             _set_ef_construction)
-EF_SEARCH = IndexParam("ef_search", "HNSW search beam, default 128", lambda n, d, p: 128, "search", _set_ef_search)
+                             _set_ef_construction, "efConstruction")
+EF_SEARCH = IndexParam("ef_search", "HNSW search beam, default 128", lambda n, d, p: 128, "search", _set_ef_search,
+                       "ef")
 CANDIDATES = IndexParam("candidates_per_head", "vectors per query head re-scored exactly, default 256",
                         lambda n, d, p: 256, "rescore")
 
 _IVF = (NLIST, NPROBE)
 _HNSW = (HNSW_M, EF_CONSTRUCTION, EF_SEARCH)
 KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
-    IndexKind("flat", "Flat", (), True, "exact, every vector compared, the default"),
+    IndexKind("flat", "Flat", (), True, "exact, every vector compared, the default", "FLAT"),
     IndexKind("flat-fp16", "SQfp16", (CANDIDATES,), False, "every vector compared, stored as fp16"),
-    IndexKind("ivf", "IVF{nlist},Flat", (*_IVF, CANDIDATES), False, "inverted lists, full vectors"),
-    IndexKind("ivf-sq8", "IVF{nlist},SQ8", (*_IVF, CANDIDATES), False, "inverted lists, 8-bit vectors"),
+    IndexKind("ivf", "IVF{nlist},Flat", (*_IVF, CANDIDATES), False, "inverted lists, full vectors", "IVF_FLAT"),
+    IndexKind("ivf-sq8", "IVF{nlist},SQ8", (*_IVF, CANDIDATES), False, "inverted lists, 8-bit vectors", "IVF_SQ8"),
     IndexKind("ivf-fp16", "IVF{nlist},SQfp16", (*_IVF, CANDIDATES), False, "inverted lists, fp16 vectors"),
     IndexKind("ivf-pq", "IVF{nlist},PQ{pq_m}x4fs", (*_IVF, PQ_M, CANDIDATES), False,
-              "inverted lists, 4-bit fast-scan PQ, H/8 bytes per vector"),
-    IndexKind("hnsw", "HNSW{hnsw_m}", (*_HNSW, CANDIDATES), False, "HNSW graph, full vectors"),
+              "inverted lists, 4-bit fast-scan PQ, H/8 bytes per vector", "IVF_PQ", (("nbits", 8),)),
+    IndexKind("hnsw", "HNSW{hnsw_m}", (*_HNSW, CANDIDATES), False, "HNSW graph, full vectors", "HNSW"),
     IndexKind("hnsw-fp16", "HNSW{hnsw_m}_SQfp16", (*_HNSW, CANDIDATES), False, "HNSW graph, fp16 vectors"),
 )}
 INDEX_KINDS = tuple(KINDS)  # the built-in kinds' names

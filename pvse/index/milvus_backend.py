@@ -55,16 +55,18 @@ from tqdm.auto import tqdm
 
 from ..errors import GalleryIndexError, PVSEError
 from ..media import MediaLimits
+from .faiss_search import KINDS as FAISS_KINDS
 from .faiss_search import ROUNDING_SLACK, TopClips, default_params, rank, score_rows
-from .store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, safe_relative_path
+from .meta import FORMAT_NAME, IndexMeta, newer_format
+from .store import ClipRecord, safe_relative_path
 
 SCHEMES = ("milvus://", "http://", "https://")
 DEFAULT_GALLERY = "pvse_gallery"
 META_COLLECTION = "pvse_galleries"
 TOKEN_ENV = "PVSE_MILVUS_TOKEN"
 INSTALL_HINT = "pip install 'pvse-gif[milvus]'"
-# pvse index kinds Milvus offers (Milvus Lite: all but ivf-pq); parameters as in faiss_search.default_params
-KINDS = {"flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF_FLAT", "ivf-sq8": "IVF_SQ8", "ivf-pq": "IVF_PQ"}
+# pvse index kinds Milvus offers (Milvus Lite: all but ivf-pq): those with a Milvus type in faiss_search.KINDS
+KINDS = {name: kind.milvus for name, kind in FAISS_KINDS.items() if kind.milvus}
 MAX_GROUPS = 16_384  # Milvus's largest search topk and query limit
 WRITE_CLIPS = 256  # clips per insert / upsert request (K x H floats each)
 CONNECT_TIMEOUT_S = 10.0
@@ -327,22 +329,22 @@ class MilvusStore:
         return [c for c in self.call("listing collections", "list_collections") if c.startswith(prefix)]
 
 
+def _milvus_params(kind: str, params: dict[str, Any], when: str) -> dict[str, Any]:
+    """The kind's `when` ("build" / "search") parameters under their Milvus names (see faiss_search.KINDS)."""
+    spec = FAISS_KINDS[kind]
+    out = {p.milvus: int(params[p.name]) for p in spec.params if p.when == when and p.milvus}
+    return {**out, **dict(spec.milvus_fixed)} if when == "build" else out
+
+
 def _index_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    if kind.startswith("hnsw"):
-        return {"M": int(params["hnsw_m"]), "efConstruction": int(params["ef_construction"])}
-    if kind == "ivf-pq":
-        return {"nlist": int(params["nlist"]), "m": int(params["pq_m"]), "nbits": 8}
-    if kind.startswith("ivf"):
-        return {"nlist": int(params["nlist"])}
-    return {}
+    return _milvus_params(kind, params, "build")
 
 
 def _search_params(kind: str, params: dict[str, Any], groups: int) -> dict[str, Any]:
-    if kind.startswith("hnsw"):
-        return {"ef": max(int(params["ef_search"]), int(groups))}  # Milvus wants ef >= limit
-    if kind.startswith("ivf"):
-        return {"nprobe": int(params["nprobe"])}
-    return {}
+    out = _milvus_params(kind, params, "search")
+    if "ef" in out:
+        out["ef"] = max(out["ef"], int(groups))  # Milvus wants ef >= limit
+    return out
 
 
 def _rows(data: ClipData) -> list[dict[str, Any]]:
@@ -446,7 +448,7 @@ class MilvusIndex:
     """A gallery in Milvus, read by `Searcher` like a `store.GalleryIndex`: rows are clip ids, and the clips'
     records and arrays are fetched on demand (the search's hits in one request) and kept in a small cache."""
 
-    def __init__(self, store: MilvusStore, meta: dict[str, Any], collection: str, num_clips: int) -> None:
+    def __init__(self, store: MilvusStore, meta: IndexMeta, collection: str, num_clips: int) -> None:
         self.store = store
         self.meta = meta
         self.collection = collection
@@ -461,38 +463,36 @@ class MilvusIndex:
 
     @property
     def fingerprint(self) -> str:
-        return self.meta["weights"]["fingerprint"]
+        return self.meta.weights.fingerprint
 
     @property
     def gallery_root(self) -> Path:
-        return Path(os.path.abspath(self.meta["gallery_root"]))
+        return Path(os.path.abspath(self.meta.gallery_root))
 
     @property
     def num_embeds(self) -> int:
-        return int(self.meta["num_embeds"])
+        return self.meta.embeddings_per_clip
 
     @property
     def text_heads(self) -> int:
         """How many of each clip's embeddings come from its caption or name (0: pixels only)."""
-        return int(self.meta.get("text_heads") or 0)
+        return self.meta.text_heads
 
     @property
     def gif_heads(self) -> int:
         """How many of each clip's embeddings come from its frames (they come first)."""
-        return self.num_embeds - self.text_heads
+        return self.meta.gif_heads
 
     def weights_ref(self) -> str | None:
-        return self.meta["weights"].get("ref")
+        return self.meta.weights.ref
 
     def close(self) -> None:
         """Release the connection (and a Milvus Lite file, for other processes)."""
         self.store.close()
 
     def top_k(self, query: torch.Tensor, top_k: int) -> TopClips:
-        vectors = self.meta.get("vectors", {})
         result = search_top_k(self.store, self.collection, query, top_k, num_clips=self.num_clips,
-                              num_embeds=self.num_embeds, kind=vectors.get("kind", "flat"),
-                              params=vectors.get("params", {}))
+                              num_embeds=self.num_embeds, kind=self.meta.kind, params=self.meta.params)
         self.prefetch(result.rows)
         return result
 
@@ -569,23 +569,27 @@ def open_index(location: str) -> MilvusIndex:
         raise GalleryIndexError(f"the gallery '{loc.gallery}' in Milvus at {loc.text} is damaged (its collection "
                                 f"{collection} is gone). Rebuild it with `pvse index GIF_DIR --out {loc.text}`.")
     store.call(f"loading collection {collection}", "load_collection", collection)
-    num_embeds = int(meta["num_embeds"])
+    try:
+        typed = IndexMeta.from_dict(meta)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise GalleryIndexError(f"the gallery '{loc.gallery}' in Milvus at {loc.text} {DAMAGED}") from None
+    num_embeds = typed.embeddings_per_clip
     rows = store.count(collection)
     if rows % num_embeds:
         raise GalleryIndexError(f"the gallery '{loc.gallery}' in Milvus at {loc.text} is damaged ({rows} vectors "
                                 f"is not a multiple of K = {num_embeds}). Rebuild it with `pvse index GIF_DIR "
                                 f"--out {loc.text} --rebuild`.")
-    return MilvusIndex(store, meta, collection, rows // num_embeds)
+    return MilvusIndex(store, typed, collection, rows // num_embeds)
+
+
+DAMAGED = "is damaged (its meta row is not a pvse-gif index). Rebuild it with `pvse index GIF_DIR --out ...`."
 
 
 def _meta_problem(meta: dict[str, Any]) -> str | None:
     if meta.get("format") != FORMAT_NAME or not isinstance(meta.get("vectors"), dict) \
             or "collection" not in meta["vectors"] or "weights" not in meta:
-        return "is damaged (its meta row is not a pvse-gif index). Rebuild it with `pvse index GIF_DIR --out ...`."
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        return (f"was written by a newer pvse-gif (index format {meta['format_version']}, this one reads "
-                f"{FORMAT_VERSION}); upgrade pvse-gif.")
-    return None
+        return DAMAGED
+    return newer_format(meta)
 
 
 # -- build ------------------------------------------------------------------------------------------------------
@@ -621,16 +625,13 @@ def build_index(location: str, gallery_dir: str | Path, weights: str | None = No
 def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, device, batch_size, feature_cache,
            index_kind, index_params, rebuild, decode_workers, limits, progress, pipeline, text_heads: bool,
            names_as_captions: bool, started: float):
-    from ..pipeline import PVSEPipeline
     from . import build as builder
     from .captions import CaptionEntry, match_captions, read_captions, words_from_path
 
     loc = store.loc
     report = builder.BuildReport(loc.text)
     timings = report.timings
-    if pipeline is None:
-        from ..defaults import default_weights
-        pipeline = PVSEPipeline.from_pretrained(weights or default_weights(), device=device)
+    pipeline = builder.load_pipeline(weights, device, pipeline)
     config = pipeline.config
     if index_kind is not None:
         default_params(index_kind, 1, config.embed_dim, index_params)  # a bad parameter fails before any work
@@ -644,9 +645,9 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
     timings["scan"] = time.perf_counter() - tick
 
     current, old_collection = _current_build(store, pipeline.fingerprint, config.embed_dim, rebuild, report)
-    old_vectors = (current or {}).get("vectors", {})
-    old_text_heads = int((current or {}).get("text_heads") or 0)
-    old_gif_heads = int((current or {}).get("num_embeds") or 0) - old_text_heads
+    old_vectors = current.vectors if current is not None else {}
+    old_text_heads = current.text_heads if current is not None else 0
+    old_gif_heads = current.gif_heads if current is not None else 0
     kind = index_kind or old_vectors.get("kind", "flat")
     user_params = dict(index_params or {}) if index_kind else {**old_vectors.get("user_params", {}),
                                                                 **(index_params or {})}
@@ -667,12 +668,12 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
 
     todo = [p for p in paths if hashes[p] not in by_hash]
     encoded: dict[str, Any] = {}
-    builder._encode(todo, root, pipeline, encoded, report, batch_size=batch_size, feature_cache=feature_cache,
-                    decode_workers=decode_workers, limits=limits, progress=progress)
+    builder.encode_clips(todo, root, pipeline, encoded, report, batch_size=batch_size, feature_cache=feature_cache,
+                         decode_workers=decode_workers, limits=limits, progress=progress)
     final = [p for p in paths if p in encoded or hashes[p] in by_hash]
     if not final:
         raise GalleryIndexError(f"none of the {len(paths)} media files under {root} could be indexed"
-                                + builder._listing(report))
+                                + builder.listing(report))
     report.reused = sum(1 for p in final if p not in encoded)
     report.changed = sum(1 for p in todo if p in encoded and p in old and old[p].content_hash != hashes[p])
     report.added = sum(1 for p in todo if p in encoded) - report.changed
@@ -746,7 +747,7 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
                 clips.append(base)
             if use_text:
                 visual = np.stack([c.embeddings for c in clips]).astype(np.float32)
-                text = builder._text_embeddings(pipeline, [c.record for c in clips], visual,
+                text = builder.text_embeddings(pipeline, [c.record for c in clips], visual,
                                                 batch_size=max(batch_size, 32))
                 for clip, extra in zip(clips, text):
                     clip.embeddings = np.concatenate([clip.embeddings, extra])
@@ -760,19 +761,17 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
         if count != len(final) * num_embeds:
             raise GalleryIndexError(f"Milvus at {loc.text}: {target} holds {count} vectors after the build, expected "
                                     f"{len(final) * num_embeds}; another build may be writing the same gallery")
-        meta = builder._meta(config, pipeline, root, root, kind, params, user_params, num_embeds, report)
-        meta["text_heads"] = num_text_heads
-        meta["gallery_root"] = str(root)
-        if meta["weights"].get("ref_is_relative_path"):
-            meta["weights"].update(ref=os.path.abspath(Path(str(pipeline.checkpoint.source)).expanduser()),
-                                   ref_is_relative_path=False)
-        meta["vectors"].update(engine="milvus", collection=target, index_type=KINDS[kind],
-                               id="clip * num_embeds + head")
-        last = meta["last_build"]
+        meta = builder.index_meta(pipeline, root, root, kind, params, user_params, num_embeds, num_text_heads, report)
+        meta.gallery_root = str(root)
+        if meta.weights.ref_is_relative_path:
+            meta.weights.ref = os.path.abspath(Path(str(pipeline.checkpoint.source)).expanduser())
+            meta.weights.ref_is_relative_path = False
+        meta.vectors.update(engine="milvus", collection=target, index_type=KINDS[kind], id="clip * num_embeds + head")
+        last = meta.last_build
         for key in ("failed", "skipped"):  # keep the meta row small: the report lists them all
             last[f"{key}_count"] = len(last[key])
             last[key] = last[key][:100]
-        store.write_meta(meta)
+        store.write_meta(meta.to_dict())
     except BaseException:
         if not in_place:
             _drop_quietly(store, target)
@@ -801,25 +800,29 @@ def _source(path: str, content_hash: str, old: dict[str, _Stored], by_hash: dict
 
 
 def _current_build(store: MilvusStore, fingerprint: str, dim: int, rebuild: bool, report
-                   ) -> tuple[dict[str, Any] | None, str | None]:
+                   ) -> tuple[IndexMeta | None, str | None]:
     """The gallery's meta row, and its collection when its clips can be reused with these weights (else None)."""
-    current = store.read_meta()
-    if current is None:
+    raw = store.read_meta()
+    if raw is None:
         return None, None
-    problem = _meta_problem(current)
-    if problem:
+    problem = _meta_problem(raw)
+    try:
+        current = IndexMeta.from_dict(raw) if problem is None else None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        problem, current = DAMAGED, None
+    if current is None:
         report.notes.append(f"the existing gallery {problem.split('.')[0]}; it is rebuilt from scratch")
         return None, None
-    collection = current["vectors"]["collection"]
+    collection = current.vectors["collection"]
     if rebuild:
         report.notes.append("--rebuild: every clip is encoded again")
         return current, None
-    if current["weights"]["fingerprint"] != fingerprint:
-        report.notes.append(f"the existing gallery was built with other weights ({current['weights'].get('ref')}, "
-                            f"fingerprint {current['weights']['fingerprint']}); every clip is encoded again with "
+    if current.weights.fingerprint != fingerprint:
+        report.notes.append(f"the existing gallery was built with other weights ({current.weights.ref}, "
+                            f"fingerprint {current.weights.fingerprint}); every clip is encoded again with "
                             f"these weights ({fingerprint})")
         return current, None
-    if int(current.get("embed_dim", -1)) != dim or not store.has(collection):
+    if current.embed_dim != dim or not store.has(collection):
         report.notes.append("the existing gallery does not match this model or lost its vectors; it is rebuilt")
         return current, None
     store.call(f"loading collection {collection}", "load_collection", collection)

@@ -31,7 +31,8 @@ from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
 from ..similarity import head_similarities
 from .backends import is_faiss, open_index
-from .faiss_search import DEFAULT_KIND, TopClips, brute_force_top_k, configure_search, index_kind, search_top_k
+from .faiss_search import TopClips, brute_force_top_k, configure_search, index_kind, search_top_k
+from .meta import IndexMeta
 from .query_text import prepare_query
 from .store import GalleryIndex, clip_text
 from .trust import check_gallery_root, resolve_inside
@@ -101,11 +102,15 @@ class Searcher:
         self.pipeline = pipeline
         self.exhaustive_below = exhaustive_below
         self.threads = threads
-        self._vectors_meta = index.meta.get("vectors", {})
         if self._uses_faiss():
-            configure_search(index.load_vectors(), self._vectors_meta.get("params", {}))
+            configure_search(index.load_vectors(), index.meta.params)
         self._root = index.gallery_root
         self._real_root = Path(os.path.realpath(self._root))
+
+    @property
+    def meta(self) -> IndexMeta:
+        """What the index holds: heads, embeddings per clip, frames T, weights, vector kind, counts."""
+        return self.index.meta
 
     @classmethod
     def load(cls, index_dir: str | Path | None = None, weights: str | None = None,
@@ -159,7 +164,7 @@ class Searcher:
         started = time.perf_counter()
         prepared = prepare_query(text)
         notes = list(prepared.notes)
-        k_att = self.index.meta["num_attention_heads"]
+        k_att = self.meta.attention_heads
         if not prepared.text:
             notes.append("The query has no words the model can read; try describing the reaction in words.")
             return self._result(text, [], [], [], np.zeros((k_att, 0), np.float32), notes, started)
@@ -210,21 +215,20 @@ class Searcher:
         """Top-k rows for one query's (Kq, H) L2-normalised embeddings (exact for a flat index)."""
         query = torch.as_tensor(query, dtype=torch.float32).cpu()
         top_k = max(1, min(int(top_k), self.num_clips))
-        kind = self._vectors_meta.get("kind", DEFAULT_KIND)
         with _threads(self.threads):
             if not is_faiss(self.index):  # a vector database searches (and re-scores) itself
                 return self.index.top_k(query, top_k)
             if not self._uses_faiss():
                 return brute_force_top_k(query, self.index.embeddings, top_k)
             return search_top_k(query, self.index.embeddings, self.index.load_vectors(), top_k,
-                                exact=index_kind(kind).exact,
-                                candidates_per_head=self._vectors_meta.get("params", {}).get("candidates_per_head"))
+                                exact=index_kind(self.meta.kind).exact,
+                                candidates_per_head=self.meta.params.get("candidates_per_head"))
 
     def _uses_faiss(self) -> bool:
         if not is_faiss(self.index):
             return False
-        num_vectors = self.index.num_clips * int(self.index.meta["num_embeds"])
-        return not index_kind(self._vectors_meta.get("kind", DEFAULT_KIND)).exact or num_vectors >= self.exhaustive_below
+        num_vectors = self.index.num_clips * self.meta.embeddings_per_clip
+        return not index_kind(self.meta.kind).exact or num_vectors >= self.exhaustive_below
 
     def clip_paths(self) -> Iterator[tuple[int, str]]:
         """(row, path relative to the gallery root) of every clip (rows of a vector database need not be 0..M-1)."""
@@ -246,7 +250,7 @@ class Searcher:
         path = self.clip_path(row)
         if not path.is_file():
             raise MediaError(path, "the file is no longer in the gallery; re-run `pvse index` to update the index")
-        clip = decode_clip(path, num_frames=int(self.index.meta["num_frames"]), limits=MediaLimits(),
+        clip = decode_clip(path, num_frames=self.meta.num_frames, limits=MediaLimits(),
                            sampling=self.pipeline.config.frame_preprocessing().sampling)
         return list(clip.frames)
 

@@ -30,12 +30,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import GalleryIndexError
+from .meta import FORMAT_NAME, FORMAT_VERSION, IndexMeta, newer_format  # noqa: F401 - the format is named here too
 
 if TYPE_CHECKING:
     import faiss  # imported where vectors are read or written: an exhaustive search never needs it
 
-FORMAT_NAME = "pvse-gif-index"
-FORMAT_VERSION = 1
 META_FILE = "index.json"
 CLIPS_FILE = "clips.jsonl"
 EMBEDDINGS_FILE = "embeddings.npy"
@@ -76,15 +75,22 @@ def clip_text(record: ClipRecord) -> tuple[str | None, str | None]:
 
 @dataclass
 class GalleryIndex:
-    """A loaded (or about to be written) index; `vectors` is the faiss index over embeddings.reshape(-1, H)."""
+    """A loaded (or about to be written) index; `vectors` is the faiss index over embeddings.reshape(-1, H).
 
-    meta: dict[str, Any]
+    `meta` may be given in its on-disk dictionary form; it is parsed into an `IndexMeta`.
+    """
+
+    meta: IndexMeta
     clips: list[ClipRecord]
     embeddings: np.ndarray  # (M, K, H) float32, possibly a read-only memmap
     attention: np.ndarray  # (M, K, T) float32
     frame_indices: np.ndarray  # (M, T) int32
     vectors: faiss.Index | None  # None until load_vectors() when read with load_vectors=False
     directory: Path | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.meta, dict):
+            self.meta = IndexMeta.from_dict(self.meta)
 
     @property
     def num_clips(self) -> int:
@@ -93,21 +99,21 @@ class GalleryIndex:
     @property
     def text_heads(self) -> int:
         """How many of each clip's embeddings come from its caption or name (0: pixels only)."""
-        return int(self.meta.get("text_heads") or 0)
+        return self.meta.text_heads
 
     @property
     def gif_heads(self) -> int:
         """How many of each clip's embeddings come from its frames (they come first)."""
-        return int(self.meta["num_embeds"]) - self.text_heads
+        return self.meta.gif_heads
 
     @property
     def fingerprint(self) -> str:
-        return self.meta["weights"]["fingerprint"]
+        return self.meta.weights.fingerprint
 
     @property
     def gallery_root(self) -> Path:
         """The gallery folder, resolved against the index directory when it was stored relative to it."""
-        root = Path(self.meta["gallery_root"])
+        root = Path(self.meta.gallery_root)
         if not root.is_absolute() and self.directory is not None:
             root = self.directory / root
         return Path(os.path.abspath(root))
@@ -124,8 +130,8 @@ class GalleryIndex:
 
     def weights_ref(self) -> str | None:
         """The weights recorded at build time, as a usable reference (local paths made absolute)."""
-        ref = self.meta["weights"].get("ref")
-        if ref and self.meta["weights"].get("ref_is_relative_path") and self.directory is not None:
+        ref = self.meta.weights.ref
+        if ref and self.meta.weights.ref_is_relative_path and self.directory is not None:
             return os.path.abspath(self.directory / ref)
         return ref
 
@@ -154,9 +160,9 @@ def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
         np.save(tmp / ATTENTION_FILE, np.ascontiguousarray(index.attention, dtype=np.float32))
         np.save(tmp / FRAME_INDICES_FILE, np.ascontiguousarray(index.frame_indices, dtype=np.int32))
         faiss.write_index(index.vectors, str(tmp / VECTORS_FILE))
-        index.meta.setdefault("vectors", {})["bytes"] = (tmp / VECTORS_FILE).stat().st_size
+        index.meta.vectors["bytes"] = (tmp / VECTORS_FILE).stat().st_size
         # index.json last: a directory without it is never mistaken for a complete index
-        (tmp / META_FILE).write_text(json.dumps(index.meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / META_FILE).write_text(json.dumps(index.meta.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         for file in tmp.iterdir():
             _fsync(file)
         _swap_in(tmp, out_dir)
@@ -228,10 +234,10 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
         raise _damaged(index_dir, f"{META_FILE} is unreadable ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise _damaged(index_dir, f"{META_FILE} is not a {FORMAT_NAME} file")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise GalleryIndexError(f"{index_dir} was written by a newer pvse-gif (index format "
-                                f"{meta['format_version']}, this one reads {FORMAT_VERSION}); upgrade pvse-gif.")
+    if newer_format(meta):
+        raise GalleryIndexError(f"{index_dir} {newer_format(meta)}")
     try:
+        typed = IndexMeta.from_dict(meta)
         clips = _read_clips(index_dir / CLIPS_FILE)
         emb_file = index_dir / EMBEDDINGS_FILE
         use_mmap = emb_file.stat().st_size > MMAP_ABOVE_BYTES if mmap is None else mmap
@@ -244,7 +250,7 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
         raise
     except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise _damaged(index_dir, f"{type(exc).__name__}: {exc}") from exc
-    index = GalleryIndex(meta, clips, embeddings, attention, frame_indices, vectors, index_dir)
+    index = GalleryIndex(typed, clips, embeddings, attention, frame_indices, vectors, index_dir)
     _validate(index)
     return index
 
@@ -293,9 +299,9 @@ def _read_clips(file: Path) -> list[ClipRecord]:
 def _validate(index: GalleryIndex) -> None:
     m = index.num_clips
     meta = index.meta
-    k, h, t = int(meta["num_embeds"]), int(meta["embed_dim"]), int(meta["num_frames"])
+    k, h, t = meta.embeddings_per_clip, meta.embed_dim, meta.num_frames
     expected = {EMBEDDINGS_FILE: (index.embeddings.shape, (m, k, h)),
-                ATTENTION_FILE: (index.attention.shape, (m, int(meta["num_attention_heads"]), t)),
+                ATTENTION_FILE: (index.attention.shape, (m, meta.attention_heads, t)),
                 FRAME_INDICES_FILE: (index.frame_indices.shape, (m, t))}
     for name, (got, want) in expected.items():
         if tuple(got) != want:
@@ -303,8 +309,8 @@ def _validate(index: GalleryIndex) -> None:
     if index.vectors is not None and (index.vectors.ntotal != m * k or index.vectors.d != h):
         raise _damaged(index.directory, f"{VECTORS_FILE} holds {index.vectors.ntotal} vectors of size {index.vectors.d}, "
                                         f"expected {m * k} of size {h}")
-    if meta.get("counts", {}).get("clips") != m:
-        raise _damaged(index.directory, f"{META_FILE} counts {meta.get('counts', {}).get('clips')} clips, {CLIPS_FILE} has {m}")
+    if meta.counts.get("clips") != m:
+        raise _damaged(index.directory, f"{META_FILE} counts {meta.counts.get('clips')} clips, {CLIPS_FILE} has {m}")
 
 
 def _damaged(index_dir: Path | None, detail: str) -> GalleryIndexError:

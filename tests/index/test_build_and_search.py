@@ -267,15 +267,15 @@ def test_approximate_index_kind_is_kept_across_reruns(built, tmp_path):
     report = build_index(gallery, index_dir, pipeline=built["pipeline"], index_kind="hnsw", progress=False)
     assert report.reused == 5 and report.encoded == 0  # a new faiss index over the same embeddings
     searcher = Searcher.load(index_dir, device="cpu")
-    assert searcher.index.meta["vectors"]["kind"] == "hnsw" and not searcher.index.meta["vectors"]["exact"]
+    assert searcher.meta.kind == "hnsw" and not searcher.meta.vectors["exact"]
     assert searcher.index.vectors.ntotal == 15
     for row in range(5):
         top = searcher.search_embeddings(torch.from_numpy(searcher.index.embeddings[row].copy()), 2)
         assert top.rows[0] == row and not top.exact
     build_index(gallery, index_dir, pipeline=built["pipeline"], progress=False)
-    assert read_index(index_dir).meta["vectors"]["kind"] == "hnsw"
+    assert read_index(index_dir).meta.kind == "hnsw"
     build_index(gallery, index_dir, pipeline=built["pipeline"], rebuild=True, feature_cache=built["root"] / "cache",
                 progress=False, index_params=None)
-    assert read_index(index_dir).meta["vectors"]["kind"] == "hnsw"  # --rebuild re-encodes, keeps the kind
+    assert read_index(index_dir).meta.kind == "hnsw"  # --rebuild re-encodes, keeps the kind
     with pytest.raises(GalleryIndexError, match="do not apply"):
         build_index(gallery, index_dir, pipeline=built["pipeline"], index_kind="flat", index_params={"nlist": 4})

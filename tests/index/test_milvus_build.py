@@ -179,7 +179,7 @@ def test_approximate_kind_is_rebuilt_into_a_new_collection_and_rescored(built, t
     report = build_index(built["gallery"], location, **built["common"], index_kind="hnsw")
     assert report.reused == 5 and report.encoded == 0  # vectors copied from the flat collection
     hnsw = open_index(location)
-    assert hnsw.collection != flat_collection and hnsw.meta["vectors"]["index_type"] == "HNSW"
+    assert hnsw.collection != flat_collection and hnsw.meta.vectors["index_type"] == "HNSW"
     assert_same_answers(Searcher(hnsw, built["pipeline"]), Searcher(read_index(built["faiss"]), built["pipeline"]))
     hnsw.close()
     with pytest.raises(GalleryIndexError, match="not available in Milvus"):

@@ -1,0 +1,120 @@
+"""`IndexMeta`: what an index says about itself (`index.json`, or a Milvus gallery's meta row), typed.
+
+The one place that reads and writes the metadata's keys. Heads, as the format counts them:
+
+- `attention_heads`: K, the model's attention heads (`num_attention_heads`; 0 = one global embedding, no
+  attention; `attention.npy` is (M, K, T));
+- `gif_heads`: embeddings each clip gets from its frames, max(K, 1) (= a query's embeddings);
+- `text_heads`: embeddings each clip gets from its caption or name (0: pixels only), stored after the GIF heads;
+- `embeddings_per_clip`: gif_heads + text_heads (`num_embeds` on disk; `embeddings.npy` is (M, this, H) and
+  the vector id is row * this + head).
+
+The dictionary form (`to_dict`) keeps the on-disk key order, so an index written through it is the same file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+FORMAT_NAME = "pvse-gif-index"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class WeightsRef:
+    """The weights that built the index: a Hub repo id or a path (relative to the index folder when marked)."""
+
+    ref: str | None
+    fingerprint: str
+    ref_is_relative_path: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "fingerprint": self.fingerprint, "ref_is_relative_path": self.ref_is_relative_path}
+
+
+@dataclass
+class IndexMeta:
+    """Typed `index.json`; see the module doc for the head counts."""
+
+    weights: WeightsRef
+    config: dict[str, Any]  # the model's PVSEConfig.to_dict()
+    attention_heads: int
+    embeddings_per_clip: int
+    embed_dim: int
+    num_frames: int  # T, frames sampled per clip
+    frame_features: str
+    word_features: str
+    gallery_root: str  # relative to the index folder when possible
+    vectors: dict[str, Any]  # kind, params, user_params, metric, id, exact, bytes (+ engine fields for Milvus)
+    counts: dict[str, int]  # clips, vectors
+    last_build: dict[str, Any]
+    text_heads: int = 0
+    pvse_version: str = ""
+    updated: str = ""
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def gif_heads(self) -> int:
+        """Embeddings per clip from its frames, max(K, 1); they come first."""
+        return self.embeddings_per_clip - self.text_heads
+
+    @property
+    def heads(self) -> int:
+        """Embeddings per query (and per clip from its frames): max(K, 1)."""
+        return self.gif_heads
+
+    @property
+    def num_clips(self) -> int:
+        return int(self.counts.get("clips", 0))
+
+    @property
+    def kind(self) -> str:
+        """The vector index kind (a name in `faiss_search.KINDS`)."""
+        from .faiss_search import DEFAULT_KIND  # not at import: reading an index needs no torch
+        return str(self.vectors.get("kind", DEFAULT_KIND))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The vector index's resolved parameters (search knobs included)."""
+        return dict(self.vectors.get("params") or {})
+
+    @property
+    def user_params(self) -> dict[str, Any]:
+        """The parameters the user gave (a rerun starts from them)."""
+        return dict(self.vectors.get("user_params") or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The on-disk form, keys in the order `index.json` has always had."""
+        return {
+            "format": FORMAT_NAME, "format_version": self.format_version, "pvse_version": self.pvse_version,
+            "updated": self.updated, "weights": self.weights.to_dict(), "config": self.config,
+            "num_embeds": self.embeddings_per_clip, "num_attention_heads": self.attention_heads,
+            "embed_dim": self.embed_dim, "num_frames": self.num_frames,
+            "frame_features": self.frame_features, "word_features": self.word_features,
+            "gallery_root": self.gallery_root, "vectors": self.vectors, "counts": self.counts,
+            "last_build": self.last_build, "text_heads": self.text_heads,
+        }
+
+    @classmethod
+    def from_dict(cls, meta: dict[str, Any]) -> IndexMeta:
+        """Parse the on-disk form; a missing key or a wrong type raises KeyError / TypeError / ValueError."""
+        weights = meta["weights"]
+        return cls(
+            weights=WeightsRef(weights.get("ref"), str(weights["fingerprint"]),
+                               bool(weights.get("ref_is_relative_path", False))),
+            config=dict(meta.get("config") or {}), attention_heads=int(meta["num_attention_heads"]),
+            embeddings_per_clip=int(meta["num_embeds"]), embed_dim=int(meta["embed_dim"]),
+            num_frames=int(meta["num_frames"]), frame_features=str(meta.get("frame_features", "")),
+            word_features=str(meta.get("word_features", "")), gallery_root=str(meta["gallery_root"]),
+            vectors=dict(meta.get("vectors") or {}), counts=dict(meta.get("counts") or {}),
+            last_build=dict(meta.get("last_build") or {}), text_heads=int(meta.get("text_heads") or 0),
+            pvse_version=str(meta.get("pvse_version", "")), updated=str(meta.get("updated", "")),
+            format_version=int(meta.get("format_version", 0)))
+
+
+def newer_format(meta: dict[str, Any]) -> str | None:
+    """'was written by a newer pvse-gif ...' when this version cannot read `meta`'s format, else None."""
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        return (f"was written by a newer pvse-gif (index format {meta['format_version']}, this one reads "
+                f"{FORMAT_VERSION}); upgrade pvse-gif.")
+    return None
