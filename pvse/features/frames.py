@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import FramePreprocessing
-from .onnx_runner import OnnxRunner, try_onnx_runner
+from .onnx_runner import OnnxCache, OnnxRunner, try_onnx_runner, weights_digest
 from .registry import FrameExtractorSpec, frame_extractor_spec
 
 log = logging.getLogger(__name__)
@@ -26,27 +26,42 @@ class FrameFeatureExtractor(torch.nn.Module):
 
     Frames are resized and normalised as `preprocessing` says (default: the spec's own, i.e. squashed to
     image_size x image_size, bicubic, antialiased, aspect ratio not kept, so no part of the frame is cropped
-    away). `extract` runs through ONNX Runtime on CPU when that was verified to agree with PyTorch at build
-    time (`backend` says which is used).
+    away). `extract` runs through ONNX Runtime on CPU when that was verified to agree with PyTorch (`backend`
+    says which is used). The PyTorch trunk is built on first use (`trunk`): a CPU extractor whose verified ONNX
+    graph was cached never builds it.
     """
 
-    def __init__(self, name: str, trunk: torch.nn.Module, spec: FrameExtractorSpec,
+    def __init__(self, name: str, trunk: torch.nn.Module | None, spec: FrameExtractorSpec,
                  runner: OnnxRunner | None = None, backend_note: str = "torch",
-                 preprocessing: FramePreprocessing | None = None) -> None:
+                 preprocessing: FramePreprocessing | None = None,
+                 state_dict: dict[str, torch.Tensor] | None = None) -> None:
         super().__init__()
         self.name = name
         self.spec = spec
         self.dim = spec.dim
         self.preprocessing = preprocessing or spec.preprocessing
         self.image_size = self.preprocessing.size
-        self.trunk = trunk
+        self._state_dict = state_dict  # what a lazily built trunk loads (None: the spec's default weights)
+        self._trunk = None
+        if trunk is not None:
+            self._adopt(trunk)
         self.register_buffer("mean", torch.tensor(self.preprocessing.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(self.preprocessing.std).view(1, 3, 1, 1), persistent=False)
         self._runner = runner
         self.backend_note = backend_note
-        for parameter in self.parameters():
-            parameter.requires_grad_(False)
         self.train(False)
+
+    def _adopt(self, trunk: torch.nn.Module) -> None:
+        for parameter in trunk.parameters():
+            parameter.requires_grad_(False)
+        self._trunk = trunk.eval()
+
+    @property
+    def trunk(self) -> torch.nn.Module:
+        """The PyTorch CNN (built from the spec on first use, on the extractor's device)."""
+        if self._trunk is None:
+            self._adopt(self.spec.build_trunk(self._state_dict).to(self.device))
+        return self._trunk
 
     def train(self, mode: bool = True) -> FrameFeatureExtractor:
         """Stays in eval mode whatever is asked (a parent's .train() must not touch BatchNorm statistics)."""
@@ -123,15 +138,31 @@ def build_frame_extractor(name: str, *, state_dict: dict[str, torch.Tensor] | No
     spec = frame_extractor_spec(name)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    trunk = spec.build_trunk(state_dict).eval()
-    for parameter in trunk.parameters():
-        parameter.requires_grad_(False)
     device = torch.device(device)
-    runner, note = None, "torch (asked for)" if backend == "torch" else f"torch (device {device})"
-    if backend != "torch" and device.type == "cpu":
-        runner, note = try_onnx_runner(trunk, (preprocessing or spec.preprocessing).size)
-        if runner is None:
-            if backend == "onnxruntime":
-                raise RuntimeError(f"{name}: {note}")
-            log.warning("%s frame features run on PyTorch: %s", name, note)
-    return FrameFeatureExtractor(name, trunk, spec, runner, note, preprocessing).to(device)
+    if backend == "torch" or device.type != "cpu":
+        trunk = spec.build_trunk(state_dict)
+        note = "torch (asked for)" if backend == "torch" else f"torch (device {device})"
+        return FrameFeatureExtractor(name, trunk, spec, None, note, preprocessing, state_dict).to(device)
+    runner, trunk, note = _onnx_runner(spec, state_dict, (preprocessing or spec.preprocessing).size)
+    if runner is None:
+        if backend == "onnxruntime":
+            raise RuntimeError(f"{name}: {note}")
+        log.warning("%s frame features run on PyTorch: %s", name, note)
+    return FrameFeatureExtractor(name, trunk, spec, runner, note, preprocessing, state_dict).to(device)
+
+
+def _onnx_runner(spec: FrameExtractorSpec, state_dict: dict[str, torch.Tensor] | None, image_size: int
+                 ) -> tuple[OnnxRunner | None, torch.nn.Module | None, str]:
+    """(runner or None, the trunk if it had to be built, note): the cached verified graph when there is one,
+    else a fresh export checked against the trunk (and cached when its weights can be named)."""
+    digest = weights_digest(state_dict, spec.weights_file() if spec.weights_file and state_dict is None else None)
+    cache = OnnxCache() if digest else None
+    path = cache.path(spec.name, image_size, digest) if cache else None
+    runner = cache.load(path) if cache else None
+    if runner is not None:
+        return runner, None, f"onnxruntime (cached {path.name}, checked against PyTorch when exported)"
+    trunk = spec.build_trunk(state_dict)
+    runner, note = try_onnx_runner(trunk, image_size)
+    if runner is not None and cache:
+        cache.store(path, runner.model)
+    return runner, trunk, note

@@ -32,7 +32,8 @@ class FrameExtractorSpec:
 
     build_trunk(state_dict or None) returns the trunk in eval mode; state_dict holds the trunk's own weights
     when the checkpoint carries them (`carried`). `trainable`: `pvse train` may use it, i.e. it can be built
-    without weights from a checkpoint.
+    without weights from a checkpoint. weights_file() names the file of the default weights (state_dict None):
+    its hash keys the cached ONNX graph, so a process can run the CNN without building the trunk.
     """
 
     name: str
@@ -44,6 +45,7 @@ class FrameExtractorSpec:
     carried: bool = False
     trainable: bool = True
     about: str = ""
+    weights_file: Callable[[], str] | None = None
 
     @property
     def preprocessing(self) -> FramePreprocessing:

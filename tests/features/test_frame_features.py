@@ -96,6 +96,7 @@ def test_extract_edge_cases(lite0):
 
 
 def test_frozen_even_inside_a_training_parent(lite0):
+    assert lite0.trunk is not None  # the PyTorch trunk is built on first use
     parent = torch.nn.Sequential(lite0, torch.nn.Linear(1280, 4))
     parent.train()
     assert parent[1].training and not lite0.training
