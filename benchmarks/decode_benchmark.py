@@ -1,10 +1,14 @@
 """Cost of `pvse index` on large GIFs: frames shrunk while decoding vs decoded at full size, side by side.
 
     python benchmarks/decode_benchmark.py                  # generated large GIFs (1000-3000 px)
+    python benchmarks/decode_benchmark.py --film 40        # generated film-like GIFs (400-640 px, full frames)
     python benchmarks/decode_benchmark.py --gallery DIR    # a folder of your own (e.g. real film GIFs)
+    ... --against OTHER_CHECKOUT                           # also time another checkout's `pvse index`
 
 Writes --gifs GIFs into a temporary folder (sizes cycling through --sizes, 20-60 frames, a moving scene
-over a gradient saved by Pillow, which stores each frame as the offset sub-rectangle that changed), then
+over a gradient saved by Pillow, which stores each frame as the offset sub-rectangle that changed), or with
+--film N, N GIFs like scenes cut from films (400-640 px wide, 16:9, 20-60 frames, a camera panning over a
+textured photo-like scene with grain, so every frame changes whole and has its own 256-colour palette), then
 runs the real CLI, `python -m pvse index`, in a fresh subprocess per variant and reads that child's peak
 RSS from os.wait4:
 
@@ -13,10 +17,12 @@ RSS from os.wait4:
 - full: the same decoder without shrinking: frames kept at full size until the CNN's own resize, 64 frames
         per CNN call (what batching 8 clips of one frame size gave before);
 - previous: all of that with the decoder of --baseline-rev (Pillow's GIF plugin, frames counted by FFmpeg),
-        read from git history; skipped outside a git checkout.
+        read from git history; skipped outside a git checkout or with --no-previous;
+- before: `pvse index` of the --against checkout, unpatched.
 
 A third child only loads the model and builds the frame CNN: the memory every run pays before its first
-clip. Variants alternate over --repeats rounds; the table gives medians and new/full ratios.
+clip (it also fills the run's own ONNX cache, so the variants measure a warm cache, as every run after a
+user's first). Variants alternate over --repeats rounds; the table gives medians and new/other ratios.
 """
 from __future__ import annotations
 
@@ -95,6 +101,34 @@ def write_gif(path: Path, width: int, height: int, frames: int, seed: int) -> No
     images[0].save(path, save_all=True, append_images=images[1:], duration=40, loop=0, optimize=False)
 
 
+def write_film_gif(path: Path, width: int, height: int, frames: int, seed: int) -> None:
+    """A film-like GIF: a camera pan over a smooth random scene with grain; every frame is a full frame with its
+    own 256-colour palette (fast octree quantisation), as GIFs cut from video are."""
+    rng = np.random.default_rng(seed)
+    scene_h, scene_w = height + frames * 2 + 8, width + frames * 6 + 8
+    coarse = rng.uniform(0, 255, (scene_h // 16 + 2, scene_w // 16 + 2, 3)).astype(np.uint8)
+    scene = np.asarray(Image.fromarray(coarse).resize((scene_w, scene_h), Image.BICUBIC), dtype=np.float32)
+    yy, xx = np.mgrid[0:scene_h, 0:scene_w]
+    scene += 40 * np.sin(xx / 23.0)[..., None] * np.cos(yy / 17.0)[..., None]
+    images = []
+    for f in range(frames):
+        view = scene[2 * f:2 * f + height, 6 * f:6 * f + width] + rng.normal(0, 6, (height, width, 3))
+        frame = Image.fromarray(np.clip(view, 0, 255).astype(np.uint8), "RGB")
+        images.append(frame.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE))
+    images[0].save(path, save_all=True, append_images=images[1:], duration=40, loop=0, optimize=False)
+
+
+def make_film_gallery(folder: Path, count: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    described = []
+    for i in range(count):
+        width = (400, 480, 500, 640)[i % 4]
+        height, frames = width * 9 // 16, int(rng.integers(20, 61))
+        write_film_gif(folder / f"film-{i:02d}.gif", width, height, frames, seed + i)
+        described.append(f"{width}x{height}x{frames}")
+    return described
+
+
 def make_gallery(folder: Path, count: int, sizes: list[int], seed: int) -> list[str]:
     rng = np.random.default_rng(seed)
     described = []
@@ -107,13 +141,14 @@ def make_gallery(folder: Path, count: int, sizes: list[int], seed: int) -> list[
     return described
 
 
-def run_child(code: str, args: list[str], threads: int) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in bytes, stdout) of `python -c code args` in a fresh process."""
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+def run_child(code: str, args: list[str], threads: int, root: Path = REPO) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in bytes, stdout) of `python -c code args` in a fresh process with `root` (a
+    checkout) first on its path."""
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS=str(threads))
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True, cwd=tempfile.gettempdir())  # not a checkout
     out = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
@@ -127,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gallery", help="index this folder instead of generated GIFs")
     parser.add_argument("--gifs", type=int, default=8, help="generated GIFs (default 8)")
+    parser.add_argument("--film", type=int, metavar="N", help="generate N film-like GIFs instead of large ones")
+    parser.add_argument("--against", metavar="CHECKOUT", help="also run this checkout's `pvse index` ('before')")
+    parser.add_argument("--no-previous", action="store_true", help="skip the 'previous' decoder variant")
+    parser.add_argument("--no-full", action="store_true", help="skip the 'full' (no shrinking) variant")
     parser.add_argument("--sizes", default="1000,1600,2200,3000", help="widths of the generated GIFs, cycled")
     parser.add_argument("--repeats", type=int, default=1, help="rounds of (new, full) runs (default 1)")
     parser.add_argument("--weights", help="checkpoint (default: the bundled model)")
@@ -138,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="pvse-decode-bench-"))
+    os.environ["PVSE_ONNX_CACHE"] = str(tmp / "onnx-cache")  # the children's own, filled by the model-only child
     try:
         if args.gallery:
             gallery, described = Path(args.gallery).resolve(), None
@@ -145,24 +185,33 @@ def main(argv: list[str] | None = None) -> int:
             gallery = tmp / "gifs"
             gallery.mkdir()
             tick = time.perf_counter()
-            described = make_gallery(gallery, args.gifs, [int(s) for s in args.sizes.split(",")], args.seed)
+            described = (make_film_gallery(gallery, args.film, args.seed) if args.film else
+                         make_gallery(gallery, args.gifs, [int(s) for s in args.sizes.split(",")], args.seed))
             print(f"wrote {len(described)} GIFs in {time.perf_counter() - tick:.0f} s: {', '.join(described)}",
                   flush=True)
         weights = ["--weights", args.weights] if args.weights else []
-        _, model_rss, _ = run_child(MODEL_ONLY, [args.weights] if args.weights else [], args.threads)
-        previous = previous_media_module(args.baseline_rev, tmp)
-        variants = ["new", "full"] + (["previous"] if previous else [])
-        if previous is None:
+        model_args = [args.weights] if args.weights else []
+        first_wall, first_rss, _ = run_child(MODEL_ONLY, model_args, args.threads)  # exports and caches the CNN
+        _, model_rss, _ = run_child(MODEL_ONLY, model_args, args.threads)
+        print(f"model + frame CNN alone: first run (exports the CNN) {first_wall:.1f} s, peak RSS "
+              f"{first_rss / 2**20:.0f} MiB; with the cached export {model_rss / 2**20:.0f} MiB", flush=True)
+        previous = None if args.no_previous else previous_media_module(args.baseline_rev, tmp)
+        against = Path(args.against).resolve() if args.against else None
+        variants = (["new"] + ([] if args.no_full else ["full"]) + (["previous"] if previous else [])
+                    + (["before"] if against else []))
+        if previous is None and not args.no_previous:
             print(f"no 'previous' variant: cannot read pvse/media.py at {args.baseline_rev} from git", flush=True)
         results: dict[str, list[tuple[float, int, float]]] = {v: [] for v in variants}
         for _ in range(args.repeats):
             for variant in variants:
                 out_dir = tmp / f"{variant}.index"
                 shutil.rmtree(out_dir, ignore_errors=True)
-                code = {"new": "", "full": FULL_SIZE_PATCH, "previous": PREVIOUS_DECODER + FULL_SIZE_PATCH}[variant]
+                code = {"new": "", "full": FULL_SIZE_PATCH, "previous": PREVIOUS_DECODER + FULL_SIZE_PATCH,
+                        "before": ""}[variant]
                 extra = [str(previous)] if variant == "previous" else []
                 cli = ["index", str(gallery), "--out", str(out_dir), "--quiet", *weights]
-                wall, rss, out = run_child(code + RUN_CLI, [*extra, *cli], args.threads)
+                root = against if variant == "before" else REPO
+                wall, rss, out = run_child(code + RUN_CLI, [*extra, *cli], args.threads, root)
                 meta = json.loads((out_dir / "index.json").read_text())
                 clips = meta["counts"]["clips"]
                 busy = sum(float(m.group(1)) for m in re.finditer(r"(?:features|encoder) ([0-9.]+) s", out))

@@ -21,6 +21,13 @@ Firefox; both descend from the Netscape decoder) do neither, so neither do we:
 Pixels are composited onto white (transparent = white), so GIF's one-bit transparency needs no alpha
 channel. LZW and interlacing are decoded by Pillow's C decoder, one image at a time, and the compositing
 (palette lookup, transparency mask, paste, disposal) is done with Pillow's C operations too.
+
+Only the frames a wanted frame depends on are decoded: an image that covers the whole canvas, has no
+transparent colour and does not restore the previous canvas afterwards (`covers_canvas`) makes everything drawn
+before it invisible, so the images between the previous wanted frame and such an image are skipped (their
+blocks are parsed, their pixels never decoded). Film GIFs are mostly such full frames, so a clip sampled at 8
+of its 40 frames decodes about 8 images instead of up to 40. If a covering image's LZW data then turns out to
+end early (its undecoded pixels would show what is under them), the frames are composited again in full.
 """
 from __future__ import annotations
 
@@ -203,6 +210,29 @@ def decode_indices(data: bytes, image: GifImage) -> tuple[Image.Image, np.ndarra
     return first, np.asarray(first) == np.asarray(second)
 
 
+def covers_canvas(image: GifImage, width: int, height: int) -> bool:
+    """Whether the canvas after drawing `image` (and after its disposal) is independent of what came before:
+    it fills the whole canvas, has no transparent colour, and its disposal does not restore the old canvas."""
+    return (image.left == 0 and image.top == 0 and image.width >= width and image.height >= height
+            and image.transparency is None and image.disposal not in _RESTORE_PREVIOUS)
+
+
+def frames_to_draw(structure: GifStructure, wanted: frozenset[int]) -> list[bool]:
+    """For each image up to the last wanted one: whether it must be drawn (see the module doc)."""
+    last = max(wanted)
+    draw = [True] * (last + 1)
+    covered = False  # a covering image lies after i, at or before the next wanted frame
+    for i in range(last, -1, -1):
+        draw[i] = i in wanted or not covered
+        cover = covers_canvas(structure.images[i], structure.width, structure.height)
+        covered = cover if i in wanted else covered or cover
+    return draw
+
+
+class _IncompleteCover(Exception):
+    """A covering image drawn after skipped ones had LZW data that ended early."""
+
+
 class Compositor:
     """The canvas a browser draws a GIF on, one image at a time (disposal rules in the module doc).
 
@@ -216,8 +246,9 @@ class Compositor:
         self._global = _palette_bytes(structure.palette) if structure.palette is not None else None
         self._pending: tuple[tuple[int, int, int, int], int, Image.Image | None] | None = None
 
-    def draw(self, data: bytes, image: GifImage) -> None:
-        """Dispose of the previous image as it asked, then draw this one over the canvas."""
+    def draw(self, data: bytes, image: GifImage) -> bool:
+        """Dispose of the previous image as it asked, then draw this one over the canvas; False when its LZW
+        data ended early (some of its pixels were left transparent)."""
         self._dispose()
         w, h = self.canvas.size
         x0, y0 = min(image.left, w), min(image.top, h)
@@ -226,7 +257,7 @@ class Compositor:
         saved = self.canvas.crop(box) if image.disposal in _RESTORE_PREVIOUS and x1 > x0 and y1 > y0 else None
         self._pending = (box, image.disposal, saved)
         if x1 <= x0 or y1 <= y0:
-            return  # wholly outside the canvas: nothing shows
+            return True  # wholly outside the canvas: nothing shows
         indices, decoded = decode_indices(data, image)
         if (x1 - x0, y1 - y0) != indices.size:
             indices = indices.crop((0, 0, x1 - x0, y1 - y0))
@@ -241,6 +272,7 @@ class Compositor:
             mask = Image.fromarray(shown.astype(np.uint8) * 255)
         indices.putpalette(_palette_bytes(image.palette) if image.palette is not None else self._global, "RGB")
         self.canvas.paste(indices.convert("RGB"), (x0, y0), mask)
+        return decoded is None
 
     def _dispose(self) -> None:
         if self._pending is None:
@@ -265,9 +297,26 @@ def iter_composited(data: bytes, structure: GifStructure, wanted: frozenset[int]
     """
     if not wanted:
         return
-    last = max(wanted)
+    shown = -1
+    try:
+        for index, view in _composite(data, structure, wanted, frames_to_draw(structure, wanted)):
+            shown = index
+            yield index, view
+    except _IncompleteCover:  # rare: a damaged covering frame; draw everything, show the frames not yet shown
+        later = frozenset(i for i in wanted if i > shown)
+        yield from _composite(data, structure, later, [True] * (max(later) + 1))
+
+
+def _composite(data: bytes, structure: GifStructure, wanted: frozenset[int], draw: list[bool]
+               ) -> Iterator[tuple[int, Image.Image]]:
     compositor = Compositor(structure)
-    for index, image in enumerate(structure.images[: last + 1]):
-        compositor.draw(data, image)
+    skipped = False
+    for index, image in enumerate(structure.images[: len(draw)]):
+        if not draw[index]:
+            skipped = True
+            continue
+        if not compositor.draw(data, image) and skipped:
+            raise _IncompleteCover
+        skipped = False
         if index in wanted:
             yield index, compositor.view()
