@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 FULL_SIZE_PATCH = (
     "import pvse.clip_features as cf, pvse.index.build as b; "
-    "cf.frame_decode_size = b.frame_decode_size = lambda name: None; cf.CNN_FRAMES_PER_CALL = 64; "
+    "cf.frame_decode_size = b.frame_decode_size = lambda *args, **kwargs: None; cf.CNN_FRAMES_PER_CALL = 64; "
 )
 PREVIOUS_DECODER = (
     "import importlib.util, sys; spec = importlib.util.spec_from_file_location('previous_media', sys.argv.pop(1)); "
