@@ -1,8 +1,8 @@
 """Cost of `pvse index` on large GIFs: frames shrunk while decoding vs decoded at full size, side by side.
 
-    python benchmarks/decode_benchmark.py                  # generated large GIFs (1000-3000 px)
-    python benchmarks/decode_benchmark.py --film 40        # generated film-like GIFs (400-640 px, full frames)
-    python benchmarks/decode_benchmark.py --gallery DIR    # a folder of your own (e.g. real film GIFs)
+    python -m benchmarks.decode_benchmark                  # generated large GIFs (1000-3000 px)
+    python -m benchmarks.decode_benchmark --film 40        # generated film-like GIFs (400-640 px, full frames)
+    python -m benchmarks.decode_benchmark --gallery DIR    # a folder of your own (e.g. real film GIFs)
     ... --against OTHER_CHECKOUT                           # also time another checkout's `pvse index`
 
 Writes --gifs GIFs into a temporary folder (sizes cycling through --sizes, 20-60 frames, a moving scene

@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from benchmarks import BUNDLED_GALLERY
-from pvse.data.situations import (
+from tools.situations.pairs import (
     BENCHMARK,
     REACTIONS,
     SentenceTeacher,

@@ -1,6 +1,6 @@
 """Index build throughput on CPU and where the time goes. Not a test: run it by hand.
 
-    python benchmarks/index_benchmark.py --clips 48
+    python -m benchmarks.index_benchmark --clips 48
 
 Takes --clips real GIFs spread over ../shared/data/noto-animated-emoji (the bundled gallery's source) and
 1. times each stage alone, one after the other: decoding T frames (pvse.media.decode_clip), the frozen CNN
@@ -23,21 +23,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks import REPO_ROOT
+from pvse.checkpoints import load_checkpoint, save_checkpoint
+from pvse.config import PVSEConfig
+from pvse.index import build_index
+from pvse.media import decode_clip
+from pvse.model import PVSE
+from pvse.pipeline import PVSEPipeline
 
-from pvse.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
-from pvse.config import PVSEConfig  # noqa: E402
-from pvse.index import build_index  # noqa: E402
-from pvse.media import decode_clip  # noqa: E402
-from pvse.model import PVSE  # noqa: E402
-from pvse.pipeline import PVSEPipeline  # noqa: E402
-
-SHARED = REPO.parent / "shared" / "data" / "noto-animated-emoji"
+SHARED = REPO_ROOT.parent / "shared" / "data" / "noto-animated-emoji"
 
 
 def load_pipeline(weights: str | None, tmp: Path) -> tuple[PVSEPipeline, str]:
-    bundled = REPO / "weights" / "default"
+    bundled = REPO_ROOT / "weights" / "default"
     ref = weights or (str(bundled) if (bundled / "config.json").is_file() else None)
     if ref:
         return PVSEPipeline(load_checkpoint(ref, device="cpu"), "cpu"), ref

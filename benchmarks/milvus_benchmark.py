@@ -1,7 +1,7 @@
 """Milvus Lite against faiss flat and IVF-PQ on the same synthetic galleries, in one run. Not a test: run by hand.
 
-    nice -n 10 python benchmarks/milvus_benchmark.py                           # 100k clips, K=4, H=512
-    nice -n 10 python benchmarks/milvus_benchmark.py --sizes 100000 1000000 --milvus-kinds flat hnsw
+    nice -n 10 python -m benchmarks.milvus_benchmark                           # 100k clips, K=4, H=512
+    nice -n 10 python -m benchmarks.milvus_benchmark --sizes 100000 1000000 --milvus-kinds flat hnsw
 
 For each gallery size (synthetic clustered unit vectors from benchmarks/search_benchmark.py, K heads of H
 dims per clip; queries are noisy copies of random clips), every engine answers the same queries with the
@@ -33,19 +33,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.search_benchmark import (  # noqa: E402
+from benchmarks.search_benchmark import (
     available_bytes,
     file_size,
     set_threads,
     synthetic_flat,
     synthetic_queries,
 )
-from pvse.index import milvus_backend  # noqa: E402
-from pvse.index.faiss_search import brute_force_top_k, build_vector_index, default_params, search_top_k  # noqa: E402
-from pvse.index.milvus_backend import ClipData, MilvusStore  # noqa: E402
-from pvse.index.store import ClipRecord  # noqa: E402
+from pvse.index import milvus_backend
+from pvse.index.faiss_search import brute_force_top_k, build_vector_index, default_params, search_top_k
+from pvse.index.milvus_backend import ClipData, MilvusStore
+from pvse.index.store import ClipRecord
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAMES = 8  # frame attention stored per clip (K x T floats) and frame indices, as a real gallery has

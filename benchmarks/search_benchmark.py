@@ -1,7 +1,7 @@
 """Search speed, exactness, recall and memory of the gallery index. Not a test: run it by hand.
 
-    python benchmarks/search_benchmark.py                       # everything, numbers as a markdown table
-    python benchmarks/search_benchmark.py --scales 10000 100000 --skip-latency
+    python -m benchmarks.search_benchmark                       # everything, numbers as a markdown table
+    python -m benchmarks.search_benchmark --scales 10000 100000 --skip-latency
 
 1. Query latency on the bundled gallery (encode + search + result assembly), p50 / p95 over --latency-queries
    queries, with `Searcher.search` exactly as the CLI and the demo call it. Without a bundled index
@@ -32,9 +32,7 @@ import faiss
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from pvse.index.faiss_search import brute_force_top_k, build_vector_index, search_top_k  # noqa: E402
+from pvse.index.faiss_search import brute_force_top_k, build_vector_index, search_top_k
 
 QUERIES = [
     "my reaction when the code compiles on the first try", "when you realise it is monday again",

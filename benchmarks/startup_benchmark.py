@@ -1,6 +1,6 @@
 """Cold start of the CLI and the demo, as ratios to `python -c "import torch"`, side by side in one run.
 
-    python benchmarks/startup_benchmark.py [--repeats 3] [--no-demo] [--against OTHER_CHECKOUT]
+    python -m benchmarks.startup_benchmark [--repeats 3] [--no-demo] [--against OTHER_CHECKOUT]
 
 Each command runs as a fresh process (interleaved with the baseline, --repeats rounds, medians reported), from
 a temporary folder with this checkout on PYTHONPATH and one thread, on the bundled model and gallery:
