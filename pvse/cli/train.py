@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -32,8 +33,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         "MRW: default ROOT/mp4)")
     parser.add_argument("--split-rule", choices=SPLIT_RULES, help="TSV spec: 'column' (third column, the default "
                         "when present), 'hash' (80/10/10 by file name hash, else the default) or 'shuffle'")
-    parser.add_argument("--split-seed", type=int, default=0, metavar="N",
-                        help="seed of the emoji / TSV 80/10/10 split (default 0)")
+    parser.add_argument("--split-seed", type=int, default=TrainConfig.split_seed, metavar="N",
+                        help=f"seed of the emoji / TSV 80/10/10 split (default {TrainConfig.split_seed})")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,7 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="train+val: final model, no validation, the last epoch is kept (default train)")
     opt.add_argument("--seed", type=int, default=d.seed, help=f"initialisation and batch sampling seed (default {d.seed})")
     run_group = parser.add_argument_group("running")
-    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when present")
+    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device,
+                           help="auto: CUDA when present")
     run_group.add_argument("--feature-cache", metavar="DIR",
                            help="frame / word feature cache (default $PVSE_FEATURE_CACHE or ~/.cache/pvse-gif/features)")
     run_group.add_argument("--threads", type=positive_int, metavar="N",
@@ -104,16 +106,21 @@ def load_data_from_args(args: argparse.Namespace, extra_pairs: list[str] | None 
     return dataset
 
 
+# TrainConfig fields an option sets under another name, and those no option sets (their default always holds)
+RENAMED = {"num_frames": "frames", "progress": "quiet"}
+NOT_OPTIONS = ("lr_factor", "eval_batch_size")
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(data=args.data, out=args.out, clips_dir=args.clips_dir, split_rule=args.split_rule,
-                       split_seed=args.split_seed, extra_pairs=list(args.extra_pairs), num_embeds=args.num_embeds,
-                       embed_dim=args.embed_dim, dropout=args.dropout, residual=args.residual, num_frames=args.frames,
-                       word_features=args.word_features, frame_features=args.frame_features, margin=args.margin,
-                       lambda_div=args.lambda_div, lambda_mmd=args.lambda_mmd, diversity_on=args.diversity_on,
-                       batch_size=args.batch_size, epochs=args.epochs, passes_per_epoch=args.passes_per_epoch, lr=args.lr,
-                       grad_clip=args.grad_clip, lr_patience=args.lr_patience,
-                       train_on=args.train_on, seed=args.seed, device=args.device, feature_cache=args.feature_cache,
-                       resume=args.resume, progress=not args.quiet, threads=args.threads)
+    """The TrainConfig of the parsed options: every field from the option of its name (see RENAMED)."""
+    values = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in NOT_OPTIONS:
+            continue
+        value = getattr(args, RENAMED.get(f.name, f.name))
+        values[f.name] = list(value) if isinstance(value, list) else value
+    values["progress"] = not args.quiet
+    return TrainConfig(**values)
 
 
 def run(args: argparse.Namespace) -> int:
