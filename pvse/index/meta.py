@@ -118,3 +118,23 @@ def newer_format(meta: dict[str, Any]) -> str | None:
         return (f"was written by a newer pvse-gif (index format {meta['format_version']}, this one reads "
                 f"{FORMAT_VERSION}); upgrade pvse-gif.")
     return None
+
+
+class MetaView:
+    """What a loaded index (faiss folder or Milvus gallery) answers from its `meta`."""
+
+    meta: IndexMeta
+
+    @property
+    def fingerprint(self) -> str:
+        return self.meta.weights.fingerprint
+
+    @property
+    def text_heads(self) -> int:
+        """How many of each clip's embeddings come from its caption or name (0: pixels only)."""
+        return self.meta.text_heads
+
+    @property
+    def gif_heads(self) -> int:
+        """How many of each clip's embeddings come from its frames (they come first)."""
+        return self.meta.gif_heads

@@ -57,7 +57,7 @@ from ..errors import GalleryIndexError, PVSEError
 from ..media import MediaLimits
 from .faiss_search import KINDS as FAISS_KINDS
 from .faiss_search import ROUNDING_SLACK, TopClips, default_params, rank, score_rows
-from .meta import FORMAT_NAME, IndexMeta, newer_format
+from .meta import FORMAT_NAME, IndexMeta, MetaView, newer_format
 from .store import ClipRecord, safe_relative_path
 
 SCHEMES = ("milvus://", "http://", "https://")
@@ -444,7 +444,7 @@ def _scan_all(store: MilvusStore, collection: str, query: torch.Tensor, top_k: i
 
 
 # -- the index the Searcher reads -------------------------------------------------------------------------------
-class MilvusIndex:
+class MilvusIndex(MetaView):
     """A gallery in Milvus, read by `Searcher` like a `store.GalleryIndex`: rows are clip ids, and the clips'
     records and arrays are fetched on demand (the search's hits in one request) and kept in a small cache."""
 
@@ -462,26 +462,12 @@ class MilvusIndex:
         self.frame_indices = _Column(self, "frame_indices")
 
     @property
-    def fingerprint(self) -> str:
-        return self.meta.weights.fingerprint
-
-    @property
     def gallery_root(self) -> Path:
         return Path(os.path.abspath(self.meta.gallery_root))
 
     @property
     def num_embeds(self) -> int:
         return self.meta.embeddings_per_clip
-
-    @property
-    def text_heads(self) -> int:
-        """How many of each clip's embeddings come from its caption or name (0: pixels only)."""
-        return self.meta.text_heads
-
-    @property
-    def gif_heads(self) -> int:
-        """How many of each clip's embeddings come from its frames (they come first)."""
-        return self.meta.gif_heads
 
     def weights_ref(self) -> str | None:
         return self.meta.weights.ref

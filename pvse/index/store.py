@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import GalleryIndexError
-from .meta import FORMAT_NAME, FORMAT_VERSION, IndexMeta, newer_format  # noqa: F401 - the format is named here too
+from .meta import FORMAT_NAME, FORMAT_VERSION, IndexMeta, MetaView, newer_format  # noqa: F401 - the format is named here too
 
 if TYPE_CHECKING:
     import faiss  # imported where vectors are read or written: an exhaustive search never needs it
@@ -74,7 +74,7 @@ def clip_text(record: ClipRecord) -> tuple[str | None, str | None]:
 
 
 @dataclass
-class GalleryIndex:
+class GalleryIndex(MetaView):
     """A loaded (or about to be written) index; `vectors` is the faiss index over embeddings.reshape(-1, H).
 
     `meta` may be given in its on-disk dictionary form; it is parsed into an `IndexMeta`.
@@ -95,20 +95,6 @@ class GalleryIndex:
     @property
     def num_clips(self) -> int:
         return len(self.clips)
-
-    @property
-    def text_heads(self) -> int:
-        """How many of each clip's embeddings come from its caption or name (0: pixels only)."""
-        return self.meta.text_heads
-
-    @property
-    def gif_heads(self) -> int:
-        """How many of each clip's embeddings come from its frames (they come first)."""
-        return self.meta.gif_heads
-
-    @property
-    def fingerprint(self) -> str:
-        return self.meta.weights.fingerprint
 
     @property
     def gallery_root(self) -> Path:
