@@ -236,97 +236,147 @@ def train(config: TrainConfig, dataset: PairDataset | None = None) -> TrainResul
 
 
 def _train(config: TrainConfig, dataset: PairDataset | None) -> TrainResult:
-    device = resolve_device(config.device)
-    out = Path(config.out)
-    state_path = out / STATE_FILE
-    if state_path.exists() and not config.resume:
-        raise PVSEError(f"{out} already holds a training run: pass --resume to continue it, or pick another --out")
-    if dataset is None:
-        dataset = load_dataset(config.data, clips_dir=config.clips_dir, split_rule=config.split_rule,
-                               split_seed=config.split_seed, extra_pairs=config.extra_pairs)
-    train_split = dataset.split(config.train_on)
-    val_split = dataset.split("val") if config.train_on == "train" else None
-    if val_split is not None and not val_split.pairs:
-        raise PVSEError("the validation split is empty: model selection needs it (or use --train-on train+val)")
-    if not train_split.pairs:
-        raise PVSEError(f"the '{config.train_on}' split has no clip-text pairs")
-    signature = _run_signature(config, dataset)
-    state = _load_resume_state(state_path, signature, device) if config.resume and state_path.exists() else None
+    return Trainer(config, dataset).run()
 
-    all_clips = [c.path for c in train_split.clips] + ([c.path for c in val_split.clips] if val_split else [])
-    frames = load_frame_bank(all_clips, config.frame_features, config.num_frames, config.feature_cache,
-                             device=device, progress=config.progress)
-    all_texts = train_split.unique_texts() + (val_split.unique_texts() if val_split else [])
-    texts = load_text_bank(all_texts, config.word_features, config.feature_cache, progress=config.progress)
-    train_split = usable_split(train_split, frames).without_texts(texts.uninformative)
-    val_split = usable_split(val_split, frames) if val_split else None
-    if train_split.num_clips < 2:
-        raise PVSEError("training needs at least 2 usable clips")
 
-    model_config = config.model_config(frame_dim=frames.dim, word_dim=texts.dim)
-    torch.manual_seed(config.seed)
-    model = PVSE(model_config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=True)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=config.lr_factor,
-                                                           patience=config.lr_patience, min_lr=1e-10)
-    done, best_epoch, best_val = 0, 0, None
-    out.mkdir(parents=True, exist_ok=True)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        done, best_epoch = int(state["epoch"]), int(state["best_epoch"])
-        best_val = RetrievalMetrics.from_dict(state["best_val"]) if state["best_val"] else None
-        history = [r for r in read_log(out) if r["epoch"] <= done]  # drop lines of an epoch that did not finish
-        (out / LOG_FILE).write_text("".join(json.dumps(r) + "\n" for r in history))
-    else:
-        (out / LOG_FILE).write_text("")
-    failed = {str(k): v for k, v in frames.failed.items()}
-    _write_json_atomic(out / CONFIG_FILE, {"train": config.to_dict(), "model": model_config.to_dict(),
-                                           "data": dataset.describe(), "failed_clips": failed})
-    _write_json_atomic(out / SPLIT_FILE, dataset.describe(list_members=True))
+class Trainer:
+    """One training run: `setup` (data, feature banks, model, optimiser), `resume` (an interrupted run's state, or
+    a fresh log), `epoch` (eq. 5 steps, validation, model selection) and `save` (checkpoints, log line, state).
 
-    text_ids = [[texts.index[t] for t in ts] for ts in train_split.texts_by_clip()]
-    groups = [c.group for c in train_split.clips]
-    batcher = _Batcher(frames, texts, frames.rows_of([c.path for c in train_split.clips]).to(frames.features.device),
-                       device)
-    epoch_seconds: list[float] = []
-    bar = tqdm(range(done + 1, config.epochs + 1), initial=done, total=config.epochs, desc="epochs", unit="epoch",
-               disable=not config.progress, dynamic_ncols=True)
-    for epoch in bar:
+    A resumed run is bit-identical to an uninterrupted one: every epoch reseeds from (seed, epoch), and the model,
+    optimiser and scheduler states travel in train_state.pt.
+    """
+
+    def __init__(self, config: TrainConfig, dataset: PairDataset | None = None) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.out = Path(config.out)
+        self.state_path = self.out / STATE_FILE
+        if self.state_path.exists() and not config.resume:
+            raise PVSEError(f"{self.out} already holds a training run: pass --resume to continue it, or pick another "
+                            "--out")
+        self.dataset = dataset
+        self.done, self.best_epoch, self.best_val = 0, 0, None
+        self.epoch_seconds: list[float] = []
+
+    def run(self) -> TrainResult:
+        """setup, resume, then every remaining epoch (each saved as it ends)."""
+        self.setup()
+        self.resume()
+        config = self.config
+        bar = tqdm(range(self.done + 1, config.epochs + 1), initial=self.done, total=config.epochs, desc="epochs",
+                   unit="epoch", disable=not config.progress, dynamic_ncols=True)
+        for epoch in bar:
+            losses, val = self.epoch(epoch)
+            bar.set_postfix(loss=f"{losses['loss']:.3f}", rsum=f"{val.rsum:.1f}" if val else "-", best=self.best_epoch)
+        bar.close()
+        out = self.out
+        return TrainResult(out_dir=out, best_dir=out / "best", last_dir=out / "last", best_epoch=self.best_epoch,
+                           best_val=self.best_val, epochs_done=self.done, history=read_log(out),
+                           failed_clips=self.failed, model_config=self.model_config,
+                           seconds_per_epoch=(sum(self.epoch_seconds) / len(self.epoch_seconds)
+                                              if self.epoch_seconds else None))
+
+    def setup(self) -> None:
+        """Splits, the interrupted run's state (checked before any feature is loaded), feature banks, model."""
+        config, device = self.config, self.device
+        if self.dataset is None:
+            self.dataset = load_dataset(config.data, clips_dir=config.clips_dir, split_rule=config.split_rule,
+                                        split_seed=config.split_seed, extra_pairs=config.extra_pairs)
+        dataset = self.dataset
+        train_split = dataset.split(config.train_on)
+        val_split = dataset.split("val") if config.train_on == "train" else None
+        if val_split is not None and not val_split.pairs:
+            raise PVSEError("the validation split is empty: model selection needs it (or use --train-on train+val)")
+        if not train_split.pairs:
+            raise PVSEError(f"the '{config.train_on}' split has no clip-text pairs")
+        self.signature = _run_signature(config, dataset)
+        self.state = (_load_resume_state(self.state_path, self.signature, device)
+                      if config.resume and self.state_path.exists() else None)
+
+        all_clips = [c.path for c in train_split.clips] + ([c.path for c in val_split.clips] if val_split else [])
+        frames = load_frame_bank(all_clips, config.frame_features, config.num_frames, config.feature_cache,
+                                 device=device, progress=config.progress)
+        all_texts = train_split.unique_texts() + (val_split.unique_texts() if val_split else [])
+        texts = load_text_bank(all_texts, config.word_features, config.feature_cache, progress=config.progress)
+        train_split = usable_split(train_split, frames).without_texts(texts.uninformative)
+        self.val_split = usable_split(val_split, frames) if val_split else None
+        if train_split.num_clips < 2:
+            raise PVSEError("training needs at least 2 usable clips")
+        self.frames, self.texts = frames, texts
+        self.failed = {str(k): v for k, v in frames.failed.items()}
+
+        self.model_config = config.model_config(frame_dim=frames.dim, word_dim=texts.dim)
+        torch.manual_seed(config.seed)
+        self.model = PVSE(self.model_config).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, amsgrad=True)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, mode="max",
+                                                                    factor=config.lr_factor,
+                                                                    patience=config.lr_patience, min_lr=1e-10)
+        self.text_ids = [[texts.index[t] for t in ts] for ts in train_split.texts_by_clip()]
+        self.groups = [c.group for c in train_split.clips]
+        self.batcher = _Batcher(frames, texts,
+                                frames.rows_of([c.path for c in train_split.clips]).to(frames.features.device), device)
+
+    def resume(self) -> None:
+        """Load the interrupted run's state (its log cut to the finished epochs), else start a fresh log; then
+        write the run's settings and splits."""
+        out, state = self.out, self.state
+        out.mkdir(parents=True, exist_ok=True)
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.done, self.best_epoch = int(state["epoch"]), int(state["best_epoch"])
+            self.best_val = RetrievalMetrics.from_dict(state["best_val"]) if state["best_val"] else None
+            history = [r for r in read_log(out) if r["epoch"] <= self.done]  # drop lines of an unfinished epoch
+            (out / LOG_FILE).write_text("".join(json.dumps(r) + "\n" for r in history))
+        else:
+            (out / LOG_FILE).write_text("")
+        _write_json_atomic(out / CONFIG_FILE, {"train": self.config.to_dict(), "model": self.model_config.to_dict(),
+                                               "data": self.dataset.describe(), "failed_clips": self.failed})
+        _write_json_atomic(out / SPLIT_FILE, self.dataset.describe(list_members=True))
+
+    def epoch(self, epoch: int) -> tuple[dict[str, float], RetrievalMetrics | None]:
+        """Train epoch `epoch` (1-based), validate, keep the best, save; returns its mean losses and metrics."""
+        config = self.config
         started = time.perf_counter()
         torch.manual_seed(_epoch_seed(config.seed, epoch))  # dropout, if any
-        batches = [b for b in epoch_batches(text_ids, groups, config.batch_size, config.seed, epoch,
-                                                  config.passes_per_epoch) if len(b[0]) >= 2]
-        lr = optimizer.param_groups[0]["lr"]
-        losses = _train_epoch(model, optimizer, batches, batcher, config, f"epoch {epoch}")
+        batches = [b for b in epoch_batches(self.text_ids, self.groups, config.batch_size, config.seed, epoch,
+                                            config.passes_per_epoch) if len(b[0]) >= 2]
+        lr = self.optimizer.param_groups[0]["lr"]
+        losses = _train_epoch(self.model, self.optimizer, batches, self.batcher, config, f"epoch {epoch}")
         train_seconds = time.perf_counter() - started
-        val = split_metrics(model, val_split, frames, texts, device, config.eval_batch_size) if val_split else None
+        val = (split_metrics(self.model, self.val_split, self.frames, self.texts, self.device, config.eval_batch_size)
+               if self.val_split else None)
         if val is not None:
-            scheduler.step(val.rsum)
-        improved = val is None or best_val is None or val.rsum > best_val.rsum
+            self.scheduler.step(val.rsum)
+        improved = val is None or self.best_val is None or val.rsum > self.best_val.rsum
         if improved:
-            best_epoch, best_val = epoch, val
+            self.best_epoch, self.best_val = epoch, val
+        self.save(epoch, val, improved, {"lr": lr, "batches": len(batches), **losses}, started, train_seconds)
+        return losses, val
+
+    def save(self, epoch: int, val: RetrievalMetrics | None, improved: bool, record: dict, started: float,
+             train_seconds: float) -> None:
+        """Checkpoints (best when improved, last always), the epoch's log line, then the resumable state."""
+        config, out = self.config, self.out
         meta = {"epoch": epoch, "val_rsum": f"{val.rsum:.4f}" if val else "", "trained_on": config.train_on,
                 "seed": config.seed}
         if improved:
-            save_checkpoint(model, out / "best", metadata=meta)
-        save_checkpoint(model, out / "last", metadata=meta)
+            save_checkpoint(self.model, out / "best", metadata=meta)
+        save_checkpoint(self.model, out / "last", metadata=meta)
         seconds = time.perf_counter() - started
-        epoch_seconds.append(seconds)
-        record = {"epoch": epoch, "lr": lr, "batches": len(batches), **losses,
+        self.epoch_seconds.append(seconds)
+        record = {"epoch": epoch, **record,
                   "val": val.to_dict() if val else None, "val_rsum": val.rsum if val else None,
-                  "best_epoch": best_epoch, "train_seconds": round(train_seconds, 3), "seconds": round(seconds, 3)}
+                  "best_epoch": self.best_epoch, "train_seconds": round(train_seconds, 3),
+                  "seconds": round(seconds, 3)}
         with open(out / LOG_FILE, "a") as fh:
             fh.write(json.dumps(record) + "\n")
-        _save_state(state_path, {"version": STATE_VERSION, "signature": signature, "epoch": epoch,
-                                 "best_epoch": best_epoch, "best_val": best_val.to_dict() if best_val else None,
-                                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                 "scheduler": scheduler.state_dict()})
-        done = epoch
-        bar.set_postfix(loss=f"{losses['loss']:.3f}", rsum=f"{val.rsum:.1f}" if val else "-", best=best_epoch)
-    bar.close()
-    return TrainResult(out_dir=out, best_dir=out / "best", last_dir=out / "last", best_epoch=best_epoch,
-                       best_val=best_val, epochs_done=done, history=read_log(out), failed_clips=failed,
-                       model_config=model_config,
-                       seconds_per_epoch=sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else None)
+        _save_state(self.state_path, {"version": STATE_VERSION, "signature": self.signature, "epoch": epoch,
+                                      "best_epoch": self.best_epoch,
+                                      "best_val": self.best_val.to_dict() if self.best_val else None,
+                                      "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                                      "scheduler": self.scheduler.state_dict()})
+        self.done = epoch
