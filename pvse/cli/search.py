@@ -19,13 +19,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-head", type=positive_int, default=0, metavar="N",
                         help="also list each query head's own N best clips (one reading of the query each); with "
                              '--json the output becomes {"hits": [...], "per_head": [{"head", "words", "hits"}]}')
+    parser.add_argument("--hub-correction", type=float, default=0.0, metavar="W",
+                        help="rank by score - W x each clip's hub score, so GIFs that top every query sink "
+                             "(0 = off, the default; 0.5 = CSLS); scores shown stay the plain max over K²")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..index.searcher import Searcher
     searcher = Searcher.load(args.index, weights=args.weights, device=args.device)
-    result = searcher.search(" ".join(args.query), top_k=args.top_k, per_head_k=args.per_head)
+    result = searcher.search(" ".join(args.query), top_k=args.top_k, per_head_k=args.per_head,
+                             hub_correction=args.hub_correction)
     if args.json:
         if result.message:
             print(f"note: {result.message}", file=sys.stderr)

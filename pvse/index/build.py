@@ -43,6 +43,7 @@ from ..pipeline import PVSEPipeline
 from .backends import engine_for
 from .captions import CaptionEntry, match_captions, read_captions, words_from_path
 from .faiss_search import DEFAULT_KIND, build_vector_index, default_params, index_kind
+from .hubness import encode_hub_scores, hub_meta
 from .meta import IndexMeta, WeightsRef
 from .store import ClipRecord, GalleryIndex, clip_text, read_index, write_index
 
@@ -339,9 +340,13 @@ def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_
     report.indexed = len(ordered)
     meta = index_meta(plan.pipeline, plan.root, plan.out_dir, plan.kind, params, plan.user_params, num_embeds,
                       num_text_heads, report)
+    tick = time.perf_counter()
+    hubs = encode_hub_scores(plan.pipeline, embeddings, plan.previous)
+    meta.hub_scores = hub_meta()
+    timings["hubs"] = time.perf_counter() - tick
     index = GalleryIndex(meta, [r.record for r in ordered], embeddings,
                          np.stack([r.attention for r in ordered]).astype(np.float32),
-                         np.stack([r.frame_indices for r in ordered]).astype(np.int32), vectors)
+                         np.stack([r.frame_indices for r in ordered]).astype(np.int32), vectors, hub_scores=hubs)
     tick = time.perf_counter()
     write_index(index, plan.out_dir)
     timings["write"] = time.perf_counter() - tick

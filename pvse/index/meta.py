@@ -49,6 +49,7 @@ class IndexMeta:
     counts: dict[str, int]  # clips, vectors
     last_build: dict[str, Any]
     text_heads: int = 0
+    hub_scores: dict[str, Any] | None = None  # what made hub_scores.npy (`hubness.hub_meta`); None without it
     pvse_version: str = ""
     updated: str = ""
     format_version: int = FORMAT_VERSION
@@ -93,7 +94,7 @@ class IndexMeta:
             "frame_features": self.frame_features, "word_features": self.word_features,
             "gallery_root": self.gallery_root, "vectors": self.vectors, "counts": self.counts,
             "last_build": self.last_build, "text_heads": self.text_heads,
-        }
+        } | ({"hub_scores": self.hub_scores} if self.hub_scores is not None else {})
 
     @classmethod
     def from_dict(cls, meta: dict[str, Any]) -> IndexMeta:
@@ -108,6 +109,7 @@ class IndexMeta:
             word_features=str(meta.get("word_features", "")), gallery_root=str(meta["gallery_root"]),
             vectors=dict(meta.get("vectors") or {}), counts=dict(meta.get("counts") or {}),
             last_build=dict(meta.get("last_build") or {}), text_heads=int(meta.get("text_heads") or 0),
+            hub_scores=dict(meta["hub_scores"]) if isinstance(meta.get("hub_scores"), dict) else None,
             pvse_version=str(meta.get("pvse_version", "")), updated=str(meta.get("updated", "")),
             format_version=int(meta.get("format_version", 0)))
 

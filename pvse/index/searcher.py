@@ -32,6 +32,7 @@ from ..pipeline import PVSEPipeline
 from ..similarity import head_similarities
 from .backends import is_faiss, open_index
 from .faiss_search import TopClips, brute_force_top_k, configure_search, index_kind, search_top_k
+from .hubness import check_weight, corrected_top_k
 from .meta import IndexMeta
 from .query_text import prepare_query
 from .store import GalleryIndex, clip_text
@@ -151,17 +152,20 @@ class Searcher:
     def fingerprint(self) -> str:
         return self.index.fingerprint
 
-    def search(self, text: str, top_k: int = 10, per_head_k: int = 0) -> SearchResult:
+    def search(self, text: str, top_k: int = 10, per_head_k: int = 0, hub_correction: float = 0.0) -> SearchResult:
         """Rank the gallery for `text`; raises QueryError for an empty query, otherwise always answers.
 
         per_head_k > 0 also ranks the gallery by each query head alone (`SearchResult.per_head`).
-        A query none of whose words the model knows gets no hits and a note saying so (see `_known_words`).
+        hub_correction = w > 0 ranks the fused top-k by s - w * (the clip's hub score), see `hubness`; each hit's
+        score stays the plain max over K². A query none of whose words the model knows gets no hits and a note
+        saying so (see `_known_words`).
         """
         with _threads(self.threads):
-            return self._search(text, top_k, per_head_k)
+            return self._search(text, top_k, per_head_k, hub_correction)
 
-    def _search(self, text: str, top_k: int, per_head_k: int = 0) -> SearchResult:
+    def _search(self, text: str, top_k: int, per_head_k: int = 0, hub_correction: float = 0.0) -> SearchResult:
         started = time.perf_counter()
+        hubs = self._hub_scores(hub_correction)
         prepared = prepare_query(text)
         notes = list(prepared.notes)
         k_att = self.meta.attention_heads
@@ -187,12 +191,24 @@ class Searcher:
             shown = ", ".join(f"'{t}'" for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
             notes.append(f"Not words the model knows, so carrying little or no meaning: {shown}.")
         query = encoding.embeddings[0]
-        top = self.search_embeddings(query, top_k)
+        top = (self.search_embeddings(query, top_k) if hubs is None else
+               corrected_top_k(lambda n: self.search_embeddings(query, n), hubs, hub_correction, top_k))
         hits, hidden = self._hits(query, top)
         per_head = self._per_head(query, extra["words"], extra["words_attention"], per_head_k) if per_head_k > 0 else []
         if hidden:
             notes.append(f"{hidden} result(s) were left out because their file now leads outside the gallery folder.")
         return self._result(text, hits, tokens, known, attention, notes, started, per_head=per_head, **extra)
+
+    def _hub_scores(self, weight: float) -> np.ndarray | None:
+        """The index's hub scores when `weight` asks for the correction (None for 0); a GalleryIndexError without."""
+        if check_weight(weight) == 0:
+            return None
+        hubs = getattr(self.index, "hub_scores", None)
+        if hubs is None:
+            raise GalleryIndexError(f"the index at {self.index.directory} has no hub scores (built before them, or not "
+                                    f"a faiss index folder), so --hub-correction cannot be used; rebuild it with "
+                                    f"`pvse index {self.gallery_root} --out {self.index.directory}`.")
+        return hubs
 
     def _known_words(self, words: list[Word], token_known: list[bool]) -> list[bool]:
         """A word is known when one of its tokens has a real vector and, for word-piece features (which read

@@ -12,6 +12,8 @@ An index directory holds (row r = one clip, K = embeddings per clip):
                       K_t heads of the clip's caption or name;
 - `attention.npy`     (M, K, T) float32, each head's attention over the T sampled frames (drawn by the demo);
 - `frame_indices.npy` (M, T) int32, which source frames were sampled;
+- `hub_scores.npy`    (M,) float32, each clip's hub score for the opt-in hub correction (`hubness`; indexes
+                      written before it have none);
 - `vectors.faiss`     the K*M vectors in a faiss inner-product index, vector id = row * K + head.
 
 `write_index` writes everything into a temporary directory beside the target and swaps it in with
@@ -40,6 +42,7 @@ CLIPS_FILE = "clips.jsonl"
 EMBEDDINGS_FILE = "embeddings.npy"
 ATTENTION_FILE = "attention.npy"
 FRAME_INDICES_FILE = "frame_indices.npy"
+HUB_SCORES_FILE = "hub_scores.npy"
 VECTORS_FILE = "vectors.faiss"
 MMAP_ABOVE_BYTES = 256 * 2**20  # larger embedding files are memory-mapped instead of read into RAM
 
@@ -87,6 +90,7 @@ class GalleryIndex(MetaView):
     frame_indices: np.ndarray  # (M, T) int32
     vectors: faiss.Index | None  # None until load_vectors() when read with load_vectors=False
     directory: Path | None = None
+    hub_scores: np.ndarray | None = None  # (M,) float32, see `hubness`; None in indexes written before them
 
     def __post_init__(self) -> None:
         if isinstance(self.meta, dict):
@@ -145,6 +149,8 @@ def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
         np.save(tmp / EMBEDDINGS_FILE, np.ascontiguousarray(index.embeddings, dtype=np.float32))
         np.save(tmp / ATTENTION_FILE, np.ascontiguousarray(index.attention, dtype=np.float32))
         np.save(tmp / FRAME_INDICES_FILE, np.ascontiguousarray(index.frame_indices, dtype=np.int32))
+        if index.hub_scores is not None:
+            np.save(tmp / HUB_SCORES_FILE, np.ascontiguousarray(index.hub_scores, dtype=np.float32))
         faiss.write_index(index.vectors, str(tmp / VECTORS_FILE))
         index.meta.vectors["bytes"] = (tmp / VECTORS_FILE).stat().st_size
         # index.json last: a directory without it is never mistaken for a complete index
@@ -230,13 +236,14 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
         embeddings = _load_array(index_dir, EMBEDDINGS_FILE, mmap_mode="r" if use_mmap else None)
         attention = _load_array(index_dir, ATTENTION_FILE)
         frame_indices = _load_array(index_dir, FRAME_INDICES_FILE)
+        hubs = _load_array(index_dir, HUB_SCORES_FILE) if (index_dir / HUB_SCORES_FILE).is_file() else None
         _check_vectors_file(index_dir, meta)
         vectors = _read_vectors(index_dir) if load_vectors else None
     except GalleryIndexError:
         raise
     except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise _damaged(index_dir, f"{type(exc).__name__}: {exc}") from exc
-    index = GalleryIndex(typed, clips, embeddings, attention, frame_indices, vectors, index_dir)
+    index = GalleryIndex(typed, clips, embeddings, attention, frame_indices, vectors, index_dir, hubs)
     _validate(index)
     return index
 
@@ -289,6 +296,8 @@ def _validate(index: GalleryIndex) -> None:
     expected = {EMBEDDINGS_FILE: (index.embeddings.shape, (m, k, h)),
                 ATTENTION_FILE: (index.attention.shape, (m, meta.attention_heads, t)),
                 FRAME_INDICES_FILE: (index.frame_indices.shape, (m, t))}
+    if index.hub_scores is not None:
+        expected[HUB_SCORES_FILE] = (index.hub_scores.shape, (m,))
     for name, (got, want) in expected.items():
         if tuple(got) != want:
             raise _damaged(index.directory, f"{name} has shape {tuple(got)}, expected {want} from {CLIPS_FILE} and {META_FILE}")

@@ -70,6 +70,9 @@ def runs(tmp_path_factory, shared_dir):
                                             "--index-param", "nlist=abc"],
         "unknown-param": pvse_index + ["--out", str(root / "e.index"), "--weights", str(root / "no-such-weights"),
                                        "--index-param", "foo=1"],
+        "no-hub-scores": search + ["--hub-correction", "0.5", "--index",
+                                   str(damaged_copy(index, root / "f.index", "hub_scores.npy", None))],
+        "negative-hub-correction": search + ["--index", str(index), "--hub-correction", "-1"],
         "search-cuda": search + ["--index", str(index), "--device", "cuda"],
         "demo-cuda": [sys.executable, "-m", "demo", "--index", str(index), "--weights", str(weights), "--device",
                       "cuda"],
@@ -101,6 +104,7 @@ def one_line_error(result) -> str:
     ("truncated-vectors", "vectors.faiss has"), ("out-in-proc", "cannot write the index to /proc/x.index"),
     ("nlist-not-a-number", "nlist='abc' must be a positive whole number"),
     ("unknown-param", "foo do not apply"),
+    ("no-hub-scores", "has no hub scores"), ("negative-hub-correction", "--hub-correction must be a number >= 0"),
 ])
 def test_bad_index_input_is_one_line(runs, case, expected):
     assert expected in one_line_error(runs[case])

@@ -195,10 +195,13 @@ def test_incremental_rerun_encodes_only_new_and_changed_clips(built, tmp_path, s
     assert after.clips[new[GIFS[1]]].content_hash != before.clips[old[GIFS[1]]].content_hash
     assert not np.allclose(after.embeddings[new[GIFS[1]]], before.embeddings[old[GIFS[1]]])
     assert after.vectors.ntotal == 15
-    # nothing changed -> nothing encoded, same index
+    assert after.hub_scores[new["renamed.gif"]] == before.hub_scores[old[GIFS[3]]]  # kept for reused clips
+    # nothing changed -> nothing encoded (no frame, and no reference sentence for the hub scores), same index
     calls.clear()
+    monkeypatch.setattr(built["pipeline"], "encode_text", lambda texts: pytest.fail("the text encoder ran"))
     again = build_index(gallery, index_dir, pipeline=built["pipeline"], progress=False)
     assert sum(calls) == 0 and again.reused == 5 and again.encoded == 0
+    np.testing.assert_array_equal(read_index(index_dir).hub_scores, after.hub_scores)
 
 
 def test_interrupted_build_leaves_the_previous_index_usable(built, tmp_path, shared_dir, monkeypatch):
@@ -279,3 +282,33 @@ def test_approximate_index_kind_is_kept_across_reruns(built, tmp_path):
     assert read_index(index_dir).meta.kind == "hnsw"  # --rebuild re-encodes, keeps the kind
     with pytest.raises(GalleryIndexError, match="do not apply"):
         build_index(gallery, index_dir, pipeline=built["pipeline"], index_kind="flat", index_params={"nlist": 4})
+
+
+def test_index_stores_hub_scores_and_zero_correction_changes_nothing(searcher, built):
+    from pvse.index.hubness import hub_scores, reference_sentences
+    index = searcher.index
+    reference = built["pipeline"].encode_text(list(reference_sentences())).embeddings
+    np.testing.assert_allclose(index.hub_scores, hub_scores(reference, np.asarray(index.embeddings)), atol=1e-5)
+    plain, zero = searcher.search("laughing smile", top_k=5), searcher.search("laughing smile", top_k=5,
+                                                                               hub_correction=0.0)
+    assert [(h.row, h.score) for h in plain.hits] == [(h.row, h.score) for h in zero.hits]
+
+
+def test_hub_correction_sinks_a_planted_hub_and_keeps_the_explained_score(built, tmp_path):
+    index = read_index(built["index_dir"])
+    plain = Searcher(index, built["pipeline"]).search("laughing smile", top_k=5)
+    top = plain.hits[0].row
+    index.hub_scores = np.zeros(index.num_clips, np.float32)
+    index.hub_scores[top] = 1.0  # the first hit becomes the one hub, the others alike
+    fixed = Searcher(index, built["pipeline"]).search("laughing smile", top_k=5, hub_correction=0.5)
+    assert [h.row for h in fixed.hits] == [h.row for h in plain.hits[1:]] + [top]  # last, the rest in order
+    assert {h.row: h.score for h in fixed.hits} == {h.row: h.score for h in plain.hits}  # scores stay eq. 6
+
+
+def test_hub_correction_on_an_index_without_hub_scores_says_rebuild(built, tmp_path):
+    gallery, index_dir = copy_built(built, tmp_path)
+    (index_dir / "hub_scores.npy").unlink()
+    searcher = Searcher(read_index(index_dir), built["pipeline"])
+    assert searcher.search("laughing", top_k=3).hits  # an older index still searches ...
+    with pytest.raises(GalleryIndexError, match="no hub scores.*rebuild it with `pvse index"):
+        searcher.search("laughing", top_k=3, hub_correction=0.5)  # ... but cannot correct hubs

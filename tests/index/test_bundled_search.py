@@ -44,3 +44,15 @@ def test_per_head_rows_are_each_head_alone(bundled):
         assert head.words and set(head.words) <= set(result.words)
     # the fused score is the best head's own score
     assert result.hits[0].score == pytest.approx(max(h.hits[0].score for h in result.per_head), abs=1e-6)
+
+
+def test_bundled_index_has_current_hub_scores(bundled):
+    """The shipped index carries hub scores for the shipped reference sentences, so --hub-correction works on it."""
+    from pvse.index.hubness import reference_key
+    assert bundled.index.hub_scores.shape == (bundled.num_clips,)
+    assert bundled.index.meta.hub_scores["reference"] == reference_key()
+    fixed = bundled.search("so proud of you", top_k=5, hub_correction=0.25)
+    plain = {h.row: h.score for h in bundled.search("so proud of you", top_k=bundled.num_clips).hits}
+    assert len(fixed.hits) == 5 and all(plain[h.row] == h.score for h in fixed.hits)  # scores stay eq. 6
+    ranked = [h.score - 0.25 * float(bundled.index.hub_scores[h.row]) for h in fixed.hits]
+    assert ranked == sorted(ranked, reverse=True)
