@@ -8,6 +8,10 @@ class PVSEError(Exception):
     """Base class of every error this project raises on purpose."""
 
 
+class ConfigError(PVSEError):
+    """A setting is invalid (e.g. a `pvse train` option out of range); says which and what it accepts."""
+
+
 class MediaError(PVSEError):
     """A clip could not be decoded (corrupt, truncated, not media, or over a safety limit)."""
 

@@ -30,7 +30,7 @@ from ..atomic_file import atomic_file
 from ..checkpoints import resolve_device, save_checkpoint
 from ..config import PVSEConfig
 from ..data import PairDataset, load_dataset
-from ..errors import PVSEError, WeightsError
+from ..errors import ConfigError, PVSEError, WeightsError
 from ..features.registry import frame_extractors, word_features
 from ..losses import DIVERSITY_ON, pvse_loss
 from ..model import PVSE
@@ -49,6 +49,10 @@ TRAIN_ON = ("train", "train+val")
 RESUMABLE_CHANGES = {"epochs", "resume", "progress", "device", "feature_cache", "out", "eval_batch_size", "threads"}
 
 
+MODEL_FIELDS = ("num_embeds", "embed_dim", "dropout", "residual", "num_frames", "word_features",
+                "frame_features")  # the PVSEConfig fields `pvse train` sets
+
+
 @dataclass
 class TrainConfig:
     """Everything `pvse train` can set. Defaults follow the reference code (yalesong/pvse option.py)."""
@@ -60,14 +64,14 @@ class TrainConfig:
     split_rule: str | None = None
     split_seed: int = 0
     extra_pairs: list[str] = field(default_factory=list)
-    # model
-    num_embeds: int = 4
-    embed_dim: int = 512
-    dropout: float = 0.0
-    residual: str = "sigmoid"  # PIE-Net residual, see PVSEConfig.residual
-    num_frames: int = 8
-    word_features: str = "glove-6b-50d"
-    frame_features: str = "efficientnet-lite0"
+    # model: the PVSEConfig fields of MODEL_FIELDS, defaults owned by PVSEConfig (model_config() builds it)
+    num_embeds: int = PVSEConfig.num_embeds
+    embed_dim: int = PVSEConfig.embed_dim
+    dropout: float = PVSEConfig.dropout
+    residual: str = PVSEConfig.residual
+    num_frames: int = PVSEConfig.num_frames
+    word_features: str = PVSEConfig.word_features
+    frame_features: str = PVSEConfig.frame_features
     # objective (eq. 5)
     margin: float = 0.1
     lambda_div: float = 0.1
@@ -93,32 +97,31 @@ class TrainConfig:
 
     def check(self) -> None:
         if self.train_on not in TRAIN_ON:
-            raise PVSEError(f"--train-on must be one of {', '.join(TRAIN_ON)}, got '{self.train_on}'")
+            raise ConfigError(f"--train-on must be one of {', '.join(TRAIN_ON)}, got '{self.train_on}'")
         for kind, name, known in (("word", self.word_features, word_features()),
                                   ("frame", self.frame_features, frame_extractors())):
             if name not in known or not known[name].trainable:
                 usable = ", ".join(n for n, spec in known.items() if spec.trainable)
                 why = f" ({known[name].about})" if name in known else ""
-                raise PVSEError(f"training supports {kind} features {usable}, got '{name}'{why}")
+                raise ConfigError(f"training supports {kind} features {usable}, got '{name}'{why}")
         for name in ("batch_size", "epochs", "passes_per_epoch", "num_frames", "eval_batch_size", "threads"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise PVSEError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.diversity_on not in DIVERSITY_ON:
-            raise PVSEError(f"--diversity-on must be one of {', '.join(DIVERSITY_ON)}, got '{self.diversity_on}'")
+            raise ConfigError(f"--diversity-on must be one of {', '.join(DIVERSITY_ON)}, got '{self.diversity_on}'")
         if self.batch_size < 2:
-            raise PVSEError("batch_size must be >= 2: the ranking loss needs negatives in the batch")
+            raise ConfigError("batch_size must be >= 2: the ranking loss needs negatives in the batch")
         if self.lr <= 0 or self.grad_clip < 0 or not 0 < self.lr_factor < 1:
-            raise PVSEError("lr must be > 0, grad_clip >= 0 and 0 < lr_factor < 1")
+            raise ConfigError("lr must be > 0, grad_clip >= 0 and 0 < lr_factor < 1")
         try:  # the model's own checks, before any feature is computed
             self.model_config()
         except WeightsError as exc:
-            raise PVSEError(f"invalid model settings: {exc}") from exc
+            raise ConfigError(f"invalid model settings: {exc}") from exc
 
     def model_config(self, frame_dim: int | None = None, word_dim: int | None = None) -> PVSEConfig:
         """The PVSEConfig these settings train (feature sizes from the extractors' specs unless given)."""
-        return PVSEConfig(num_embeds=self.num_embeds, embed_dim=self.embed_dim, frame_features=self.frame_features,
-                          frame_dim=frame_dim, word_features=self.word_features, word_dim=word_dim,
-                          num_frames=self.num_frames, dropout=self.dropout, residual=self.residual)
+        return PVSEConfig(**{name: getattr(self, name) for name in MODEL_FIELDS}, frame_dim=frame_dim,
+                          word_dim=word_dim)
 
     def to_dict(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}

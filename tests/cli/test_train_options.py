@@ -29,3 +29,18 @@ def test_options_reach_the_config():
     config = train_cli.config_from_args(args)
     assert (config.num_embeds, config.num_frames, config.progress, config.extra_pairs, config.lr) == \
         (2, 4, False, ["a.tsv", "b.tsv"], 0.001)
+
+
+def test_model_options_are_pvse_config_fields_with_its_defaults():
+    from pvse.config import PVSEConfig
+    from pvse.errors import ConfigError
+    from pvse.training.trainer import MODEL_FIELDS
+    model = {f.name: f.default for f in dataclasses.fields(PVSEConfig)}
+    config = TrainConfig()
+    assert all(getattr(config, name) == model[name] for name in MODEL_FIELDS)
+    try:
+        TrainConfig(embed_dim=31).check()
+    except ConfigError as exc:
+        assert "embed_dim" in str(exc) and "\n" not in str(exc)
+    else:
+        raise AssertionError("an odd embedding size must be a config error")
