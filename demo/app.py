@@ -35,15 +35,19 @@ THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="pink")
 CSS = """
 .gradio-container { max-width: 1100px !important; margin: auto; }
 #status { min-height: 1.6em; }
-#frames img, #heatmap img { object-fit: contain; max-height: none !important; }
+#frames img, #frames-compact img, #heatmap img { object-fit: contain; max-height: none !important; }
 #frames { overflow-x: auto; }
+#frames-compact { display: none !important; }
 #results .grid-wrap { min-height: 140px !important; max-height: none !important; }
 .head-row .grid-wrap { min-height: 90px !important; max-height: none !important; }
+#results .caption-label, .head-row .caption-label { white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; max-width: 100% !important; }
 @media (max-width: 640px) {
   .gradio-container { padding: 6px !important; }
+  #frames { display: none !important; }
+  #frames-compact { display: block !important; }
   #results .grid-container, .head-row .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
-  #results .caption-label, .head-row .caption-label { font-size: 0.75em; padding: 1px 4px; max-width: 100%;
-    white-space: normal; }
+  #results .caption-label, .head-row .caption-label { font-size: 0.75em; padding: 1px 4px; }
   .gallery-item, button.gallery-item { font-size: 0.85em; }
   #title h1 { font-size: 1.5em; }
 }
@@ -77,11 +81,14 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
         with gr.Column(visible=False, elem_id="explain") as explain_box:
             gr.Markdown("### Why this GIF?")
             summary = gr.Markdown(elem_id="explain-summary")
-            gr.Markdown("**Frames**: the frames the index sampled, with one bar row per GIF head under them "
-                        "(darker = more attention; `*` and the red box = the head that matched; faded frames are the "
-                        "ones it ignores).", elem_classes=["caption"])
+            gr.Markdown("**Frames**: the frames the index sampled (as the model saw them), with one bar row per "
+                        "GIF head under them (stronger = more attention; `*` and the red box = the head that matched; "
+                        "faded frames are the ones it ignores).", elem_classes=["caption"])
             frames = gr.Image(show_label=False, type="pil", format="png", interactive=False, elem_id="frames",
                               buttons=[], container=False)
+            frames_compact = gr.Image(show_label=False, type="pil", format="png", interactive=False,
+                                      elem_id="frames-compact", buttons=[], container=False)
+            frames_note = gr.Markdown(elem_id="frames-note")
             with gr.Row():
                 with gr.Column(scale=3, min_width=260):
                     gr.Markdown("**Words**: each query head's attention over the words (stronger = more).",
@@ -104,7 +111,7 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
                                     allow_preview=False, elem_id=f"head-{k + 1}", elem_classes=["head-row"])
                          for k in range(num_heads)]
 
-        explain_outputs = [explain_box, summary, frames, *words, heatmap, payload]
+        explain_outputs = [explain_box, summary, frames, frames_compact, frames_note, *words, heatmap, payload]
 
         def render(explanation: Explanation) -> list[Any]:
             word_updates = []
@@ -114,8 +121,8 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
                                                            visible=True))
                 else:
                     word_updates.append(gr.HighlightedText(value=None, visible=False))
-            return [gr.Column(visible=True), explanation.summary, explanation.frames, *word_updates,
-                    explanation.heatmap, explanation.payload or None]
+            return [gr.Column(visible=True), explanation.summary, explanation.frames, explanation.frames_compact,
+                    explanation.frames_note, *word_updates, explanation.heatmap, explanation.payload or None]
 
         def on_search(text: object, k: object) -> tuple:
             view: SearchView = handlers.search(text, k)

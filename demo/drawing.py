@@ -2,13 +2,14 @@
 
 PVSE scores a (query, GIF) pair by the best of its K x K head pairs (max over K^2 cosine
 similarities, paper eq. 6), so an explanation shows three things:
-- `frame_strip`: the GIF's T sampled frames with, under each frame, one heat bar per GIF head
+- `frame_strip`: the GIF's T sampled frames with, under each frame, one bar per GIF head
   (that head's attention over the frames, eq. 2), the head that produced the max marked;
 - `token_weights`: the query's tokens with each query head's attention over the words, rescaled
   per head so its most-attended word has weight 1 (what `gr.HighlightedText` draws);
 - `similarity_heatmap`: the K x K cosine similarities between the query's and the GIF's
   embeddings, the max cell outlined.
-No state, no I/O: the app and the tests call them directly.
+Figures are RGBA on a transparent background, readable on light and dark pages. No state, no I/O: the app and
+the tests call them directly.
 """
 from __future__ import annotations
 
@@ -19,12 +20,17 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw, ImageFont
 
-HEAT_CMAP = "BuPu"  # near white = little attention, dark purple = a lot; the red marks stay distinct
 SIM_CMAP = "viridis"
-MARK_COLOR = (230, 57, 70)  # the matched head / pair
-TEXT_COLOR = (40, 40, 40)
-BACKGROUND = (255, 255, 255)
-LABEL_PX = 44  # width of the h1..hK labels left of the bars
+MARK_COLOR = (230, 57, 70, 255)  # the matched head / pair
+# Figures have a transparent background, so they sit on the page's own colour in light and dark mode. Text and
+# outlines are a mid grey, which reads on both (contrast about 4:1 on white, 5:1 on Gradio's dark background);
+# attention is drawn as one violet whose opacity is the weight, so "little attention" is the page colour in both.
+TEXT_COLOR = (128, 128, 128, 255)
+ATTENTION_COLOR = (124, 58, 237)
+BACKGROUND = (0, 0, 0, 0)
+LABEL_PX = 48  # width of the h1..hK labels left of the bars
+LABEL_FONT_PX = 18
+NUMBER_PX = 20  # height of the row of frame numbers above the frames
 
 
 @lru_cache(maxsize=8)
@@ -32,10 +38,16 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
-def heat_rgb(values: np.ndarray, cmap: str = HEAT_CMAP) -> np.ndarray:
+def heat_rgb(values: np.ndarray, cmap: str = SIM_CMAP) -> np.ndarray:
     """Map values in [0, 1] (clipped) to uint8 RGB colours of `cmap`; shape (...,) -> (..., 3)."""
     values = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64)), 0.0, 1.0)
     return (np.asarray(colormaps[cmap](values))[..., :3] * 255).round().astype(np.uint8)
+
+
+def attention_rgba(weight: float) -> tuple[int, int, int, int]:
+    """The bar colour for a rescaled attention weight in [0, 1]: ATTENTION_COLOR with that opacity."""
+    alpha = float(np.clip(np.nan_to_num(weight), 0.0, 1.0))
+    return (*ATTENTION_COLOR, int(round(255 * alpha)))
 
 
 def rescale_per_head(attention: np.ndarray) -> np.ndarray:
@@ -52,26 +64,42 @@ def rescale_per_head(attention: np.ndarray) -> np.ndarray:
     return np.divide(attention, peak, out=np.zeros_like(attention), where=peak > 0)
 
 
-def _fit(frame: np.ndarray, size: int) -> Image.Image:
-    """An RGB frame scaled to fit a size x size square (aspect kept), centred on white."""
+def _fit(frame: np.ndarray, size: int, opacity: float = 1.0) -> Image.Image:
+    """An RGB frame scaled to fit a size x size square (aspect kept), centred on transparency, at `opacity`."""
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frames must be (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
-    image = Image.fromarray(frame)
+    image = Image.fromarray(frame).convert("RGBA")
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
-    canvas = Image.new("RGB", (size, size), BACKGROUND)
+    if opacity < 1.0:
+        image.putalpha(int(round(255 * opacity)))
+    canvas = Image.new("RGBA", (size, size), BACKGROUND)
     canvas.paste(image, ((size - image.width) // 2, (size - image.height) // 2))
     return canvas
 
 
+def strip_layout(num_frames: int, num_heads: int, *, columns: int | None = None, frame_px: int = 96,
+                 bar_px: int = 18, gap_px: int = 4) -> dict[str, int]:
+    """Geometry of `frame_strip`: frames wrap into rows of `columns` (default all in one row), each row of frames
+    with its frame numbers above and its K bar rows below. Returns width, height, and the offsets the drawing uses."""
+    columns = max(1, min(columns or num_frames, num_frames))
+    rows = -(-num_frames // columns)
+    label_px = LABEL_PX if num_heads else 0
+    number_px = NUMBER_PX if num_heads else 0
+    block = number_px + frame_px + gap_px + num_heads * (bar_px + gap_px) + gap_px
+    return dict(columns=columns, rows=rows, label_px=label_px, number_px=number_px, cell=frame_px + gap_px,
+                block=block, width=label_px + columns * (frame_px + gap_px) + gap_px, height=gap_px + rows * block)
+
+
 def frame_strip(frames: Sequence[np.ndarray], attention: np.ndarray, *, matched_head: int | None = None,
-                frame_px: int = 96, bar_px: int = 16, gap_px: int = 4) -> Image.Image:
-    """The T frames in a row, then one heat bar per head under each frame (K rows).
+                columns: int | None = None, frame_px: int = 96, bar_px: int = 18, gap_px: int = 4) -> Image.Image:
+    """The T frames (numbered 1..T) with one attention bar per head under each frame (K rows), as RGBA.
 
     frames: T RGB uint8 arrays (the frames the index sampled); attention: (K, T) GIF-head weights
-    over those frames (K may be 0: frames only). Each row is rescaled per head (darker = more
+    over those frames (K may be 0: frames only). Each row is rescaled per head (more opaque = more
     attention) and labelled h1..hK; `matched_head` (0-based) gets a red outline and a star, and the
-    frames are dimmed by that head's attention so the strip itself shows what the match looked at.
+    frames fade by that head's attention so the strip itself shows what the match looked at.
+    columns: frames per row (narrow screens get 4 a row); the background is transparent.
     """
     attention = np.asarray(attention, dtype=np.float64)
     if attention.ndim != 2 or attention.shape[1] != len(frames):
@@ -82,32 +110,34 @@ def frame_strip(frames: Sequence[np.ndarray], attention: np.ndarray, *, matched_
     if matched_head is not None and not 0 <= matched_head < num_heads:
         raise ValueError(f"matched_head {matched_head} is not one of the {num_heads} heads")
     weights = rescale_per_head(attention)
-    label_px = LABEL_PX if num_heads else 0
-    cell = frame_px + gap_px
-    width = label_px + num_frames * cell + gap_px
-    height = gap_px + frame_px + gap_px + num_heads * (bar_px + gap_px)
-    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    g = strip_layout(num_frames, num_heads, columns=columns, frame_px=frame_px, bar_px=bar_px, gap_px=gap_px)
+    canvas = Image.new("RGBA", (g["width"], g["height"]), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
-    font = _font(max(14, bar_px))
-    for t, frame in enumerate(frames):
-        tile = _fit(frame, frame_px)
-        if matched_head is not None:  # fade frames the matched head ignores (down to 40 %)
-            alpha = 0.4 + 0.6 * weights[matched_head, t]
-            tile = Image.blend(Image.new("RGB", tile.size, BACKGROUND), tile, float(alpha))
-        canvas.paste(tile, (label_px + gap_px + t * cell, gap_px))
-    colors = heat_rgb(weights)
-    for k in range(num_heads):
-        top = 2 * gap_px + frame_px + k * (bar_px + gap_px)
-        marked = k == matched_head
-        draw.text((2, top + bar_px / 2), f"h{k + 1}{'*' if marked else ''}", anchor="lm", font=font,
-                  fill=MARK_COLOR if marked else TEXT_COLOR)
-        for t in range(num_frames):
-            left = label_px + gap_px + t * cell
-            draw.rectangle((left, top, left + frame_px - 1, top + bar_px - 1), fill=tuple(int(c) for c in colors[k, t]),
-                           outline=(200, 200, 200))
-        if marked:
-            draw.rectangle((label_px + gap_px - 2, top - 2, label_px + num_frames * cell + 1, top + bar_px + 1),
-                           outline=MARK_COLOR, width=2)
+    font, small = _font(max(LABEL_FONT_PX, bar_px)), _font(max(14, NUMBER_PX - 4))
+    for row in range(g["rows"]):
+        top = gap_px + row * g["block"]
+        shown = range(row * g["columns"], min(num_frames, (row + 1) * g["columns"]))
+        for col, t in enumerate(shown):
+            left = g["label_px"] + gap_px + col * g["cell"]
+            if num_heads:
+                draw.text((left + frame_px / 2, top + g["number_px"] / 2), str(t + 1), anchor="mm", font=small,
+                          fill=TEXT_COLOR)
+            opacity = 1.0 if matched_head is None else 0.35 + 0.65 * weights[matched_head, t]
+            canvas.alpha_composite(_fit(frames[t], frame_px, opacity), (left, top + g["number_px"]))
+        for k in range(num_heads):
+            bar_top = top + g["number_px"] + frame_px + gap_px + k * (bar_px + gap_px)
+            marked = k == matched_head
+            draw.text((2, bar_top + bar_px / 2), f"h{k + 1}{'*' if marked else ''}", anchor="lm", font=font,
+                      fill=MARK_COLOR if marked else TEXT_COLOR)
+            for col, t in enumerate(shown):
+                left = g["label_px"] + gap_px + col * g["cell"]
+                bar = Image.new("RGBA", (frame_px, bar_px), attention_rgba(weights[k, t]))
+                canvas.alpha_composite(bar, (left, bar_top))
+                draw.rectangle((left, bar_top, left + frame_px - 1, bar_top + bar_px - 1), outline=TEXT_COLOR)
+            if marked:
+                right = g["label_px"] + gap_px + len(shown) * g["cell"] - gap_px
+                draw.rectangle((g["label_px"] + gap_px - 2, bar_top - 2, right + 1, bar_top + bar_px + 1),
+                               outline=MARK_COLOR, width=2)
     return canvas
 
 
@@ -133,11 +163,11 @@ def token_weights(tokens: Sequence[str], attention: np.ndarray) -> list[list[tup
 
 def heatmap_margin(cell_px: int) -> int:
     """Pixels above and left of the heat map's cells, for the g1.. / q1.. labels."""
-    return cell_px // 2 + 10
+    return cell_px // 2 + 14
 
 
 def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None = None,
-                       cell_px: int = 44, gif_heads: int | None = None) -> Image.Image:
+                       cell_px: int = 56, gif_heads: int | None = None) -> Image.Image:
     """The Kq x Kg head-similarity matrix as a labelled heat map with each cell's value, `best` outlined.
 
     Rows are query heads (q1..), columns GIF heads (g1..) and, past the first `gif_heads` columns, the heads of
@@ -155,15 +185,17 @@ def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None
     low, high = float(np.nanmin(sims)), float(np.nanmax(sims))
     scaled = (sims - low) / (high - low) if high > low else np.full_like(sims, 0.5)
     colors = heat_rgb(scaled, SIM_CMAP)
-    font = _font(max(9, cell_px // 4))
+    font, label_font = _font(max(9, cell_px // 4)), _font(max(12, cell_px * 2 // 7))
     margin = heatmap_margin(cell_px)
-    canvas = Image.new("RGB", (margin + cols * cell_px + 6, margin + rows * cell_px + 6), BACKGROUND)
+    canvas = Image.new("RGBA", (margin + cols * cell_px + 6, margin + rows * cell_px + 6), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     for j in range(cols):
         label = f"g{j + 1}" if gif_heads is None or j < gif_heads else f"t{j - gif_heads + 1}"
-        draw.text((margin + j * cell_px + cell_px / 2, margin / 2), label, anchor="mm", font=font, fill=TEXT_COLOR)
+        draw.text((margin + j * cell_px + cell_px / 2, margin / 2), label, anchor="mm", font=label_font,
+                  fill=TEXT_COLOR)
     for i in range(rows):
-        draw.text((margin / 2, margin + i * cell_px + cell_px / 2), f"q{i + 1}", anchor="mm", font=font, fill=TEXT_COLOR)
+        draw.text((margin / 2, margin + i * cell_px + cell_px / 2), f"q{i + 1}", anchor="mm", font=label_font,
+                  fill=TEXT_COLOR)
         for j in range(cols):
             box = (margin + j * cell_px, margin + i * cell_px, margin + (j + 1) * cell_px - 1, margin + (i + 1) * cell_px - 1)
             color = tuple(int(c) for c in colors[i, j])

@@ -58,12 +58,14 @@ class Explanation:
     """Why one GIF matched: pictures for the page and the numbers behind them (`payload`)."""
 
     summary: str
-    frames: Image.Image | None = None
+    frames: Image.Image | None = None  # the frame strip, all frames in one row
     words: list[list[tuple[str, float | None]]] = field(default_factory=list)  # per query head
     word_labels: list[str] = field(default_factory=list)
     heatmap: Image.Image | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     ok: bool = False
+    frames_compact: Image.Image | None = None  # the same strip, 4 frames a row (phones)
+    frames_note: str = ""  # what the GIF heads' frame attention does, in words (`frame_attention_note`)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -118,6 +120,84 @@ def heads_note(result) -> str:
         return "All heads agree: each head alone finds the same best GIF, so this query has one reading here."
     return (f"The heads disagree: alone, they find {len(set(rows))} different best GIFs, different readings of "
             "the query; the results above take the best pair of all.")
+
+
+def pair_note(similarities: np.ndarray, best: tuple[int, int], gif_heads: int | None = None, decimals: int = 3) -> str:
+    """Whether the matched pair stands out in the K x K map as printed (`decimals`): ties said as ties, cells that
+    only look equal at that precision told apart, and a flat map (every pair within 0.01) said to be flat."""
+    sims = np.asarray(similarities, dtype=np.float64)
+    if sims.ndim != 2 or not sims.size:
+        return ""
+    i, j = best
+
+    def name(r: int, c: int) -> str:
+        column = f"g{c + 1}" if gif_heads is None or c < gif_heads else f"t{c - gif_heads + 1}"
+        return f"q{r + 1}×{column}"
+
+    top = sims[i, j]
+    shown = np.round(sims, decimals)
+    same = [(r, c) for r, c in zip(*np.nonzero(shown == shown[i, j])) if (r, c) != (i, j)]
+    exact = [(r, c) for r, c in same if abs(sims[r, c] - top) <= 1e-7]
+    parts = []
+    if exact:
+        parts.append(f"A tie: {', '.join(name(r, c) for r, c in exact)} score{'s' if len(exact) == 1 else ''} the "
+                     f"same as {name(i, j)} ({top:.{decimals}f}); the first pair counts.")
+    close = [rc for rc in same if rc not in exact]
+    if close:
+        r, c = max(close, key=lambda rc: sims[rc])
+        parts.append(f"{name(r, c)} also shows {top:.{decimals}f}, but {name(i, j)} is higher by "
+                     f"{top - sims[r, c]:.5f} ({top:.5f} vs {sims[r, c]:.5f}).")
+    spread = float(sims.max() - sims.min())
+    if sims.size > 1 and spread < 0.01:
+        parts.append(f"All {sims.size} pairs lie within {spread:.3f} of each other: the heads are near copies here, "
+                     "so which pair wins matters little.")
+    return " ".join(parts)
+
+
+SPIKE = 0.9  # a head that puts at least this share of its attention on one frame "looks at" that frame
+
+
+def frame_attention_note(attention: np.ndarray) -> str:
+    """What the GIF heads' frame attention (K, T) does, in plain words: one frame for all, or which frame each.
+
+    Frames are numbered 1..T as in the strip. Says when the heads agree (the same most-attended frame), when a
+    head's attention is a spike (>= SPIKE on one frame) and when it is spread out, so a one-hot strip is explained
+    rather than left looking like a glitch.
+    """
+    att = np.nan_to_num(np.asarray(attention, dtype=np.float64)).clip(min=0.0)
+    if att.ndim != 2 or not att.shape[0] or not att.shape[1]:
+        return ""
+    heads, frames = att.shape
+    if frames == 1:
+        return "The GIF has one sampled frame, so every GIF head looks at it."
+    share = att / np.maximum(att.sum(axis=1, keepdims=True), 1e-12)
+    best, peak = share.argmax(axis=1), share.max(axis=1)
+    flat = peak < 1.5 / frames  # under 1.5 times an even share: no frame stands out
+    summary = f"the rest of each GIF embedding is the GRU's summary of all {frames} frames, the same for every head"
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.0f} %"
+
+    span = pct(peak.min()) if pct(peak.min()) == pct(peak.max()) else f"{pct(peak.min())}–{pct(peak.max())}"
+    if heads > 1 and flat.all():
+        return f"All {heads} GIF heads spread their attention over the frames (at most {pct(peak.max())} on one)."
+    if heads > 1 and len(set(best.tolist())) == 1 and not flat.any():
+        if peak.min() >= SPIKE:
+            return (f"All {heads} GIF heads look at frame {best[0] + 1} ({span} of their attention each), so they agree "
+                    f"and the bars are one spike; {summary}.")
+        return f"All {heads} GIF heads weigh frame {best[0] + 1} most ({span} of their attention each): they agree."
+
+    def one(k: int) -> str:
+        if flat[k]:
+            return f"h{k + 1} spreads its attention (at most {pct(peak[k])} on one frame)"
+        if peak[k] >= SPIKE:
+            return f"h{k + 1} looks at frame {best[k] + 1} ({pct(peak[k])})"
+        return f"h{k + 1} weighs frame {best[k] + 1} most ({pct(peak[k])})"
+
+    if heads == 1:
+        return "The GIF head" + one(0)[2:] + "."
+    differ = "look at different frames" if len(set(best[~flat].tolist())) > 1 else "differ"
+    return f"The {heads} GIF heads {differ}: " + "; ".join(one(k) for k in range(heads)) + "."
 
 
 CREDITS_FILES = ("CREDITS.md", "CREDITS", "CREDITS.txt")
@@ -257,11 +337,14 @@ class DemoHandlers:
             shown, shown_att = words_of_query, np.asarray(result.words_attention, dtype=np.float64)
         else:
             shown, shown_att = tokens, word_att
-        frames_img, frame_note = None, ""
+        frames_img = compact = None
+        frame_note = ""
         if frame_att.shape[0]:
             try:
                 frames = self.sampled_frames(hit.row)
-                frames_img = drawing.frame_strip(frames, frame_att, matched_head=g_head if g_head < len(frame_att) else None)
+                marked = g_head if g_head < len(frame_att) else None
+                frames_img = drawing.frame_strip(frames, frame_att, matched_head=marked)
+                compact = drawing.frame_strip(frames, frame_att, matched_head=marked, columns=4)
             except PVSEError as exc:
                 frame_note = f" (frames unavailable: {escape_markdown(str(exc))})"
         words, labels = [], []
@@ -271,13 +354,16 @@ class DemoHandlers:
         gif_heads = len(frame_att) if frame_att.ndim == 2 and frame_att.shape[0] else None
         heatmap = (drawing.similarity_heatmap(sims, best=(q_head, g_head), gif_heads=gif_heads)
                    if sims.size else None)
+        frames_note = frame_attention_note(frame_att) if frame_att.ndim == 2 else ""
         name = f" **{escape_markdown(str(hit.name))}**" if hit.name else ""
         matched = getattr(hit, "matched_by", f"GIF head {g_head + 1}")
         summary = (f"#{hit.rank}{name} scored **{hit.score:.3f}**: the best of the {sims.shape[0]}×{sims.shape[1]} "
                    f"head pairs is query head **{q_head + 1}** × **{escape_markdown(matched)}**"
                    + (" (matched by its words, not its frames)" if not matched.startswith("GIF head") else "") + ". "
-                   "Darker bars and stronger highlights = more attention; each head is rescaled to its own maximum."
+                   "Stronger bars and highlights = more attention; each head is rescaled to its own maximum."
                    + frame_note)
+        ties = pair_note(sims, (q_head, g_head), gif_heads) if sims.size else ""
+        summary += f" {ties}" if ties else ""
         payload = {
             "rank": int(hit.rank), "name": hit.name, "file": str(hit.path), "score": float(hit.score),
             "query_head": q_head, "gif_head": g_head, "matched_by": matched,
@@ -288,5 +374,7 @@ class DemoHandlers:
             "words": shown,
             "words_attention": shown_att.round(5).tolist(),
             "head_similarities": sims.round(5).tolist(),
+            "frames_note": frames_note,
         }
-        return Explanation(summary, frames_img, words, labels, heatmap, payload, ok=True)
+        return Explanation(summary, frames_img, words, labels, heatmap, payload, ok=True, frames_compact=compact,
+                           frames_note=frames_note)

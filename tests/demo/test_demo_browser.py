@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from demo.drawing import LABEL_FONT_PX
 from demo.handlers import DemoHandlers
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -98,6 +99,8 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     assert page.locator(".head-row").count() == num_heads
     assert "Head 1 alone" in heads.inner_text()
     assert page.locator("#heads-note").inner_text().startswith(("All heads agree", "The heads disagree"))
+    for caption in page.locator("#results .caption-label, .head-row .caption-label").all():  # wrapped, never cut
+        assert caption.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), caption.inner_text()
     heads.screenshot(path=str(shots / "demo-heads.png"))
 
     page.locator("#results .thumbnail-item").first.click()
@@ -114,6 +117,9 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     assert all("laughing" in label for label in labels)  # every head's highlighted tokens
     frames = page.locator("#frames img")
     assert frames.evaluate("img => img.naturalWidth") >= 4 * 96
+    assert not page.locator("#frames-compact").is_visible()  # the 4-a-row strip is for phones
+    note = page.locator("#frames-note").inner_text()  # the GIF heads' frame attention, in words
+    assert re.match(r"(All \d+ GIF heads|The \d+ GIF heads)", note), note
     explain.screenshot(path=str(shots / "demo-explain.png"))
 
     page.get_by_text("so proud of you", exact=True).click()  # an example query runs the search
@@ -134,9 +140,16 @@ def test_phone_width_layout(browser, app_url, shots):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     assert page.locator("#search").bounding_box()["width"] > 40
     page.locator("#results .thumbnail-item").first.tap()
-    page.locator("#frames img").wait_for(state="visible", timeout=30_000)
-    box = page.locator("#frames img").bounding_box()
+    strip = page.locator("#frames-compact img")
+    strip.wait_for(state="visible", timeout=30_000)
+    assert not page.locator("#frames").is_visible()  # the one-row strip would shrink its labels to ~7 px
+    box = strip.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1
+    scale = box["width"] / strip.evaluate("img => img.naturalWidth")
+    assert scale * LABEL_FONT_PX >= 12  # the h1..hK labels stay readable
+    for caption in page.locator("#results .caption-label").all():  # captions wrap, never cut (also at 390 px)
+        assert caption.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), caption.inner_text()
+    page.locator("#explain").screenshot(path=str(shots / "demo-phone-explain.png"))
     page.evaluate("window.scrollTo(0, 0)")
     results = page.locator("#results").bounding_box()  # viewport coordinates = page coordinates at the top
     page.screenshot(path=str(shots / "demo-phone.png"), full_page=True,
@@ -154,5 +167,10 @@ def test_dark_mode_explanation(browser, app_url, shots):
                          "document.querySelector('.dark') !== null")
     page.locator("#results .thumbnail-item").first.click()
     page.locator("#heatmap img").wait_for(state="visible", timeout=30_000)
+    page.locator("#frames img").wait_for(state="visible", timeout=30_000)
+    for figure in ("#frames img", "#heatmap img"):  # transparent corners: the dark page shows through, no white box
+        body = page.request.get(page.locator(figure).get_attribute("src")).body()
+        with Image.open(io.BytesIO(body)) as image:
+            assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0, figure
     page.locator("#explain").screenshot(path=str(shots / "demo-dark.png"))
     page.close()

@@ -28,27 +28,49 @@ def test_rescale_per_head_makes_each_rows_max_one_and_keeps_zero_rows():
         drawing.rescale_per_head(np.ones(3))
 
 
-def test_heat_colours_get_darker_with_more_attention_and_clip():
+def test_heat_colours_follow_the_colormap_and_clip():
     colors = drawing.heat_rgb(np.linspace(0, 1, 6))
     assert colors.dtype == np.uint8 and colors.shape == (6, 3)
-    assert np.all(np.diff(_luminance(colors)) < 0)
+    assert np.all(np.diff(_luminance(colors)) > 0)  # viridis: dark purple (low) to yellow (high)
     np.testing.assert_array_equal(drawing.heat_rgb(np.array([-3.0, 7.0, np.nan])),
                                   drawing.heat_rgb(np.array([0.0, 1.0, 0.0])))
 
 
-def test_frame_strip_draws_each_heads_weights_under_the_right_frame():
+def _bar_centre(layout, k, t, frame_px, bar_px):
+    row, col = divmod(t, layout["columns"])
+    y = GAP + row * layout["block"] + layout["number_px"] + frame_px + GAP + k * (bar_px + GAP) + bar_px // 2
+    return y, layout["label_px"] + GAP + col * layout["cell"] + frame_px // 2
+
+
+@pytest.mark.parametrize("columns", [None, 2])
+def test_frame_strip_draws_each_heads_weights_under_the_right_frame(columns):
     frames, frame_px, bar_px = _frames(5), 48, 12
-    rng = np.random.default_rng(1)
-    att = rng.dirichlet(np.ones(5), size=3)
-    img = np.asarray(drawing.frame_strip(frames, att, matched_head=None, frame_px=frame_px, bar_px=bar_px))
-    cell = frame_px + GAP
-    assert img.shape == (GAP + frame_px + GAP + 3 * (bar_px + GAP), drawing.LABEL_PX + 5 * cell + GAP, 3)
-    expected = drawing.heat_rgb(drawing.rescale_per_head(att))
+    att = np.random.default_rng(1).dirichlet(np.ones(5), size=3)
+    img = np.asarray(drawing.frame_strip(frames, att, columns=columns, frame_px=frame_px, bar_px=bar_px))
+    layout = drawing.strip_layout(5, 3, columns=columns, frame_px=frame_px, bar_px=bar_px)
+    assert img.shape == (layout["height"], layout["width"], 4)
+    assert layout["rows"] == (1 if columns is None else 3)
+    weights = drawing.rescale_per_head(att)
     for k in range(3):
         for t in range(5):
-            y = 2 * GAP + frame_px + k * (bar_px + GAP) + bar_px // 2
-            x = drawing.LABEL_PX + GAP + t * cell + frame_px // 2
-            np.testing.assert_array_equal(img[y, x], expected[k, t], err_msg=f"head {k} frame {t}")
+            y, x = _bar_centre(layout, k, t, frame_px, bar_px)
+            assert tuple(img[y, x][:3]) == drawing.ATTENTION_COLOR or weights[k, t] < 0.01
+            assert abs(int(img[y, x][3]) - 255 * weights[k, t]) <= 1, f"head {k} frame {t}"  # opacity = weight
+
+
+def test_frame_strip_is_transparent_so_it_reads_on_light_and_dark_pages():
+    img = np.asarray(drawing.frame_strip(_frames(3), np.array([[0.1, 0.8, 0.1]]), matched_head=0, frame_px=32))
+    assert img[0, 0, 3] == 0 and img[-1, -1, 3] == 0  # no white box around the figure
+    on_white, on_dark = (_composite(img, background) for background in ((255, 255, 255), (11, 15, 25)))
+    label = img[..., 3] > 0
+    label[:, drawing.LABEL_PX:] = False  # the h1 label left of the bars
+    for page, background in ((on_white, 255), (on_dark, 15)):
+        assert np.abs(_luminance(page[label]) - background).max() > 80  # the label stands out on both
+
+
+def _composite(rgba, background):
+    alpha = rgba[..., 3:4] / 255.0
+    return rgba[..., :3] * alpha + np.asarray(background, float) * (1 - alpha)
 
 
 def test_frame_strip_marks_the_matched_head_and_fades_frames_it_ignores():
@@ -57,21 +79,22 @@ def test_frame_strip_marks_the_matched_head_and_fades_frames_it_ignores():
     frame_px, bar_px = 32, 10
     plain = np.asarray(drawing.frame_strip(frames, att, frame_px=frame_px, bar_px=bar_px))
     marked = np.asarray(drawing.frame_strip(frames, att, matched_head=1, frame_px=frame_px, bar_px=bar_px))
+    layout = drawing.strip_layout(4, 2, frame_px=frame_px, bar_px=bar_px)
     red = np.all(marked == drawing.MARK_COLOR, axis=-1)
-    row_top = 2 * GAP + frame_px + (bar_px + GAP)  # head 1's bar row
+    row_top = GAP + layout["number_px"] + frame_px + GAP + (bar_px + GAP)  # head 1's bar row
     assert red[row_top - 2: row_top + bar_px + 2, drawing.LABEL_PX:].any()
     assert not red[: row_top - 2, drawing.LABEL_PX:].any()  # nothing else is outlined
     assert not np.all(plain == drawing.MARK_COLOR, axis=-1).any()
-    centre = GAP + frame_px // 2
+    centre = GAP + layout["number_px"] + frame_px // 2
     xs = [drawing.LABEL_PX + GAP + t * (frame_px + GAP) + frame_px // 2 for t in range(4)]
-    assert [tuple(plain[centre, x]) for x in xs] == [(0, 0, 0)] * 4
-    lum = [_luminance(marked[centre, x]) for x in xs]
-    assert lum[0] < 5 and all(value > 100 for value in lum[1:])  # attended frame intact, the others faded
+    assert [tuple(plain[centre, x]) for x in xs] == [(0, 0, 0, 255)] * 4
+    alpha = [int(marked[centre, x][3]) for x in xs]
+    assert alpha[0] == 255 and all(a < 160 for a in alpha[1:])  # attended frame intact, the others faded
 
 
 def test_frame_strip_without_heads_and_bad_input():
     img = drawing.frame_strip(_frames(3), np.zeros((0, 3)), frame_px=32)
-    assert img.size == (3 * 36 + GAP, 32 + 2 * GAP)
+    assert img.size == (3 * 36 + GAP, 32 + 2 * GAP + GAP)
     with pytest.raises(ValueError, match="T=3"):
         drawing.frame_strip(_frames(3), np.ones((2, 4)))
     with pytest.raises(ValueError, match="heads"):
@@ -79,7 +102,7 @@ def test_frame_strip_without_heads_and_bad_input():
     with pytest.raises(ValueError, match="uint8"):
         drawing.frame_strip([np.zeros((8, 8, 3), dtype=np.float32)], np.ones((1, 1)))
     wide = drawing.frame_strip([np.zeros((10, 200, 3), dtype=np.uint8)], np.ones((1, 1)), frame_px=40)
-    assert wide.height == 40 + 2 * GAP + 16 + GAP  # aspect kept inside the square tile
+    assert wide.height == drawing.strip_layout(1, 1, frame_px=40)["height"]  # aspect kept inside the square tile
 
 
 def test_token_weights_rescale_per_head_and_keep_token_order():
@@ -102,9 +125,10 @@ def test_similarity_heatmap_colours_cells_by_value_and_outlines_the_max():
     cell = 40
     img = np.asarray(drawing.similarity_heatmap(sims, cell_px=cell))
     margin = drawing.heatmap_margin(cell)
-    corner = lambda i, j: img[margin + i * cell + 6, margin + j * cell + 6]  # noqa: E731 - off the printed value
+    corner = lambda i, j: img[margin + i * cell + 6, margin + j * cell + 6][:3]  # noqa: E731 - off the printed value
     np.testing.assert_array_equal(corner(1, 0), drawing.heat_rgb(np.array(1.0), drawing.SIM_CMAP))
     np.testing.assert_array_equal(corner(0, 2), drawing.heat_rgb(np.array(0.0), drawing.SIM_CMAP))
+    assert img[0, 0, 3] == 0  # transparent around the cells
     red = np.all(img == drawing.MARK_COLOR, axis=-1)
     ys, xs = np.nonzero(red)
     assert margin - 2 <= xs.min() and xs.max() <= margin + cell + 1  # around column 0 ...

@@ -166,3 +166,36 @@ def test_per_head_rows_label_each_head_by_its_words(handlers):
     for k, (label, items) in enumerate(view.per_head):
         assert label.startswith(f"Head {k + 1} alone") and 1 <= len(items) <= 4
     assert view.heads_note.startswith(("All heads agree", "The heads disagree"))
+
+
+def test_frame_attention_note_says_when_the_heads_look_at_one_frame():
+    from demo.handlers import frame_attention_note
+    spike = np.array([[0.0, 0.0, 0.99, 0.01]] * 4)
+    assert frame_attention_note(spike).startswith("All 4 GIF heads look at frame 3 (99 % of their attention each)")
+    agree = np.array([[0.1, 0.6, 0.2, 0.1], [0.2, 0.5, 0.2, 0.1]])
+    assert frame_attention_note(agree).startswith("All 2 GIF heads weigh frame 2 most (50 %–60 %")
+    differ = frame_attention_note(np.array([[0.95, 0.05, 0, 0], [0, 0, 0.3, 0.7], [0.25, 0.25, 0.25, 0.25]]))
+    assert differ.startswith("The 3 GIF heads look at different frames: h1 looks at frame 1 (95 %); "
+                             "h2 weighs frame 4 most (70 %); h3 spreads its attention")
+    assert frame_attention_note(np.full((3, 8), 1 / 8)).startswith("All 3 GIF heads spread their attention")
+    assert frame_attention_note(np.zeros((0, 4))) == ""
+
+
+def test_pair_note_says_ties_and_near_ties_of_the_printed_map():
+    from demo.handlers import pair_note
+    assert pair_note(np.array([[0.3, 0.3], [0.1, 0.2]]), (0, 0)).startswith("A tie: q1×g2 scores the same as q1×g1")
+    near = pair_note(np.array([[0.26612, 0.26598], [0.1, 0.2]]), (0, 0))
+    assert near == "q1×g2 also shows 0.266, but q1×g1 is higher by 0.00014 (0.26612 vs 0.26598)."
+    assert "near copies" in pair_note(np.array([[0.263, 0.264], [0.262, 0.2605]]), (0, 1))
+    assert pair_note(np.array([[0.5, 0.1], [0.2, 0.3]]), (0, 0)) == ""
+    assert pair_note(np.array([[0.5, 0.5]]), (0, 0), gif_heads=1).startswith("A tie: q1×t1")
+
+
+def test_explanation_has_a_phone_strip_and_says_what_the_gif_heads_do(handlers):
+    view = handlers.search(QUERY, 3)
+    exp = handlers.explain(view.result, 0)
+    from demo.drawing import strip_layout
+    assert exp.ok and exp.frames_compact.size == (strip_layout(4, 3, columns=4)["width"],
+                                                  strip_layout(4, 3, columns=4)["height"])  # at most 4 frames a row
+    assert exp.frames.mode == "RGBA" and exp.frames.getpixel((0, 0))[3] == 0  # transparent: light and dark pages
+    assert exp.frames_note.startswith(("All 3 GIF heads", "The 3 GIF heads")) and exp.payload["frames_note"]
