@@ -122,6 +122,12 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     assert re.match(r"(All \d+ GIF heads|The \d+ GIF heads)", note), note
     explain.screenshot(path=str(shots / "demo-explain.png"))
 
+    assert "can't" in labels[0] and "##" not in " ".join(labels)  # words as typed, not word pieces
+
+    _search(page, "xqzv blorp")  # no word the model knows: no results, and why
+    status.get_by_text("No GIFs found").wait_for(timeout=60_000)
+    assert "None of the words" in status.inner_text()
+
     page.get_by_text("so proud of you", exact=True).click()  # an example query runs the search
     status.get_by_text("so proud of you").wait_for(timeout=60_000)
     assert not explain.is_visible()  # a new search closes the old explanation
