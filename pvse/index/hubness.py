@@ -63,13 +63,11 @@ def encode_hub_scores(pipeline: PVSEPipeline, gallery: np.ndarray, previous: Gal
     previous: the index being updated (built by the same weights); clips whose embeddings it holds unchanged keep
     their stored hub score, so a rerun that encodes no clip does not load the sentence encoder either.
     """
-    keys = [hashlib.sha1(np.ascontiguousarray(row, dtype=np.float32).tobytes()).digest() for row in gallery]
     known: dict[bytes, float] = {}
     if (previous is not None and previous.hub_scores is not None
             and (previous.meta.hub_scores or {}).get("reference") == reference_key()):
-        for row, score in zip(previous.embeddings, previous.hub_scores):
-            known[hashlib.sha1(np.ascontiguousarray(row, dtype=np.float32).tobytes()).digest()] = float(score)
-    out = np.array([known.get(k, np.nan) for k in keys], dtype=np.float32)
+        known = {_embedding_key(row): float(score) for row, score in zip(previous.embeddings, previous.hub_scores)}
+    out = np.array([known.get(_embedding_key(row), np.nan) for row in gallery], dtype=np.float32)
     todo = np.flatnonzero(np.isnan(out))
     if len(todo):
         sentences = list(reference_sentences())
@@ -77,6 +75,11 @@ def encode_hub_scores(pipeline: PVSEPipeline, gallery: np.ndarray, previous: Gal
                                for i in range(0, len(sentences), batch_size)])
         out[todo] = hub_scores(reference, np.asarray(gallery)[todo])
     return out
+
+
+def _embedding_key(row: np.ndarray) -> bytes:
+    """A clip's (K, H) embeddings as a dictionary key: equal bytes, equal hub score."""
+    return hashlib.sha1(np.ascontiguousarray(row, dtype=np.float32).tobytes()).digest()
 
 
 def hub_meta() -> dict:
