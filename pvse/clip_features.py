@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .config import FramePreprocessing
 from .errors import MediaError
 from .feature_store import ClipFeatures, FeatureCache
+from .features.preprocessing import FramePreprocessing
 from .integrity import file_sha256
 from .media import MediaLimits, decode_clip
 

@@ -28,10 +28,11 @@ from typing import Any
 import torch
 
 from .checkpoints import CONFIG_FILE, save_checkpoint
-from .config import FramePreprocessing, PVSEConfig
+from .config import PVSEConfig
 from .errors import WeightsError
 from .features import vocab as vocab_table
 from .features.backbones import IMAGENET_MEAN, IMAGENET_STD, RESNET152
+from .features.preprocessing import FramePreprocessing
 from .integrity import listing, mismatch
 from .model import PVSE
 

@@ -14,7 +14,7 @@ import torch
 
 from ..errors import WeightsError
 from ..integrity import mismatch
-from .registry import FrameExtractorSpec, register_frame_extractor
+from .specs import FrameExtractorSpec, register_frame_extractor
 
 TIMM_ARCH = "tf_efficientnet_lite0"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

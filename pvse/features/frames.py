@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import FramePreprocessing
 from .onnx_runner import OnnxCache, OnnxRunner, try_onnx_runner, weights_digest
+from .preprocessing import FramePreprocessing
 from .registry import FrameExtractorSpec, frame_extractor_spec
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError
-from .registry import WordFeaturesSpec, register_word_features
+from .specs import WordFeaturesSpec, register_word_features
 from .tokenize import DEFAULT_MAX_TOKENS, tokenize
 from .words import WordBatch, check_texts, pad_batch
 

@@ -13,7 +13,7 @@ import torch
 
 from ..errors import WeightsError
 from .bert import BertEncoder
-from .registry import WordFeaturesSpec, register_word_features
+from .specs import WordFeaturesSpec, register_word_features
 from .words import WordBatch, check_texts, pad_batch
 
 DIM = 384

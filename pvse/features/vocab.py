@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .registry import WordFeaturesSpec, register_word_features
+from .specs import WordFeaturesSpec, register_word_features
 from .tokenize import DEFAULT_MAX_TOKENS, tokenize
 from .words import check_texts
 

@@ -14,9 +14,6 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from ..errors import WeightsError
-from .registry import word_features_spec
-
 PLACEHOLDER = "<empty>"
 
 
@@ -64,12 +61,3 @@ def pad_batch(rows: list[tuple[list[str], torch.Tensor, list[bool]]], dim: int) 
         for b, (_, vecs, _) in enumerate(fixed):
             features[b, : len(vecs)] = vecs.detach().to("cpu", torch.float32)
     return WordBatch(features, lengths, [toks for toks, _, _ in fixed], [known for _, _, known in fixed])
-
-
-def build_word_features(name: str, **kwargs) -> WordFeatures:
-    """Build a frozen word-feature encoder by name (see `registry.word_features`); kwargs go to its constructor
-    (max_tokens for all; device and batch_size for MiniLM)."""
-    spec = word_features_spec(name)
-    if spec.learned or spec.build is None:
-        raise WeightsError(f"{name!r} is learned inside the model, not a frozen feature: load it with its checkpoint")
-    return spec.build(**kwargs)

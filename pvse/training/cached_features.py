@@ -15,10 +15,10 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from ..clip_features import LazyFrameExtractor, frame_decode_size, frame_features_key, iter_clip_features
-from ..config import FramePreprocessing
 from ..defaults import default_feature_cache
 from ..errors import MediaError, PVSEError
 from ..feature_store import ClipFeatures, FeatureCache, WordFeatureStore, text_key
+from ..features.preprocessing import FramePreprocessing
 
 
 @lru_cache(maxsize=4)
