@@ -31,6 +31,7 @@ BACKGROUND = (0, 0, 0, 0)
 LABEL_PX = 48  # width of the h1..hK labels left of the bars
 LABEL_FONT_PX = 18
 NUMBER_PX = 20  # height of the row of frame numbers above the frames
+MAX_ASPECT = 2.5  # wider frames get a tile this many times as wide as it is tall (film stills are ~2.4:1)
 
 
 @lru_cache(maxsize=8)
@@ -64,31 +65,42 @@ def rescale_per_head(attention: np.ndarray) -> np.ndarray:
     return np.divide(attention, peak, out=np.zeros_like(attention), where=peak > 0)
 
 
-def _fit(frame: np.ndarray, size: int, opacity: float = 1.0) -> Image.Image:
-    """An RGB frame scaled to fit a size x size square (aspect kept), centred on transparency, at `opacity`."""
+def _fit(frame: np.ndarray, width: int, height: int, opacity: float = 1.0) -> Image.Image:
+    """An RGB frame scaled to fit a width x height tile (aspect kept), centred on transparency, at `opacity`."""
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frames must be (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
     image = Image.fromarray(frame).convert("RGBA")
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    image.thumbnail((width, height), Image.Resampling.LANCZOS)
     if opacity < 1.0:
         image.putalpha(int(round(255 * opacity)))
-    canvas = Image.new("RGBA", (size, size), BACKGROUND)
-    canvas.paste(image, ((size - image.width) // 2, (size - image.height) // 2))
+    canvas = Image.new("RGBA", (width, height), BACKGROUND)
+    canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
     return canvas
 
 
+def tile_width(frames: Sequence[np.ndarray], frame_px: int) -> int:
+    """The width of a frame's tile in the strip: `frame_px` tall, as wide as the clip's aspect ratio asks (from
+    square up to MAX_ASPECT), so wide film frames are not shrunk to thin strips."""
+    aspect = float(np.median([np.asarray(f).shape[1] / max(1, np.asarray(f).shape[0]) for f in frames]))
+    return int(round(frame_px * min(max(aspect, 1.0), MAX_ASPECT)))
+
+
 def strip_layout(num_frames: int, num_heads: int, *, columns: int | None = None, frame_px: int = 96,
-                 bar_px: int = 18, gap_px: int = 4) -> dict[str, int]:
-    """Geometry of `frame_strip`: frames wrap into rows of `columns` (default all in one row), each row of frames
-    with its frame numbers above and its K bar rows below. Returns width, height, and the offsets the drawing uses."""
-    columns = max(1, min(columns or num_frames, num_frames))
+                 bar_px: int = 18, gap_px: int = 4, frame_w: int | None = None) -> dict[str, int]:
+    """Geometry of `frame_strip`: frames wrap into rows that hold as much width as `columns` square tiles (default
+    all frames in one row), each row of frames with its frame numbers above and its K bar rows below; tiles are
+    `frame_w` wide (default square). Returns width, height, and the offsets the drawing uses."""
+    frame_w = frame_w or frame_px
+    squares = max(1, min(columns or num_frames, num_frames))
+    columns = max(1, min(num_frames, (squares * (frame_px + gap_px)) // (frame_w + gap_px)))
     rows = -(-num_frames // columns)
     label_px = LABEL_PX if num_heads else 0
     number_px = NUMBER_PX if num_heads else 0
     block = number_px + frame_px + gap_px + num_heads * (bar_px + gap_px) + gap_px
-    return dict(columns=columns, rows=rows, label_px=label_px, number_px=number_px, cell=frame_px + gap_px,
-                block=block, width=label_px + columns * (frame_px + gap_px) + gap_px, height=gap_px + rows * block)
+    return dict(columns=columns, rows=rows, label_px=label_px, number_px=number_px, cell=frame_w + gap_px,
+                frame_w=frame_w, block=block, width=label_px + columns * (frame_w + gap_px) + gap_px,
+                height=gap_px + rows * block)
 
 
 def frame_strip(frames: Sequence[np.ndarray], attention: np.ndarray, *, matched_head: int | None = None,
@@ -99,7 +111,8 @@ def frame_strip(frames: Sequence[np.ndarray], attention: np.ndarray, *, matched_
     over those frames (K may be 0: frames only). Each row is rescaled per head (more opaque = more
     attention) and labelled h1..hK; `matched_head` (0-based) gets a red outline and a star, and the
     frames fade by that head's attention so the strip itself shows what the match looked at.
-    columns: frames per row (narrow screens get 4 a row); the background is transparent.
+    columns: frames per row for square frames (narrow screens get 4 a row; wider frames get fewer, in tiles at their
+    aspect ratio, see `tile_width`); the background is transparent.
     """
     attention = np.asarray(attention, dtype=np.float64)
     if attention.ndim != 2 or attention.shape[1] != len(frames):
@@ -110,7 +123,9 @@ def frame_strip(frames: Sequence[np.ndarray], attention: np.ndarray, *, matched_
     if matched_head is not None and not 0 <= matched_head < num_heads:
         raise ValueError(f"matched_head {matched_head} is not one of the {num_heads} heads")
     weights = rescale_per_head(attention)
-    g = strip_layout(num_frames, num_heads, columns=columns, frame_px=frame_px, bar_px=bar_px, gap_px=gap_px)
+    g = strip_layout(num_frames, num_heads, columns=columns, frame_px=frame_px, bar_px=bar_px, gap_px=gap_px,
+                     frame_w=tile_width(frames, frame_px))
+    frame_w = g["frame_w"]
     canvas = Image.new("RGBA", (g["width"], g["height"]), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     font, small = _font(max(LABEL_FONT_PX, bar_px)), _font(max(14, NUMBER_PX - 4))
@@ -120,10 +135,10 @@ def frame_strip(frames: Sequence[np.ndarray], attention: np.ndarray, *, matched_
         for col, t in enumerate(shown):
             left = g["label_px"] + gap_px + col * g["cell"]
             if num_heads:
-                draw.text((left + frame_px / 2, top + g["number_px"] / 2), str(t + 1), anchor="mm", font=small,
+                draw.text((left + frame_w / 2, top + g["number_px"] / 2), str(t + 1), anchor="mm", font=small,
                           fill=TEXT_COLOR)
             opacity = 1.0 if matched_head is None else 0.35 + 0.65 * weights[matched_head, t]
-            canvas.alpha_composite(_fit(frames[t], frame_px, opacity), (left, top + g["number_px"]))
+            canvas.alpha_composite(_fit(frames[t], frame_w, frame_px, opacity), (left, top + g["number_px"]))
         for k in range(num_heads):
             bar_top = top + g["number_px"] + frame_px + gap_px + k * (bar_px + gap_px)
             marked = k == matched_head
@@ -131,9 +146,9 @@ def frame_strip(frames: Sequence[np.ndarray], attention: np.ndarray, *, matched_
                       fill=MARK_COLOR if marked else TEXT_COLOR)
             for col, t in enumerate(shown):
                 left = g["label_px"] + gap_px + col * g["cell"]
-                bar = Image.new("RGBA", (frame_px, bar_px), attention_rgba(weights[k, t]))
+                bar = Image.new("RGBA", (frame_w, bar_px), attention_rgba(weights[k, t]))
                 canvas.alpha_composite(bar, (left, bar_top))
-                draw.rectangle((left, bar_top, left + frame_px - 1, bar_top + bar_px - 1), outline=TEXT_COLOR)
+                draw.rectangle((left, bar_top, left + frame_w - 1, bar_top + bar_px - 1), outline=TEXT_COLOR)
             if marked:
                 right = g["label_px"] + gap_px + len(shown) * g["cell"] - gap_px
                 draw.rectangle((g["label_px"] + gap_px - 2, bar_top - 2, right + 1, bar_top + bar_px + 1),

@@ -25,7 +25,7 @@ from PIL import Image
 from pvse.errors import PVSEError, QueryError
 
 from . import drawing
-from .serving import served_files
+from .serving import gif_link, served_files
 
 log = logging.getLogger("demo")
 
@@ -66,6 +66,10 @@ class Explanation:
     ok: bool = False
     frames_compact: Image.Image | None = None  # the same strip, 4 frames a row (phones)
     frames_note: str = ""  # what the GIF heads' frame attention does, in words (`frame_attention_note`)
+    title: str = ""  # the clip's name
+    path: str = ""  # the clip's path inside the gallery
+    link: str = ""  # the app's link to the original file
+    numbers: str = ""  # the score, head pair and attention in numbers (Markdown), for the details
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -98,28 +102,32 @@ def escape_markdown(text: str) -> str:
 
 
 def caption_for(hit) -> str:
-    """'#1 · 0.734 · Smile': rank, score, and the gallery's name for the clip when it has one."""
-    parts = [f"#{hit.rank}", f"{hit.score:.3f}"]
-    if hit.name:
-        parts.append(str(hit.name))
-    return " · ".join(parts)
+    """What a person calls the clip (its name, caption or file name): the caption and alt text of its thumbnail."""
+    return str(getattr(hit, "display_name", "") or hit.name or Path(str(hit.path)).stem)
+
+
+def shorten(text: str, max_chars: int = 60) -> str:
+    """`text` cut to about `max_chars` at a word boundary, with an ellipsis when cut."""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind(" ", 0, max_chars)
+    return text[: cut if cut > max_chars // 2 else max_chars].rstrip() + "…"
 
 
 def head_label(head) -> str:
-    """'Head 2 reads "laughing", "can't"': which words a query head weighs most (its reading of the query)."""
-    words = ", ".join(f"“{w}”" for w in head.words[:3])
-    return f"Head {head.head + 1} alone · reads {words}" if words else f"Head {head.head + 1} alone"
+    """'Reading 2: mostly "laughing"': one of the query's readings (a query head) by the word it weighs most."""
+    return f"Reading {head.head + 1}: mostly “{head.words[0]}”" if head.words else f"Reading {head.head + 1}"
 
 
 def heads_note(result) -> str:
-    """One line on whether the query's heads disagree: their own best GIFs differ, or they all agree."""
+    """One line on whether the query's readings (its heads, each alone) agree on the best GIF."""
     rows = [h.hits[0].row for h in getattr(result, "per_head", []) if h.hits]
     if len(rows) < 2:
         return ""
     if len(set(rows)) == 1:
-        return "All heads agree: each head alone finds the same best GIF, so this query has one reading here."
-    return (f"The heads disagree: alone, they find {len(set(rows))} different best GIFs, different readings of "
-            "the query; the results above take the best pair of all.")
+        return f"All {len(rows)} readings of your words agree on the best GIF."
+    return (f"Your words can be read {len(rows)} ways, which find {len(set(rows))} different best GIFs; "
+            "the results above take the best match of all.")
 
 
 def pair_note(similarities: np.ndarray, best: tuple[int, int], gif_heads: int | None = None, decimals: int = 3) -> str:
@@ -152,6 +160,49 @@ def pair_note(similarities: np.ndarray, best: tuple[int, int], gif_heads: int | 
         parts.append(f"All {sims.size} pairs lie within {spread:.3f} of each other: the heads are near copies here, "
                      "so which pair wins matters little.")
     return " ".join(parts)
+
+
+def plain_summary(words: list[str], word_weights: np.ndarray, frame_weights: np.ndarray | None, matched_by: str,
+                  found_by: list[tuple[str, str]]) -> str:
+    """One plain sentence on a match: 'Matched mostly on “laughing”; frames 2 and 5 weigh most.'
+
+    words / word_weights: the query's words and the matching query head's attention over them; frame_weights: the
+    matching GIF head's attention over the sampled frames (None when a text head matched); found_by: the (word,
+    where) pairs of its own text that put the clip first."""
+    weights = np.nan_to_num(np.asarray(word_weights, dtype=np.float64))
+    order = [i for i in np.argsort(-weights, kind="stable") if i < len(words) and any(c.isalnum() for c in words[i])]
+    top = [words[i] for i in order[:2] if weights[i] >= 0.5 * weights[order[0]]] if order else []
+    quoted = " and ".join(f"“{escape_markdown(w)}”" for w in top)
+    parts = []
+    if found_by:
+        word, where = found_by[0]
+        parts.append(f"Shown first because its {where} has “{escape_markdown(word)}”, a word the model does not know")
+    how = f"matched mostly on {quoted}" if quoted else "matched"
+    if not matched_by.startswith("GIF head"):
+        parts.append(f"{how}, through {escape_markdown(matched_by)} rather than its frames")
+    else:
+        parts.append(how + _frames_phrase(frame_weights))
+    sentence = "; ".join(parts) + "."
+    return sentence[0].upper() + sentence[1:]
+
+
+def _frames_phrase(frame_weights: np.ndarray | None) -> str:
+    """'; frames 2 and 5 weigh most' / '; frame 3 weighs most' / '; all frames count about the same'."""
+    if frame_weights is None:
+        return ""
+    att = np.nan_to_num(np.asarray(frame_weights, dtype=np.float64)).clip(min=0.0)
+    if att.size < 2 or att.sum() <= 0:
+        return ""
+    share = att / att.sum()
+    strong = [int(t) for t in np.argsort(-share, kind="stable")[:2] if share[t] >= 1.5 / att.size]
+    if not strong:
+        return "; all frames count about the same"
+    if len(strong) == 2 and share[strong[1]] < 0.5 * share[strong[0]]:
+        strong = strong[:1]
+    if len(strong) == 1:
+        return f"; frame {strong[0] + 1} weighs most"
+    first, second = sorted(strong)
+    return f"; frames {first + 1} and {second + 1} weigh most"
 
 
 SPIKE = 0.9  # a head that puts at least this share of its attention on one frame "looks at" that frame
@@ -246,44 +297,51 @@ class DemoHandlers:
     def search(self, query: object, top_k: object) -> SearchView:
         text = clean_query(query, self.limits.max_query_chars)
         if not text:
-            return SearchView([], "✏️ Type a few words first, for example *my reaction when the build passes*.")
+            return SearchView([], "Type a few words first, for example *my reaction when the build passes*.")
         k = clamp_top_k(top_k, self.searcher.num_clips, self.limits)
         try:
             result = self._run_search(text, top_k=k, per_head_k=self.limits.per_head_k)
         except QueryError as exc:
-            return SearchView([], f"✏️ {escape_markdown(str(exc))}")
+            return SearchView([], escape_markdown(str(exc)))
         except PVSEError as exc:
             log.warning("search failed for %r: %s", text, exc)
-            return SearchView([], f"⚠️ The search failed: {escape_markdown(str(exc))}")
+            return SearchView([], f"The search failed: {escape_markdown(str(exc))}")
         except Exception:  # noqa: BLE001 - the page gets a message, the log gets the traceback
             log.exception("unexpected error while searching %r", text)
-            return SearchView([], "⚠️ Something went wrong while searching. Please try again; "
+            return SearchView([], "Something went wrong while searching. Please try again; "
                                   "the details are in the server log.")
-        gallery, served = [], []
-        for hit in result.hits:
-            path = self.served.get(hit.row)
-            if path is not None and path.is_file():
-                gallery.append((str(path), caption_for(hit)))
-                served.append(hit)
-            else:
-                log.warning("index row %s (%s) is not a media file in the gallery: not served", hit.row, hit.path)
-        result = dataclasses.replace(result, hits=served)  # a selection index counts the GIFs shown
+        served = self._servable(result.hits)
+        per_head = [dataclasses.replace(h, hits=self._servable(h.hits, quiet=True))
+                    for h in getattr(result, "per_head", None) or []]
+        result = dataclasses.replace(result, hits=served, per_head=per_head)  # a selection counts the GIFs shown
+        gallery = [(str(self.served[hit.row]), caption_for(hit)) for hit in served]
         note = f" {escape_markdown(result.message)}" if result.message else ""
+        quoted = f"*{escape_markdown(shorten(text))}*"
         if not gallery:
-            return SearchView([], f"🤷 No GIFs found for *{escape_markdown(text)}*.{note} Try other words.", result)
+            return SearchView([], f"No GIFs found for {quoted}.{note or ' Try other words.'}", result)
         truncated = " (query shortened)" if len(" ".join(str(query).split())) > self.limits.max_query_chars else ""
-        status = (f"**{len(gallery)}** GIFs for *{escape_markdown(text)}*{truncated} in {result.elapsed_ms:.0f} ms. "
-                  f"Click one to see which frames and words matched.{note}")
+        status = (f"**{len(gallery)}** GIFs for {quoted}{truncated} in {result.elapsed_ms:.0f} ms. "
+                  f"Click one to see why it matched.{note}")
         note, per_head = self.heads_view(result)
         return SearchView(gallery, status, result, ok=True, per_head=per_head, heads_note=note)
+
+    def _servable(self, hits, quiet: bool = False) -> list:
+        """The hits whose file is on the allow-list and still there (the only ones a page may show)."""
+        out = []
+        for hit in hits:
+            path = self.served.get(hit.row)
+            if path is not None and path.is_file():
+                out.append(hit)
+            elif not quiet:
+                log.warning("index row %s (%s) is not a media file in the gallery: not served", hit.row, hit.path)
+        return out
 
     def heads_view(self, result) -> tuple[str, list[tuple[str, list[tuple[str, str]]]]]:
         """Each query head's own best GIFs as (label, gallery items), and whether the heads agree."""
         rows = []
         for head in getattr(result, "per_head", None) or []:
-            paths = [(self.served.get(x.row), x) for x in head.hits]
-            rows.append((head_label(head), [(str(path), caption_for(x)) for path, x in paths
-                                            if path is not None and path.is_file()]))
+            hits = self._servable(head.hits, quiet=True)
+            rows.append((head_label(head), [(str(self.served[x.row]), caption_for(x)) for x in hits]))
         return heads_note(result), rows
 
     def sampled_frames(self, row: int) -> list[np.ndarray]:
@@ -299,9 +357,13 @@ class DemoHandlers:
                 self._frames.popitem(last=False)
         return frames
 
-    def explain(self, result, index: object) -> Explanation:
-        """The explanation of the `index`-th hit of `result` (the results this session was shown)."""
+    def explain(self, result, index: object, head: int | None = None) -> Explanation:
+        """The explanation of the `index`-th hit of `result` (the results this session was shown), or of the
+        `index`-th GIF in the row of query head `head` alone."""
         hits = list(getattr(result, "hits", None) or [])
+        if head is not None:
+            rows = getattr(result, "per_head", None) or []
+            hits = list(rows[head].hits) if isinstance(head, int) and 0 <= head < len(rows) else []
         if not hits:
             return Explanation("Search first, then click a GIF to see why it matched.")
         if isinstance(index, (list, tuple)) and index:  # gr.SelectData may carry (row, col)
@@ -313,7 +375,7 @@ class DemoHandlers:
             return self._explain_hit(result, hit)
         except Exception:  # noqa: BLE001
             log.exception("could not explain hit %s of %r", index, getattr(result, "query", ""))
-            return Explanation("⚠️ Could not draw the explanation for this GIF; the details are in the server log.")
+            return Explanation("Could not draw the explanation for this GIF; the details are in the server log.")
 
     def explain_query(self, query: object, top_k: object, index: object) -> Explanation:
         """Search then explain the `index`-th hit: the stateless form the API exposes."""
@@ -325,6 +387,11 @@ class DemoHandlers:
         except (TypeError, ValueError, OverflowError):
             return Explanation(f"Pick one of the {len(view.result.hits)} results to see why it matched.")
         return self.explain(view.result, index)
+
+    def link(self, hit) -> str:
+        """The app's own link to the clip's original file (`demo.serving.GIF_ROUTE`), only for allow-listed clips."""
+        path = self.served.get(hit.row)
+        return gif_link(hit.row, path) if path is not None else ""
 
     def _explain_hit(self, result, hit) -> Explanation:
         q_head, g_head = int(hit.query_head), int(hit.clip_head)
@@ -350,23 +417,30 @@ class DemoHandlers:
         words, labels = [], []
         if shown_att.ndim == 2 and shown_att.shape[0] and shown_att.shape[1] == len(shown):
             words = drawing.token_weights(shown, shown_att)
-            labels = [f"Query head {k + 1}" + (" ★ matched" if k == q_head else "") for k in range(len(words))]
+            labels = [f"Reading {k + 1}" + (" ★ matched" if k == q_head else "") for k in range(len(words))]
         gif_heads = len(frame_att) if frame_att.ndim == 2 and frame_att.shape[0] else None
         heatmap = (drawing.similarity_heatmap(sims, best=(q_head, g_head), gif_heads=gif_heads)
                    if sims.size else None)
         frames_note = frame_attention_note(frame_att) if frame_att.ndim == 2 else ""
-        name = f" **{escape_markdown(str(hit.name))}**" if hit.name else ""
         matched = getattr(hit, "matched_by", f"GIF head {g_head + 1}")
-        summary = (f"#{hit.rank}{name} scored **{hit.score:.3f}**: the best of the {sims.shape[0]}×{sims.shape[1]} "
-                   f"head pairs is query head **{q_head + 1}** × **{escape_markdown(matched)}**"
-                   + (" (matched by its words, not its frames)" if not matched.startswith("GIF head") else "") + ". "
-                   "Stronger bars and highlights = more attention; each head is rescaled to its own maximum."
-                   + frame_note)
+        head_words = shown_att[q_head] if shown_att.ndim == 2 and q_head < shown_att.shape[0] else np.zeros(0)
+        summary = plain_summary(shown, head_words, frame_att[g_head] if g_head < len(frame_att) else None,
+                                matched, list(getattr(hit, "found_by", []) or [])) + frame_note
+        numbers = (f"Score **{hit.score:.3f}**: the cosine similarity of the best of the {sims.shape[0]}×{sims.shape[1]} "
+                   f"head pairs, query head **{q_head + 1}** × **{escape_markdown(matched)}**"
+                   + (" (its words, not its frames)" if not matched.startswith("GIF head") else "") + ". "
+                   "Stronger bars and highlights = more attention; each head is rescaled to its own maximum.")
         ties = pair_note(sims, (q_head, g_head), gif_heads) if sims.size else ""
-        summary += f" {ties}" if ties else ""
+        unknown = [w for w, k in zip(words_of_query, getattr(result, "words_known", []) or []) if not k]
+        vocabulary = getattr(getattr(self.searcher, "pipeline", None), "config", None)
+        if unknown and vocabulary is not None:
+            numbers += (f" Not in the model's vocabulary ({escape_markdown(str(vocabulary.word_features))}): "
+                        + ", ".join(f"“{escape_markdown(w)}”" for w in dict.fromkeys(unknown)) + ".")
+        name = caption_for(hit)
         payload = {
-            "rank": int(hit.rank), "name": hit.name, "file": str(hit.path), "score": float(hit.score),
+            "rank": int(hit.rank), "name": name, "file": str(hit.path), "score": float(hit.score),
             "query_head": q_head, "gif_head": g_head, "matched_by": matched,
+            "found_by": [w for w, _ in getattr(hit, "found_by", []) or []], "link": self.link(hit),
             "frame_indices": [int(i) for i in hit.frame_indices],
             "frame_attention": frame_att.round(5).tolist(),
             "tokens": tokens,
@@ -377,4 +451,5 @@ class DemoHandlers:
             "frames_note": frames_note,
         }
         return Explanation(summary, frames_img, words, labels, heatmap, payload, ok=True, frames_compact=compact,
-                           frames_note=frames_note)
+                           frames_note=frames_note, title=name, path=str(hit.path), link=payload["link"],
+                           numbers=" ".join(x for x in (numbers, ties, frames_note) if x))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from pvse.errors import GalleryIndexError
 from pvse.index.trust import resolve_inside
@@ -42,6 +43,24 @@ def cached_copy(path: str | Path, cache_dir: str) -> str:
     return save_file_to_cache(path, cache_dir=cache_dir)
 
 
+GIF_ROUTE = "/gif/"  # GIF_ROUTE + "<row>/<file name>": one allow-listed clip's original file
+
+
+def gif_link(row: int, path: Path) -> str:
+    """The page-relative link to an allow-listed clip's original (relative, so it works under a proxy's prefix)."""
+    return f"{GIF_ROUTE.lstrip('/')}{int(row)}/{quote(path.name)}"
+
+
+def linked_file(path: str, files: dict[int, Path]) -> Path | None:
+    """The allow-listed file a GIF_ROUTE request names (its row and its own file name), or None."""
+    _, found, rest = path.partition(GIF_ROUTE)
+    row, slash, name = rest.partition("/")
+    if not found or not path.startswith(GIF_ROUTE) or not slash or not row.isdigit():
+        return None
+    file = files.get(int(row))
+    return file if file is not None and unquote(name) == file.name and file.is_file() else None
+
+
 UPLOAD_REFUSED = b"This app takes no files."
 URL_REFUSED = b"This app does not fetch other sites."
 
@@ -57,13 +76,19 @@ def refusal(path: str) -> bytes | None:
 
 
 class ClosedRoutes:
-    """ASGI middleware answering 403 to the routes `refusal` names, before Gradio reads a byte of the body."""
+    """ASGI middleware answering 403 to the routes `refusal` names, before Gradio reads a byte of the body, and
+    serving GIF_ROUTE links to the allow-listed `files` (row -> path) itself; any other GIF_ROUTE path is a 404."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, files: dict[int, Path] | None = None) -> None:
         self.app = app
+        self.files = files or {}
 
     async def __call__(self, scope, receive, send) -> None:
-        reason = refusal(scope.get("path", "")) if scope["type"] == "http" else None
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith(GIF_ROUTE):
+            await self._gif(path, scope, receive, send)
+            return
+        reason = refusal(path) if path else None
         if reason is None:
             await self.app(scope, receive, send)
             return
@@ -71,3 +96,14 @@ class ClosedRoutes:
                     "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                 (b"content-length", str(len(reason)).encode())]})
         await send({"type": "http.response.body", "body": reason})
+
+    async def _gif(self, path: str, scope, receive, send) -> None:
+        from starlette.responses import FileResponse, PlainTextResponse
+
+        file = linked_file(path, self.files) if scope.get("method") in ("GET", "HEAD") else None
+        if file is None:
+            response = PlainTextResponse("No such GIF in this gallery.", status_code=404)
+        else:
+            response = FileResponse(file, content_disposition_type="inline", filename=file.name,
+                                    headers={"Cache-Control": "no-cache"})
+        await response(scope, receive, send)

@@ -14,8 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(milvus://gifs.db, http(s)://HOST:19530?collection=NAME); default: the bundled gallery")
     parser.add_argument("--weights", metavar="PATH_OR_REPO", help="default: the weights that built the index")
     parser.add_argument("--top-k", type=positive_int, default=10, metavar="N", help="how many clips (default 10)")
-    parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "path" (absolute), '
-                        '"relative_path" (in the gallery), "score", "query_head", "clip_head", "matched_by"} on stdout')
+    parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "name", "path" (absolute), '
+                        '"relative_path" (in the gallery), "score", "query_head", "clip_head", "matched_by", '
+                        '"found_by"} on stdout ("name": the clip\'s name, caption or file name; "found_by": the query '
+                        'words the model does not know that its name or text has, which put it first)')
     parser.add_argument("--per-head", type=positive_int, default=0, metavar="N",
                         help="also list each query head's own N best clips (one reading of the query each); with "
                              '--json the output becomes {"hits": [...], "per_head": [{"head", "words", "hits"}]}')
@@ -47,14 +49,15 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(h.path) for h in result.hits)
     print(f"{'rank':>4}  {'score':>7}  {'matched by':<14}  {'path':<{width}}  name")
     for h in result.hits:
-        print(f"{h.rank:>4}  {h.score:>7.4f}  {h.matched_by:<14}  {h.path:<{width}}  {h.name or ''}")
+        print(f"{h.rank:>4}  {h.score:>7.4f}  {h.matched_by:<14}  {h.path:<{width}}  {h.display_name}")
     for head in result.per_head:
-        best = ", ".join(f"{h.name or h.path} ({h.score:.3f})" for h in head.hits)
+        best = ", ".join(f"{h.display_name} ({h.score:.3f})" for h in head.hits)
         print(f"query head {head.head} alone ({', '.join(head.words)}): {best}")
     print(f"{searcher.num_clips} clips searched in {result.elapsed_ms:.1f} ms", file=sys.stderr)
     return 0
 
 
 def _rows(hits) -> list[dict]:
-    return [{"rank": h.rank, "path": str(h.abs_path), "relative_path": h.path, "score": h.score,
-             "query_head": h.query_head, "clip_head": h.clip_head, "matched_by": h.matched_by} for h in hits]
+    return [{"rank": h.rank, "name": h.display_name, "path": str(h.abs_path), "relative_path": h.path,
+             "score": h.score, "query_head": h.query_head, "clip_head": h.clip_head, "matched_by": h.matched_by,
+             "found_by": [word for word, _ in h.found_by]} for h in hits]

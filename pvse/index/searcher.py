@@ -31,7 +31,8 @@ from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
 from ..similarity import head_similarities
 from .backends import is_faiss, open_index
-from .faiss_search import TopClips, brute_force_top_k, configure_search, index_kind, search_top_k
+from .clip_words import ClipWords, display_name
+from .faiss_search import TopClips, brute_force_top_k, configure_search, index_kind, score_rows, search_top_k
 from .hubness import check_weight, corrected_top_k
 from .meta import IndexMeta
 from .query_text import prepare_query
@@ -63,6 +64,8 @@ class SearchHit:
     frame_indices: list[int]  # source frames the T sampled frames are
     frame_attention: np.ndarray  # (K, T) each clip head's attention over the sampled frames
     head_similarities: np.ndarray  # (Kq, Kg) cosine similarity of every query head with every clip head
+    found_by: list[tuple[str, str]] = field(default_factory=list)  # (query word, "name"...): ranked first for it
+    display_name: str = ""  # what a person calls the clip: name, caption or file name (`clip_words.display_name`)
 
 
 @dataclass
@@ -88,6 +91,7 @@ class SearchResult:
     words_known: list[bool] = field(default_factory=list)  # whether the model knows each word (see docs/heads.md)
     words_attention: np.ndarray | None = None  # (K, W) attention per word: the sum over its tokens
     per_head: list[HeadHits] = field(default_factory=list)  # with per_head_k > 0: each query head's own best
+    words_in_gallery: list[bool] = field(default_factory=list)  # whether a clip's name or text has each word
 
 
 class Searcher:
@@ -107,6 +111,7 @@ class Searcher:
             configure_search(index.load_vectors(), index.meta.params)
         self._root = index.gallery_root
         self._real_root = Path(os.path.realpath(self._root))
+        self._clip_words: ClipWords | None = None
 
     @property
     def meta(self) -> IndexMeta:
@@ -157,8 +162,9 @@ class Searcher:
 
         per_head_k > 0 also ranks the gallery by each query head alone (`SearchResult.per_head`).
         hub_correction = w > 0 ranks the fused top-k by s - w * (the clip's hub score), see `hubness`; each hit's
-        score stays the plain max over K². A query none of whose words the model knows gets no hits and a note
-        saying so (see `_known_words`).
+        score stays the plain max over K². A query none of whose words the model knows nor any clip's text has gets
+        no hits and a note saying so (see `_known_words`); clips whose text has a word only the gallery knows come
+        first (`SearchHit.found_by`).
         """
         with _threads(self.threads):
             return self._search(text, top_k, per_head_k, hub_correction)
@@ -177,23 +183,23 @@ class Searcher:
         attention = np.asarray(encoding.attention[0], dtype=np.float32)
         words = group_tokens(tokens, prepared.text)
         words_known = self._known_words(words, known)
+        content = [(w.text, k) for w, k in zip(words, words_known) if _PARTS.search(w.text)]
+        unknown = list(dict.fromkeys(t for t, k in content if not k))
+        in_gallery = self.clip_words.matches(unknown) if unknown else {}
+        found = {word for pairs in in_gallery.values() for word, _ in pairs}
         extra = dict(words=[w.text for w in words], words_known=words_known,
                      words_attention=word_attention(attention, words) if attention.shape[0] else
-                     np.zeros((0, len(words)), np.float32))
-        content = [(w.text, k) for w, k in zip(words, words_known) if _PARTS.search(w.text)]
-        if not any(k for _, k in content):
-            notes.append(f"None of the words of the query is a word the model knows "
-                         f"({self.pipeline.config.word_features} vocabulary), so there are no results; "
-                         "try other (English) words.")
+                     np.zeros((0, len(words)), np.float32), words_in_gallery=[w.text in found for w in words])
+        if not any(k for _, k in content) and not in_gallery:
+            notes.append("None of the words of the query is one the model knows or one in a GIF's name or text, so "
+                         "there are no results; try describing the reaction in other words.")
             return self._result(text, [], tokens, known, attention, notes, started, **extra)
-        unknown = list(dict.fromkeys(t for t, k in content if not k))
-        if unknown:
-            shown = ", ".join(f"'{t}'" for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
-            notes.append(f"Not words the model knows, so carrying little or no meaning: {shown}.")
+        notes += _unknown_note(unknown, in_gallery)
         query = encoding.embeddings[0]
         top = (self.search_embeddings(query, top_k) if hubs is None else
                corrected_top_k(lambda n: self.search_embeddings(query, n), hubs, hub_correction, top_k))
-        hits, hidden = self._hits(query, top)
+        top, found_by = self._text_matches_first(query, top, in_gallery, top_k)
+        hits, hidden = self._hits(query, top, found_by=found_by)
         per_head = self._per_head(query, extra["words"], extra["words_attention"], per_head_k) if per_head_k > 0 else []
         if hidden:
             notes.append(f"{hidden} result(s) were left out because their file now leads outside the gallery folder.")
@@ -209,6 +215,36 @@ class Searcher:
                                     f"a faiss index folder), so --hub-correction cannot be used; rebuild it with "
                                     f"`pvse index {self.gallery_root} --out {self.index.directory}`.")
         return hubs
+
+    @property
+    def clip_words(self) -> ClipWords:
+        """The words of every clip's name, caption, file name and read text (read once, on first use)."""
+        if self._clip_words is None:
+            self._clip_words = ClipWords.from_records(self.clip_records())
+        return self._clip_words
+
+    def clip_records(self) -> Iterator[tuple[int, object]]:
+        """(row, ClipRecord) of every clip."""
+        if is_faiss(self.index):
+            return enumerate(self.index.clips)
+        return ((row, self.index.clips[row]) for row, _ in self.index.clip_paths())
+
+    def _text_matches_first(self, query: torch.Tensor, top: TopClips, matches: dict[int, list[tuple[str, str]]],
+                            top_k: int) -> tuple[TopClips, dict[int, list[tuple[str, str]]]]:
+        """`top` with the clips whose own text has a word the model does not know moved first (most such words,
+        then score), each scored exactly like any hit; the rest keep their order."""
+        if not matches:
+            return top, {}
+        first = list(matches)[: max(1, top_k)]
+        embeddings = np.stack([np.asarray(self.index.embeddings[row], dtype=np.float32) for row in first])
+        _, scores, qh, ch = score_rows(query, embeddings, np.arange(len(first)))
+        order = sorted(range(len(first)), key=lambda i: (-len(matches[first[i]]), -float(scores[i]), first[i]))
+        rest = [i for i, row in enumerate(top.rows) if int(row) not in matches]
+        pick = lambda ours, theirs: np.concatenate([np.asarray(ours)[order], np.asarray(theirs)[rest]])[:top_k]  # noqa: E731
+        merged = TopClips(pick(first, top.rows).astype(np.int64), pick(scores, top.scores).astype(np.float32),
+                          pick(qh, top.query_heads).astype(np.int64), pick(ch, top.clip_heads).astype(np.int64),
+                          top.candidates + len(first), top.exact)
+        return merged, matches
 
     def _known_words(self, words: list[Word], token_known: list[bool]) -> list[bool]:
         """A word is known when one of its tokens has a real vector and, for word-piece features (which read
@@ -270,8 +306,10 @@ class Searcher:
                            sampling=self.pipeline.config.frame_preprocessing().sampling)
         return list(clip.frames)
 
-    def _hits(self, query: torch.Tensor, top: TopClips, query_head: int | None = None) -> tuple[list[SearchHit], int]:
-        """SearchHits for `top`; query_head: the head `top` was searched with alone (its query_heads are then 0)."""
+    def _hits(self, query: torch.Tensor, top: TopClips, query_head: int | None = None,
+              found_by: dict[int, list[tuple[str, str]]] | None = None) -> tuple[list[SearchHit], int]:
+        """SearchHits for `top`; query_head: the head `top` was searched with alone (its query_heads are then 0);
+        found_by: row -> the (word, where) of its text that put it first."""
         hits, hidden = [], 0
         for row, score, qh, ch in zip(top.rows, top.scores, top.query_heads, top.clip_heads):
             qh = qh if query_head is None else query_head
@@ -290,7 +328,8 @@ class Searcher:
                 name=clip.name, caption=clip.caption,
                 metadata=dict(clip.metadata), frame_indices=[int(i) for i in self.index.frame_indices[row]],
                 frame_attention=np.asarray(self.index.attention[row], dtype=np.float32),
-                head_similarities=head_similarities(query, gallery).numpy()))
+                head_similarities=head_similarities(query, gallery).numpy(),
+                found_by=list((found_by or {}).get(row, [])), display_name=display_name(clip)))
         return hits, hidden
 
     def matched_by(self, row: int, clip_head: int) -> str:
@@ -305,6 +344,21 @@ class Searcher:
         return SearchResult(query=text, hits=hits, tokens=tokens, token_known=known, word_attention=attention,
                             message=" ".join(notes) or None, elapsed_ms=(time.perf_counter() - started) * 1000,
                             notes=notes, **extra)
+
+
+def _unknown_note(unknown: list[str], in_gallery: dict[int, list[tuple[str, str]]]) -> list[str]:
+    """The note on the query's words the model does not know: which, and which of them a GIF's text has."""
+    if not unknown:
+        return []
+
+    def listed(words: list[str]) -> str:
+        return ", ".join(f"'{w}'" for w in words[:8]) + (" ..." if len(words) > 8 else "")
+
+    found = list(dict.fromkeys(word for pairs in in_gallery.values() for word, _ in pairs))
+    notes = [f"The model does not know {listed(unknown)}."]
+    if found:
+        notes.append(f"GIFs whose name or text has {listed(found)} come first.")
+    return [" ".join(notes)]
 
 
 @contextmanager

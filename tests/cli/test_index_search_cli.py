@@ -18,7 +18,7 @@ from pvse.model import PVSE
 
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
               word_features="glove-6b-50d", word_dim=50, num_frames=4)
-JSON_KEYS = {"rank", "path", "relative_path", "score", "query_head", "clip_head", "matched_by"}
+JSON_KEYS = {"rank", "name", "path", "relative_path", "score", "query_head", "clip_head", "matched_by", "found_by"}
 
 
 def checkpoint(path, seed):
@@ -69,6 +69,7 @@ def test_search_json_shape(cli_index, capsys):
         assert row["query_head"] in range(3) and row["clip_head"] in range(3)
         assert row["matched_by"] == f"GIF head {row['clip_head'] + 1}"  # pixels only by default
     assert {r["relative_path"] for r in rows} == {"007-joy.gif", "118-alien-monster.gif"}
+    assert {r["name"] for r in rows} == {"Joy", "Alien monster"} and all(r["found_by"] == [] for r in rows)
     for row in rows:  # a path the caller can open, wherever it runs from
         assert os.path.isabs(row["path"]) and Path(row["path"]).read_bytes()[:6] == b"GIF89a"
         assert row["path"] == os.path.realpath(cli_index["gallery"] / row["relative_path"])

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-# Named clips from the shared Noto folder; the last two are left without a name, like a gallery without captions.
+# Named clips from the shared Noto folder; the last two are left without a name, like a gallery without captions,
+# and one of them is stored under a reaction word no model knows, as in a person's own folder.
 TINY_CLIPS = ("007-joy.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif",
               "509-droplet.gif", "558-shark.gif")
 UNNAMED = {"509-droplet.gif", "558-shark.gif"}
+STORED_AS = {"558-shark.gif": "multi-facepalm.gif"}
 TINY_CONFIG = dict(num_embeds=3, embed_dim=32, frame_dim=1280, word_features="glove-6b-50d", word_dim=50, num_frames=4)
 
 
@@ -58,7 +60,7 @@ def tiny_gallery(tmp_path_factory, shared_dir) -> TinyGallery:
     with open(root / "captions.tsv", "w", encoding="utf-8", newline="") as fh:
         fh.write("file\tname\n")
         for file in TINY_CLIPS:
-            shutil.copy(shared_dir / file, gallery / file)
+            shutil.copy(shared_dir / file, gallery / STORED_AS.get(file, file))
             if file not in UNNAMED:
                 fh.write(f"{file}\t{names[file]}\n")
     (gallery / "CREDITS.md").write_text("# Credits\n\nNoto Emoji animations by Google, CC BY 4.0.\n\nMore below.\n")

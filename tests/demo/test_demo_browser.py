@@ -65,9 +65,20 @@ def _search(page, text: str) -> None:
     box.press("Enter")
 
 
+def _in_view(page, selector: str, timeout_s: float = 10.0) -> dict:
+    """Waits until the element's top is in the upper half of the viewport (or the page is scrolled to its end):
+    it was brought into view. Returns its box."""
+    check = f"""() => {{
+        const el = document.querySelector('{selector}'), r = el && el.getBoundingClientRect();
+        const end = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2;
+        return !!r && r.height > 0 && r.top >= -1 && (r.top < window.innerHeight / 2 || end); }}"""
+    page.wait_for_function(check, timeout=timeout_s * 1000)
+    return page.locator(selector).bounding_box()
+
+
 def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     url, num_heads = app_url
-    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page = browser.new_page(viewport={"width": 1200, "height": 1000}, accept_downloads=True)
     errors, outside = [], []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((url, "data:", "blob:")) else None)
@@ -92,47 +103,103 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
         with Image.open(io.BytesIO(body)) as gif:  # what the browser shows is the animated GIF itself
             assert gif.format == "GIF" and gif.n_frames > 1
     captions = page.locator("#results .caption-label").all_inner_texts()
-    assert captions and captions[0].startswith("#1 · ")
-    page.screenshot(path=str(shots / "demo-results.png"))
-    heads = page.locator("#per-head")
-    page.locator("#head-1 img").first.wait_for(timeout=30_000)  # each query head's own best GIFs, one row each
-    assert page.locator(".head-row").count() == num_heads
-    assert "Head 1 alone" in heads.inner_text()
-    assert page.locator("#heads-note").inner_text().startswith(("All heads agree", "The heads disagree"))
-    for caption in page.locator("#results .caption-label, .head-row .caption-label").all():  # wrapped, never cut
+    assert len(captions) == count and all(c and not c.startswith("#") for c in captions)  # names, not ranks
+    assert thumbs.first.get_attribute("alt") == captions[0]
+    first = page.locator("#results .thumbnail-item").first
+    page.wait_for_function("() => document.querySelector('#results .thumbnail-item').title.endsWith('.gif')")
+    path = first.get_attribute("title")  # hover: the path inside the gallery
+    for caption in page.locator("#results .caption-label").all():  # wrapped, never cut, fully opaque
         assert caption.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), caption.inner_text()
+    page.screenshot(path=str(shots / "demo-results.png"))
+
+    heads = page.locator("#per-head")
+    heads.wait_for(state="visible", timeout=30_000)
+    note = page.locator("#heads-note")
+    line = note.locator("button, .label-wrap").first.inner_text()
+    assert re.match(rf"(All {num_heads} readings of your words agree|Your words can be read {num_heads} ways)", line)
+    if not page.locator("#head-1").is_visible():  # one line when the readings agree: open it to see them
+        note.locator("button, .label-wrap").first.click()
+    page.locator("#head-1 img").first.wait_for(timeout=30_000)  # each reading's own best GIFs, one row each
+    assert page.locator(".head-row").count() == num_heads
+    for k in range(1, num_heads + 1):  # the row's label sits above its thumbnails, never over them
+        label = page.locator(f"#head-label-{k}").bounding_box()
+        row = page.locator(f"#head-{k} .thumbnail-item").first.bounding_box()
+        assert label["y"] + label["height"] <= row["y"] + 1
+        assert page.locator(f"#head-label-{k}").inner_text().startswith(f"Reading {k}")
     heads.screenshot(path=str(shots / "demo-heads.png"))
 
-    page.locator("#results .thumbnail-item").first.click()
+    page.evaluate("window.scrollTo(0, 0)")
+    first.click()
     explain = page.locator("#explain")
     explain.wait_for(state="visible", timeout=30_000)
+    _in_view(page, "#explain")  # the click brings the explanation into view
     page.locator("#frames img").wait_for(state="visible", timeout=30_000)
-    page.locator("#heatmap img").wait_for(state="visible", timeout=30_000)
+    assert page.locator("#explain-head h3").inner_text() == captions[0]  # its name as the title
+    assert page.locator("#explain-head .gif-path").inner_text() == path
     summary = page.locator("#explain-summary").inner_text()
-    assert summary.startswith("#1") and "head pairs" in summary
+    assert summary.startswith(("Matched", "Shown first")) and "cosine" not in summary and "head" not in summary
+    assert not page.locator("#heatmap img").is_visible()  # the numbers wait in the closed details
+    frames = page.locator("#frames img")
+    assert frames.evaluate("img => img.naturalWidth") >= 4 * 96
+    assert not page.locator("#frames-compact").is_visible()  # the 4-a-row strip is for phones
+    explain.screenshot(path=str(shots / "demo-explain.png"))
+
+    with page.expect_download() as download:  # the original file, saved under its own name
+        page.locator("#gif-download").click()
+    saved = Path(download.value.path())
+    assert download.value.suggested_filename == Path(path).name
+    with Image.open(saved) as gif:
+        assert gif.format == "GIF" and gif.n_frames > 1
+    link = page.locator("#gif-open").get_attribute("href")
+    assert page.request.get(f"{url}/{link}").body() == saved.read_bytes()
+    for forged in ("gif/0/passwd", "gif/../../etc/passwd", "gif/99999/x.gif", "gif/0/%2e%2e%2fCREDITS.md"):
+        assert page.request.get(f"{url}/{forged}").status == 404, forged
+
+    page.locator("#explain-details").locator("button, .label-wrap").first.click()
+    page.locator("#heatmap img").wait_for(state="visible", timeout=30_000)
+    assert "cosine" in page.locator("#explain-numbers").inner_text()
     words = page.locator(".words")
     assert words.count() == num_heads
     labels = [words.nth(k).inner_text() for k in range(num_heads)]
     assert sum("★ matched" in label for label in labels) == 1
-    assert all("laughing" in label for label in labels)  # every head's highlighted tokens
-    frames = page.locator("#frames img")
-    assert frames.evaluate("img => img.naturalWidth") >= 4 * 96
-    assert not page.locator("#frames-compact").is_visible()  # the 4-a-row strip is for phones
-    note = page.locator("#frames-note").inner_text()  # the GIF heads' frame attention, in words
-    assert re.match(r"(All \d+ GIF heads|The \d+ GIF heads)", note), note
-    explain.screenshot(path=str(shots / "demo-explain.png"))
-
+    assert all("laughing" in label for label in labels)  # every reading's highlighted words
     assert "can't" in labels[0] and "##" not in " ".join(labels)  # words as typed, not word pieces
 
-    _search(page, "xqzv blorp")  # no word the model knows: no results, and why
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # a GIF in a reading's row explains too
+    page.locator("#head-2 .thumbnail-item").first.click()
+    page.wait_for_function("""() => document.querySelector('#explain-head h3').textContent ===
+                              document.querySelector('#head-2 .caption-label').textContent""", timeout=30_000)
+    _in_view(page, "#explain")
+
+    _search(page, "xqzv blorp")  # no word the model or the gallery knows: no results, and why
     status.get_by_text("No GIFs found").wait_for(timeout=60_000)
     assert "None of the words" in status.inner_text()
+    _search(page, "so very " * 40 + "tired")  # a long query is echoed cut short
+    status.get_by_text("GIFs for").wait_for(timeout=60_000)
+    assert "…" in status.inner_text() and "tired" not in status.inner_text()
 
     page.get_by_text("so proud of you", exact=True).click()  # an example query runs the search
     status.get_by_text("so proud of you").wait_for(timeout=60_000)
     assert not explain.is_visible()  # a new search closes the old explanation
     assert not errors, errors
     assert not outside, f"the page called out: {outside}"  # fonts, scripts and GIFs all come from the app
+    page.close()
+
+
+def test_a_word_only_the_gallery_knows_finds_its_gif(browser, demo_server):
+    """On a person's own folder: "facepalm" is no word the model knows, but `multi-facepalm.gif` is in the folder."""
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(demo_server.url)
+    page.locator("#status").get_by_text("Ready.").wait_for(timeout=60_000)
+    examples = page.locator(".gallery-item").all_inner_texts()  # drawn from this gallery's names, not the emoji set
+    assert "alien monster" in [e.strip() for e in examples] and "so proud of you" not in examples
+    _search(page, "facepalm")
+    page.locator("#status").get_by_text("GIFs for").wait_for(timeout=60_000)
+    assert "does not know 'facepalm'" in page.locator("#status").inner_text()
+    assert page.locator("#results .caption-label").first.inner_text() == "multi-facepalm"
+    page.locator("#results .thumbnail-item").first.click()
+    _in_view(page, "#explain")
+    assert page.locator("#explain-summary").inner_text().startswith("Shown first because its file name has")
     page.close()
 
 
@@ -148,6 +215,7 @@ def test_phone_width_layout(browser, app_url, shots):
     page.locator("#results .thumbnail-item").first.tap()
     strip = page.locator("#frames-compact img")
     strip.wait_for(state="visible", timeout=30_000)
+    _in_view(page, "#explain")  # on a phone too
     assert not page.locator("#frames").is_visible()  # the one-row strip would shrink its labels to ~7 px
     box = strip.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1
@@ -172,8 +240,11 @@ def test_dark_mode_explanation(browser, app_url, shots):
     assert page.evaluate("document.body.classList.contains('dark') || "
                          "document.querySelector('.dark') !== null")
     page.locator("#results .thumbnail-item").first.click()
-    page.locator("#heatmap img").wait_for(state="visible", timeout=30_000)
     page.locator("#frames img").wait_for(state="visible", timeout=30_000)
+    page.locator("#explain-details").locator("button, .label-wrap").first.click()
+    page.locator("#heatmap img").wait_for(state="visible", timeout=30_000)
+    caption = page.locator("#results .thumbnail-item.selected .caption-label")  # the selected GIF's name stays legible
+    assert caption.evaluate("el => getComputedStyle(el).opacity") == "1"
     for figure in ("#frames img", "#heatmap img"):  # transparent corners: the dark page shows through, no white box
         body = page.request.get(page.locator(figure).get_attribute("src")).body()
         with Image.open(io.BytesIO(body)) as image:

@@ -102,7 +102,19 @@ def test_frame_strip_without_heads_and_bad_input():
     with pytest.raises(ValueError, match="uint8"):
         drawing.frame_strip([np.zeros((8, 8, 3), dtype=np.float32)], np.ones((1, 1)))
     wide = drawing.frame_strip([np.zeros((10, 200, 3), dtype=np.uint8)], np.ones((1, 1)), frame_px=40)
-    assert wide.height == drawing.strip_layout(1, 1, frame_px=40)["height"]  # aspect kept inside the square tile
+    assert wide.height == drawing.strip_layout(1, 1, frame_px=40)["height"]  # aspect kept inside the tile
+
+
+def test_wide_frames_get_wide_tiles_and_fewer_a_row():
+    film = [np.full((100, 240, 3), 200, dtype=np.uint8)] * 8  # a 2.4:1 film clip
+    strip = drawing.frame_strip(film, np.full((2, 8), 1 / 8), frame_px=40, bar_px=8)
+    layout = drawing.strip_layout(8, 2, frame_px=40, bar_px=8, frame_w=96)
+    assert drawing.tile_width(film, 40) == 96 and layout["columns"] == 3 and strip.size == (layout["width"],
+                                                                                                layout["height"])
+    tile = np.asarray(strip)[layout["number_px"] + 4: layout["number_px"] + 4 + 40, layout["label_px"] + 4:]
+    opaque_cols = np.flatnonzero(tile[:, :96, 3].max(axis=0) > 0)
+    assert len(opaque_cols) >= 90  # the frame fills its tile's width, not a 40 px square
+    assert drawing.tile_width([np.zeros((200, 100, 3), dtype=np.uint8)], 40) == 40  # tall frames: square tiles
 
 
 def test_token_weights_rescale_per_head_and_keep_token_order():

@@ -45,9 +45,18 @@ def test_search_returns_gallery_files_in_rank_order_with_captions(handlers, tiny
     for (path, caption), hit in zip(view.gallery, expected.hits):
         assert Path(path).is_relative_to(tiny_gallery.gallery_dir.resolve())
         assert caption == caption_for(hit)
-        assert caption.startswith(f"#{hit.rank} · {hit.score:.3f}")
-        assert (hit.name is None) == (caption.count("·") == 1)
+        assert caption == (hit.name or Path(hit.path).stem)  # its name, else the file name without extension
     assert "**4** GIFs" in view.status
+
+
+def test_every_clip_is_shown_by_name_and_explained_by_name(handlers, tiny_gallery):
+    view = handlers.search(QUERY, 6)
+    captions = {Path(path).name: caption for path, caption in view.gallery}
+    assert captions["007-joy.gif"] == "Joy" and captions["509-droplet.gif"] == "509-droplet"
+    assert captions["multi-facepalm.gif"] == "multi-facepalm"
+    exp = handlers.explain(view.result, 0)
+    assert exp.title == view.gallery[0][1] and exp.payload["name"] == exp.title
+    assert exp.path == view.result.hits[0].path and exp.link.startswith("gif/")
 
 
 def test_search_states_for_empty_unknown_and_huge_queries(handlers):
@@ -56,8 +65,23 @@ def test_search_states_for_empty_unknown_and_huge_queries(handlers):
         assert not view.ok and view.gallery == [] and "Type a few words" in view.status
     unknown = handlers.search("qwzx vbnmk", 5)
     assert not unknown.ok and unknown.gallery == [] and "No GIFs found" in unknown.status
+    assert unknown.status.count("other words") == 1  # said once
     huge = handlers.search("happy " * 50_000, 10**9)
     assert huge.ok and len(huge.gallery) == 6 and "query shortened" in huge.status
+    assert len(huge.status) < 300 and "happy happy…" in huge.status  # the query is echoed cut short
+    for view in (handlers.search("", 3), unknown, huge):  # no icon that needs an emoji font
+        assert all(ord(ch) < 0x2600 for ch in view.status), view.status
+
+
+def test_a_word_only_the_gallery_knows_finds_the_clip_named_by_it(handlers):
+    view = handlers.search("facepalm", 3)
+    assert view.ok and view.gallery[0][1] == "multi-facepalm"
+    assert "The model does not know 'facepalm'" in view.status and "come first" in view.status
+    exp = handlers.explain(view.result, 0)
+    assert exp.summary.startswith("Shown first because its file name has “facepalm”")
+    assert exp.payload["found_by"] == ["facepalm"] and "facepalm" in exp.numbers
+    mixed = handlers.search("total facepalm moment", 3)  # known words too: still first, and the rest ranked
+    assert mixed.ok and mixed.gallery[0][1] == "multi-facepalm" and len(mixed.gallery) == 3
 
 
 def test_errors_become_messages_not_tracebacks(tiny_gallery, caplog):
@@ -95,7 +119,16 @@ def test_explain_matches_the_search_numbers(handlers, tiny_gallery):
         assert isinstance(exp.heatmap, Image.Image)
         assert len(exp.words) == 3 and [("★" in label) for label in exp.word_labels] == [k == p["query_head"]
                                                                                           for k in range(3)]
-        assert f"query head **{p['query_head'] + 1}**" in exp.summary
+        assert exp.summary.startswith("Matched mostly on “") and "head" not in exp.summary  # plain words first
+        assert f"query head **{p['query_head'] + 1}**" in exp.numbers and "cosine" in exp.numbers  # then numbers
+
+
+def test_a_gif_in_a_reading_row_is_explained(handlers):
+    view = handlers.search(QUERY, 6)
+    for head, row in enumerate(view.result.per_head):
+        exp = handlers.explain(view.result, 0, head=head)
+        assert exp.ok and exp.payload["query_head"] == head and exp.title == caption_for(row.hits[0])
+    assert not handlers.explain(view.result, 0, head=99).ok
 
 
 @pytest.mark.parametrize("index", [-1, 6, 10**12, "0", None, 1.5, True, (), [99]])
@@ -164,8 +197,21 @@ def test_per_head_rows_label_each_head_by_its_words(handlers):
     view = handlers.search("so happy I could cry", 3)
     assert view.ok and len(view.per_head) == handlers.num_heads
     for k, (label, items) in enumerate(view.per_head):
-        assert label.startswith(f"Head {k + 1} alone") and 1 <= len(items) <= 4
-    assert view.heads_note.startswith(("All heads agree", "The heads disagree"))
+        assert label.startswith(f"Reading {k + 1}: mostly “") and 1 <= len(items) <= 4
+    assert view.heads_note.startswith(("All 3 readings of your words agree", "Your words can be read 3 ways"))
+
+
+def test_plain_summary_names_words_and_frames():
+    from demo.handlers import plain_summary
+    words = ["i", "can't", "stop", "laughing"]
+    summary = plain_summary(words, np.array([0.1, 0.05, 0.05, 0.8]), np.array([0.05, 0.5, 0.05, 0.4]),
+                            "GIF head 1", [])
+    assert summary == "Matched mostly on “laughing”; frames 2 and 4 weigh most."
+    assert plain_summary(words, np.array([0.1, 0.4, 0.1, 0.4]), np.full(4, 0.25), "GIF head 2", []) == (
+        "Matched mostly on “can't” and “laughing”; all frames count about the same.")
+    assert plain_summary(["facepalm"], np.array([1.0]), None, "its name", [("facepalm", "file name")]) == (
+        "Shown first because its file name has “facepalm”, a word the model does not know; "
+        "matched mostly on “facepalm”, through its name rather than its frames.")
 
 
 def test_frame_attention_note_says_when_the_heads_look_at_one_frame():
