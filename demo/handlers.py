@@ -8,8 +8,10 @@ Errors become a message for the page, never a traceback.
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 import math
+import os
 import re
 import unicodedata
 from collections import OrderedDict
@@ -23,6 +25,7 @@ import spaces
 from PIL import Image
 
 from pvse.errors import PVSEError, QueryError
+from pvse.index.trust import read_gallery_text
 
 from . import drawing
 from .serving import gif_link, served_files
@@ -252,22 +255,28 @@ def frame_attention_note(attention: np.ndarray) -> str:
 
 
 CREDITS_FILES = ("CREDITS.md", "CREDITS", "CREDITS.txt")
+CREDITS_MAX_BYTES = 64 * 1024
 
 
 def gallery_credits(root: Path, max_chars: int = 1500) -> str | None:
-    """The gallery's CREDITS file (Markdown, its title dropped, cut at a paragraph), or None without one."""
+    """The gallery's CREDITS file as text for the page (its title dropped, cut at a paragraph), or None without one.
+
+    Read with `read_gallery_text`: a regular file inside the gallery, not a link, at most 64 KiB; HTML in it is
+    shown as text, not rendered."""
     for name in CREDITS_FILES:
-        try:
-            text = (root / name).read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
+        text = read_gallery_text(root, name, CREDITS_MAX_BYTES)
+        if text is None:
+            if os.path.lexists(os.path.join(root, name)):
+                log.warning("not showing %s: only a regular file of at most %d bytes inside the gallery, not a link, "
+                            "is shown", os.path.join(root, name), CREDITS_MAX_BYTES)
             continue
-        lines = text.splitlines()
+        lines = text.strip().splitlines()
         while lines and (lines[0].startswith("#") or not lines[0].strip()):
             lines.pop(0)
         text = "\n".join(lines).strip()
         if len(text) > max_chars:
             text = text[:max_chars].rsplit("\n\n", 1)[0] + "\n\n…"
-        return text or None
+        return html.escape(text, quote=False) or None
     return None
 
 

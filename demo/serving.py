@@ -3,6 +3,8 @@
 - `served_files(searcher)` is the allow-list, built once before the server starts: row -> real path of
   every clip that resolves (links and '..' followed) to a regular file with a media extension inside the
   gallery folder. A clip that resolves outside the gallery refuses the whole index: it was tampered with.
+  A gallery folder index.json names is served only when it lies beside or inside the index folder
+  (`pvse.index.trust.check_served_root`).
 - Gradio's `allowed_paths` stays empty, so nothing on disk is readable through `/gradio_api/file=` except
   what the app itself produced: a result GIF reaches the browser as Gradio's cached copy of an
   allow-listed file (`cached_copy`), like the app's other outputs (the explanation images).
@@ -16,12 +18,15 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from pvse.errors import GalleryIndexError
-from pvse.index.trust import resolve_inside
+from pvse.index.trust import check_served_root, resolve_inside
 from pvse.media import MEDIA_EXTENSIONS
 
 
 def served_files(searcher) -> dict[int, Path]:
     """Row -> real path of each servable clip; GalleryIndexError if any clip leads outside the gallery."""
+    directory = getattr(searcher.index, "directory", None)
+    if isinstance(directory, Path):  # a folder index (a Milvus database is the user's own, not a shared folder)
+        check_served_root(searcher.gallery_root, directory)
     root = Path(os.path.realpath(searcher.gallery_root))
     served: dict[int, Path] = {}
     for row, clip_path in searcher.clip_paths():

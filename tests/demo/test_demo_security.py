@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from demo_process import stop, wait_for_url
 from gradio_client import Client
 
 from demo.__main__ import main
@@ -168,3 +169,102 @@ def test_links_inside_the_gallery_and_non_media_clips_are_handled(tiny_gallery, 
     assert served[rows["118-alien-monster.gif"]] == (gallery / "171-blood.gif").resolve()
     assert rows["509-droplet.gif"] not in served  # CREDITS.md is never served
     assert {p.suffix for p in served.values()} == {".gif"} and len(served) == 5
+
+
+def test_a_clip_linking_into_a_sibling_folder_sharing_the_gallery_name_is_refused(tiny_gallery, tmp_path):
+    gallery, index = gallery_copy(tiny_gallery, tmp_path)  # tmp/gifs
+    private = tmp_path / "gifs-private"  # same name prefix as the gallery: a string prefix test would let it in
+    private.mkdir()
+    shutil.copy(gallery / "007-joy.gif", private / "secret.gif")
+    (gallery / "007-joy.gif").unlink()
+    (gallery / "007-joy.gif").symlink_to(private / "secret.gif")
+    with pytest.raises(GalleryIndexError, match="leads outside the gallery"):
+        served_files(Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu"))
+
+
+def test_a_gallery_root_away_from_the_index_folder_is_not_served(tiny_gallery, tmp_path, capsys):
+    # a real folder of GIFs, not a system folder, but elsewhere than beside the index: what a shared index
+    # naming e.g. /usr/share would do
+    index = tampered_copy(tiny_gallery, tmp_path)  # gallery_root: the tiny gallery's absolute path, another folder
+    assert main(["--index", str(index), "--weights", str(tiny_gallery.weights_dir)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "not beside or inside the index folder" in line and str(tiny_gallery.gallery_dir) in line
+
+
+def test_a_gallery_root_in_a_sibling_folder_sharing_the_index_folder_name_is_not_served(tiny_gallery, tmp_path):
+    home = tmp_path / "shared"
+    home.mkdir()
+    index = tampered_copy(tiny_gallery, home, gallery_root="../../shared-private/gifs")  # tmp/shared-private/gifs
+    shutil.copytree(tiny_gallery.gallery_dir, tmp_path / "shared-private" / "gifs")
+    with pytest.raises(GalleryIndexError, match="not beside or inside the index folder"):
+        served_files(Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu"))
+    inside = tampered_copy(tiny_gallery, home / "gifs", gallery_root="..")  # the index inside its gallery
+    shutil.copytree(tiny_gallery.gallery_dir, home / "gifs", dirs_exist_ok=True)
+    assert len(served_files(Searcher.load(inside, weights=str(tiny_gallery.weights_dir), device="cpu"))) == 6
+
+
+SECRET = "pvse-test-secret-4c1d"
+
+
+def tampered_credits(gallery: Path, tmp_path: Path) -> None:
+    """Every credits name the app looks for made a link out of the gallery: the server's environment, the
+    password file, and a file in a sibling folder sharing the gallery's name prefix."""
+    private = tmp_path / f"{gallery.name}-private"
+    private.mkdir()
+    (private / "notes.md").write_text(f"# Notes\n\n{SECRET} from a sibling folder\n")
+    for name, target in (("CREDITS.md", "/proc/self/environ"), ("CREDITS", "/etc/passwd"),
+                         ("CREDITS.txt", private / "notes.md")):
+        if (gallery / name).exists():
+            (gallery / name).unlink()
+        (gallery / name).symlink_to(target)
+
+
+def test_credits_are_read_only_from_a_regular_file_inside_the_gallery(tiny_gallery, tmp_path):
+    from demo.handlers import gallery_credits
+
+    gallery, _ = gallery_copy(tiny_gallery, tmp_path)
+    assert "Noto Emoji animations by Google" in gallery_credits(gallery)
+    (gallery / "CREDITS.md").write_text("# Credits\n\n<script>alert(1)</script> by **someone**\n")
+    assert gallery_credits(gallery) == "&lt;script&gt;alert(1)&lt;/script&gt; by **someone**"  # text, not HTML
+    tampered_credits(gallery, tmp_path)
+    assert gallery_credits(gallery) is None
+    for name in ("CREDITS", "CREDITS.txt"):
+        (gallery / name).unlink()
+    (gallery / "CREDITS.md").unlink()
+    (gallery / "CREDITS.md").symlink_to(gallery / "007-joy.gif")  # a link, even inside the gallery, is not read
+    assert gallery_credits(gallery) is None
+    (gallery / "CREDITS.md").unlink()
+    os.mkfifo(gallery / "CREDITS.md")  # not a regular file: never opened for reading (would block)
+    assert gallery_credits(gallery) is None
+    (gallery / "CREDITS.md").unlink()
+    (gallery / "CREDITS.md").write_text("x" * (64 * 1024 + 1))  # over the size limit
+    assert gallery_credits(gallery) is None
+
+
+def test_a_running_demo_on_a_gallery_with_linked_credits_shows_none_of_their_targets(tiny_gallery, free_port,
+                                                                                      tmp_path):
+    """`python -m demo` as a user starts it, on a gallery whose credits files link to the server's secrets."""
+    gallery, index = gallery_copy(tiny_gallery, tmp_path)
+    tampered_credits(gallery, tmp_path)
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(REPO_ROOT),
+           "PVSE_TEST_TOKEN": SECRET}
+    proc = subprocess.Popen([sys.executable, "-m", "demo", "--index", str(index), "--weights",
+                             str(tiny_gallery.weights_dir), "--device", "cpu", "--port", str(free_port())],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = wait_for_url(proc, timeout=180).rstrip("/")
+        pages = {route: httpx.get(url + route, timeout=30) for route in ("/", "/config", "/gradio_api/info")}
+        for route, response in pages.items():
+            assert response.status_code == 200, route
+            for leaked in (SECRET, "PVSE_TEST_TOKEN", "root:x:0:0", "/bin/bash"):
+                assert leaked not in response.text, (route, leaked)
+        assert "Gallery credits" not in pages["/config"].text
+        gallery_list, _ = Client(url, verbose=False, download_files=False).predict("laughing", 3, api_name="/search")
+        assert len(gallery_list) == 3  # the app still answers: only the credits are left out
+    finally:
+        stop(proc)
+
+
+def test_the_credits_of_an_untampered_gallery_are_on_the_page(demo_server):
+    page = httpx.get(f"{demo_server.url}/config", timeout=30).text
+    assert "Gallery credits" in page and "Noto Emoji animations by Google, CC BY 4.0." in page
