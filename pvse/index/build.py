@@ -45,7 +45,7 @@ from .captions import CaptionEntry, match_captions, read_captions, words_from_pa
 from .faiss_search import DEFAULT_KIND, build_vector_index, default_params, index_kind
 from .hubness import encode_hub_scores, hub_meta
 from .meta import IndexMeta, WeightsRef
-from .store import ClipRecord, GalleryIndex, clip_text, read_index, write_index
+from .store import ClipRecord, GalleryIndex, clip_text, read_index, recover_index, write_index
 
 
 @dataclass
@@ -251,6 +251,7 @@ def plan_build(root: Path, out_dir: str | Path | None, weights: str | None, *, c
     """Check the output and the index kind (before any work), load the model, scan and hash the gallery, and
     decide which clips the existing index gives back."""
     out_dir = Path(os.path.abspath(Path(out_dir).expanduser() if out_dir else root.with_name(root.name + ".index")))
+    recover_index(out_dir)  # a build killed in the middle of its swap: its index comes back, reusable
     if out_dir == root:
         raise GalleryIndexError("the index cannot be written into the gallery folder itself; choose another --out")
     _check_writable(out_dir)

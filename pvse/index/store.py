@@ -17,7 +17,9 @@ An index directory holds (row r = one clip, K = embeddings per clip):
 - `vectors.faiss`     the K*M vectors in a faiss inner-product index, vector id = row * K + head.
 
 `write_index` writes everything into a temporary directory beside the target and swaps it in with
-`os.replace` only once complete, so an interrupted build leaves the previous index as it was.
+`os.replace` only once complete, so an interrupted build leaves the previous index as it was. The swap is two
+renames (the old folder aside, the new one in); a kill between them leaves no folder at the target but both
+copies beside it, and `recover_index` (run by `read_index` and by the next build) renames one back.
 """
 from __future__ import annotations
 
@@ -170,7 +172,8 @@ def _fsync(file: Path) -> None:
 
 
 def _swap_in(tmp: Path, out_dir: Path) -> None:
-    """Replace out_dir by tmp: the old directory is moved aside first and deleted only after the swap."""
+    """Replace out_dir by the complete index in tmp: the old directory is moved aside first and deleted only after
+    the swap. A kill between the two renames leaves both copies beside out_dir; `recover_index` puts one back."""
     if not out_dir.exists():
         os.replace(tmp, out_dir)
         return
@@ -178,23 +181,70 @@ def _swap_in(tmp: Path, out_dir: Path) -> None:
         raise GalleryIndexError(f"{out_dir} exists and is not a pvse-gif index (no {META_FILE}); "
                                 "choose another --out or remove that folder.")
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    shutil.rmtree(old, ignore_errors=True)
+    _discard(old)
     os.replace(out_dir, old)
     try:
         os.replace(tmp, out_dir)
     except BaseException:
         os.replace(old, out_dir)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _discard(old)
+
+
+def _discard(folder: Path) -> None:
+    """Delete an index folder so that no interrupted deletion leaves something that looks complete."""
+    try:
+        (folder / META_FILE).unlink()  # first: a half-deleted folder is never taken for an index
+    except OSError:
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _leftovers(out_dir: Path, kind: str) -> list[tuple[int, Path]]:
+    """(pid, folder) of the `.NAME.tmp-PID-*` / `.NAME.old-PID` folders beside out_dir whose build is gone."""
+    prefix = f".{out_dir.name}.{kind}-"
+    found = []
+    for folder in out_dir.parent.glob(f"{prefix}*"):
+        pid = folder.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            found.append((int(pid), folder))
+    return found
+
+
+def recover_index(out_dir: str | Path) -> Path | None:
+    """Put back the index of a build killed between moving out_dir aside and renaming the new one in.
+
+    Nothing happens while out_dir holds an index. Otherwise, for a build whose process is gone: its new index
+    (complete: it is renamed only after every file is written and synced) if the old one was already moved
+    aside, else the aside copy of the old index. Returns the folder put back, or None.
+    """
+    out_dir = Path(out_dir)
+    if (out_dir / META_FILE).is_file() or not out_dir.parent.is_dir():
+        return None
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        return None  # something else is there: never overwritten
+    aside = {pid: folder for pid, folder in _leftovers(out_dir, "old") if (folder / META_FILE).is_file()}
+    new = [(pid, folder) for pid, folder in _leftovers(out_dir, "tmp")
+           if pid in aside and (folder / META_FILE).is_file()]
+    candidates = sorted(new, key=lambda pf: pf[1].stat().st_mtime) or sorted(
+        aside.items(), key=lambda pf: pf[1].stat().st_mtime)
+    for _, folder in reversed(candidates):
+        try:
+            if out_dir.is_dir():
+                out_dir.rmdir()
+            os.replace(folder, out_dir)
+        except OSError:  # another process recovered it first, or the folder is not writable
+            continue
+        return out_dir
+    return None
 
 
 def _remove_stale_temporaries(out_dir: Path) -> None:
     """Delete temp/old directories left by builds that were killed (their process is gone)."""
-    for prefix in (f".{out_dir.name}.tmp-", f".{out_dir.name}.old-"):
-        for stale in out_dir.parent.glob(f"{prefix}*"):
-            pid = stale.name[len(prefix):].split("-", 1)[0]
-            if pid.isdigit() and not _process_alive(int(pid)):
-                shutil.rmtree(stale, ignore_errors=True)
+    recover_index(out_dir)
+    for kind in ("tmp", "old"):
+        for _, stale in _leftovers(out_dir, kind):
+            _discard(stale)
 
 
 def _process_alive(pid: int) -> bool:
@@ -215,6 +265,8 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
     """
     index_dir = Path(index_dir).expanduser()
     meta_file = index_dir / META_FILE
+    if not meta_file.is_file():
+        recover_index(index_dir)
     if not meta_file.is_file():
         if index_dir.is_dir():
             raise GalleryIndexError(f"{index_dir} is not a pvse-gif index (no {META_FILE}). "

@@ -3,6 +3,9 @@ interrupted builds, weights mismatch and awkward queries. The CNN (real Efficien
 import json
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +23,7 @@ from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif"]
 EXTRA = ["558-shark.gif", "621-baseball.gif"]
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
@@ -217,6 +221,34 @@ def test_interrupted_build_leaves_the_previous_index_usable(built, tmp_path, sha
                     progress=False)
     survivor = Searcher(read_index(index_dir), built["pipeline"])
     assert survivor.num_clips == 5 and len(survivor.search("happy").hits) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gallery", "gallery.index"]
+
+
+KILLED_AT_SWAP = """
+import os, sys
+from pvse.index import build_index
+rename = os.replace
+def replace(src, dst, *args, **kwargs):
+    if ".gallery.index.tmp-" in str(src):  # the new index about to be renamed in, the old one already aside
+        os._exit(77)  # SIGKILL: no clean-up runs
+    return rename(src, dst, *args, **kwargs)
+os.replace = replace
+build_index(sys.argv[1], sys.argv[2], weights=sys.argv[3], feature_cache=sys.argv[4], progress=False)
+"""
+
+
+def test_a_build_killed_between_the_renames_of_its_swap_loses_no_work(built, tmp_path, shared_dir):
+    gallery, index_dir = copy_built(built, tmp_path)
+    shutil.copy(shared_dir / EXTRA[0], gallery / EXTRA[0])
+    cache = built["root"] / "cache"
+    proc = subprocess.run([sys.executable, "-c", KILLED_AT_SWAP, str(gallery), str(index_dir), str(built["weights"]),
+                           str(cache)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert proc.returncode == 77, proc.stderr
+    assert not index_dir.exists()  # the moment the old index is aside and the new one not yet in
+    report = build_index(gallery, index_dir, pipeline=built["pipeline"], feature_cache=cache, progress=False)
+    assert report.reused == 6 and report.encoded == 0  # the killed build's complete index came back and is reused
+    assert Searcher(read_index(index_dir), built["pipeline"]).num_clips == 6
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gallery", "gallery.index"]
 
 
