@@ -1,24 +1,53 @@
-"""The demo as a subprocess: wait for the URL it prints, then stop it (shared by the demo tests)."""
+"""The demo as a subprocess: wait for the URL it prints, then stop it (shared by the demo tests).
+
+Every wait is bounded: the demo's output is read by a thread, so a demo that hangs without printing a line
+fails the test at its deadline instead of blocking the suite in `readline`.
+"""
 from __future__ import annotations
 
+import queue
 import re
 import signal
 import subprocess
+import threading
 import time
 
 
+def _lines(proc: subprocess.Popen) -> queue.Queue:
+    """The lines the process prints, read in a daemon thread (None once its output closes)."""
+    lines = getattr(proc, "_pvse_lines", None)
+    if lines is None:
+        lines = proc._pvse_lines = queue.Queue()
+
+        def pump() -> None:
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
 def wait_for_url(proc: subprocess.Popen, timeout: float) -> str:
-    """The local URL the demo prints once it serves; fails with everything it printed otherwise."""
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
+    """The local URL the demo prints once it serves; fails with everything it printed otherwise (or at `timeout`)."""
+    deadline, seen, lines = time.monotonic() + timeout, [], _lines(proc)
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:  # output closed: the process is exiting
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
             break
         seen.append(line)
         match = re.search(r"open (http://127\.0\.0\.1:\d+/?)", line)
         if match:
             return match.group(1)
-    raise AssertionError("no URL printed:\n" + "".join(seen))
+    state = "still running" if proc.poll() is None else f"exited with {proc.returncode}"
+    raise AssertionError(f"no URL printed within {timeout:.0f} s ({state}):\n" + "".join(seen))
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
@@ -28,4 +57,4 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=timeout)
