@@ -93,8 +93,9 @@ def strip_layout(num_frames: int, num_heads: int, *, columns: int | None = None,
     `frame_w` wide (default square). Returns width, height, and the offsets the drawing uses."""
     frame_w = frame_w or frame_px
     squares = max(1, min(columns or num_frames, num_frames))
-    columns = max(1, min(num_frames, (squares * (frame_px + gap_px)) // (frame_w + gap_px)))
-    rows = -(-num_frames // columns)
+    fit = max(1, min(num_frames, (squares * (frame_px + gap_px)) // (frame_w + gap_px)))
+    rows = -(-num_frames // fit)
+    columns = -(-num_frames // rows)  # rows as even as they can be (4 + 4, not 6 + 2)
     label_px = LABEL_PX if num_heads else 0
     number_px = NUMBER_PX if num_heads else 0
     block = number_px + frame_px + gap_px + num_heads * (bar_px + gap_px) + gap_px

@@ -65,8 +65,8 @@ SET_TITLES = """(paths) => {
   const timer = setInterval(() => { if (apply() || ++tries > 50) clearInterval(timer); }, 100);
   return [];
 }"""
-# Brings the explanation into view once it is shown (desktop and phone), and keeps it there while its pictures load
-# (the page grows under it) unless the person scrolls away meanwhile.
+# Brings the explanation into view once it is shown (desktop and phone), and keeps it there for a few seconds while
+# pictures load around it, until the person scrolls (wheel, touch or keys) themselves.
 SCROLL_TO_EXPLANATION = """() => {
   const start = Date.now();
   const place = () => {
@@ -76,14 +76,12 @@ SCROLL_TO_EXPLANATION = """() => {
       return;
     }
     el.scrollIntoView({block: 'start'});
-    let last = window.scrollY;
-    const observer = new ResizeObserver(() => {
-      if (Math.abs(window.scrollY - last) > 2) { observer.disconnect(); return; }
-      el.scrollIntoView({block: 'start'});
-      last = window.scrollY;
-    });
+    const events = ['wheel', 'touchstart', 'keydown', 'mousedown'];
+    const observer = new ResizeObserver(() => el.scrollIntoView({block: 'start'}));
+    const stop = () => { observer.disconnect(); events.forEach((e) => window.removeEventListener(e, stop, true)); };
+    events.forEach((e) => window.addEventListener(e, stop, true));
     observer.observe(document.body);
-    setTimeout(() => observer.disconnect(), 3000);
+    setTimeout(stop, 3000);
   };
   place();
   return [];
