@@ -24,6 +24,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,10 @@ from PIL import Image
 from pvse.errors import MediaError
 
 from . import gif
+from .sampling import FrameSampling, as_frame_sampling, gif_delay_seconds, sample_frame_indices
+
+__all__ = ["MEDIA_EXTENSIONS", "Clip", "FrameSampling", "MediaLimits", "decode_all_frames", "decode_clip",
+           "sample_frame_indices", "shrink_to"]
 
 if TYPE_CHECKING:
     import av  # PyAV is imported when a video container is opened: GIFs, PNGs and WebPs never need it
@@ -50,6 +55,11 @@ _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.Decompressio
 # Frames over MediaLimits.max_pixels (allowed for still images) are decoded one at a time per process,
 # so that several decoding threads never hold several of them at once.
 _LARGE_DECODE = threading.Lock()
+
+Times = Callable[[], list[Fraction]]
+"""Each frame's display time in seconds, computed only when called (reading them may cost a pass over the file)."""
+Chooser = Callable[[int, Times], list[int]]
+"""(frame count, display times) -> the frame indices to keep, in order."""
 
 
 @dataclass(frozen=True)
@@ -72,42 +82,21 @@ class Clip:
     path: str
 
 
-def sample_frame_indices(num_source_frames: int, num_frames: int, sampling: str = "centres") -> list[int]:
-    """T evenly spaced indices (centre of T equal segments); short clips repeat the last frame.
-
-    For ``n >= T``, index ``i`` is ``floor((i + 1/2) * n / T)``: distinct, increasing, and equal to
-    ``range(n)`` when ``n == T``. For ``n < T`` every frame is used once, then the last is repeated.
-    sampling="starts" takes the start of each segment instead, ``floor(i * n / T)`` (0, n/4, n/2, 3n/4 for
-    T = 4: the reference code's evaluation; `pvse.config.FramePreprocessing`).
-    Pure integer arithmetic, so the result is exact and deterministic.
-    """
-    if num_source_frames < 1:
-        raise ValueError(f"num_source_frames must be >= 1, got {num_source_frames}")
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-    n, t = num_source_frames, num_frames
-    if n < t:
-        return list(range(n)) + [n - 1] * (t - n)
-    if sampling == "starts":
-        return [i * n // t for i in range(t)]
-    if sampling != "centres":
-        raise ValueError(f"sampling must be 'centres' or 'starts', got {sampling!r}")
-    return [(2 * i + 1) * n // (2 * t) for i in range(t)]
-
-
 def decode_clip(path: str | Path, num_frames: int = 8, limits: MediaLimits = MediaLimits(),
-                max_size: tuple[int, int] | None = None, sampling: str = "centres") -> Clip:
+                max_size: tuple[int, int] | None = None, sampling: str | FrameSampling = "centres") -> Clip:
     """Decode ``num_frames`` evenly spaced frames of a GIF / video / animated image (see module doc).
 
     max_size: (width, height); a frame wider or taller is shrunk along that axis to it (antialiased
     bicubic) as soon as it is composited. The frame CNN squashes every frame to its input size with
     that filter anyway (`pvse.features.frames`), so passing its input size gives it the same pixels (to
     rounding) while decoding holds and hands over a fraction of the bytes. Smaller axes are left alone.
-    sampling: which frames, see `sample_frame_indices`.
+    sampling: which frames, a rule name (`sample_frame_indices`) or a `FrameSampling` (a rule, possibly on
+    the clip resampled at a constant frame rate from its frames' display times).
     """
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-    frames, indices, count = _read(path, limits, lambda n: sample_frame_indices(n, num_frames, sampling), max_size)
+    sampler = as_frame_sampling(sampling)
+    frames, indices, count = _read(path, limits, lambda n, times: sampler.choose(n, num_frames, times), max_size)
     return Clip(frames=np.stack(frames), indices=tuple(indices), num_source_frames=count, path=str(path))
 
 
@@ -125,7 +114,7 @@ def decode_all_frames(
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
 
-    def choose(n: int) -> list[int]:
+    def choose(n: int, _times) -> list[int]:
         if max_frames is None or n <= max_frames:
             return list(range(n))
         return sample_frame_indices(n, max_frames)
@@ -147,7 +136,7 @@ def shrink_to(image: Image.Image, max_size: tuple[int, int] | None) -> Image.Ima
 
 
 def _read(
-    path: str | Path, limits: MediaLimits, choose: Callable[[int], list[int]], max_size: tuple[int, int] | None
+    path: str | Path, limits: MediaLimits, choose: Chooser, max_size: tuple[int, int] | None
 ) -> tuple[list[np.ndarray], list[int], int]:
     """Check, count, choose indices, decode keeping only those: (frames in index order, indices, n).
 
@@ -165,24 +154,24 @@ def _read(
 
 
 def _read_checked(
-    path: str, limits: MediaLimits, choose: Callable[[int], list[int]], max_size: tuple[int, int] | None
+    path: str, limits: MediaLimits, choose: Chooser, max_size: tuple[int, int] | None
 ) -> tuple[list[np.ndarray], list[int], int]:
     _check_file(path, limits)
     kind = _sniff(path)
     if kind == "gif":
         kept, indices, count = _gif_decode(path, limits, choose, max_size)
     elif kind == "video":
-        count = _av_count_frames(path, limits)
-        indices = choose(count)
+        count, times = _av_count_frames(path, limits)
+        indices = choose(count, lambda: times(count))
         kept, decoded = _av_decode(path, limits, frozenset(indices), max_size)
         if decoded != count:  # an inter-frame codec may emit fewer frames than it has packets
-            count, indices = decoded, choose(decoded)
+            count, indices = decoded, choose(decoded, lambda: times(decoded))
             kept, decoded = _av_decode(path, limits, frozenset(indices), max_size)
             if decoded != count:
                 raise MediaError(path, "the file decodes differently on each pass (was it modified?)")
     else:
         count = _pillow_count_frames(path, kind, limits)
-        indices = choose(count)
+        indices = choose(count, lambda: _pillow_times(path, kind, count))
         kept = _pillow_decode(path, kind, limits, frozenset(indices), count, max_size)
     frames = [kept[i] for i in indices]
     if len({f.shape for f in frames}) > 1:
@@ -270,7 +259,7 @@ def _rgb_array(image: Image.Image, max_size: tuple[int, int] | None) -> np.ndarr
 # GIF backend (pvse.media.gif)
 
 
-def _gif_decode(path: str, limits: MediaLimits, choose: Callable[[int], list[int]],
+def _gif_decode(path: str, limits: MediaLimits, choose: Chooser,
                 max_size: tuple[int, int] | None) -> tuple[dict[int, np.ndarray], list[int], int]:
     try:
         with open(path, "rb") as f:
@@ -289,7 +278,7 @@ def _gif_decode(path: str, limits: MediaLimits, choose: Callable[[int], list[int
     _check_pixels(path, structure.width, structure.height, limits, still)
     for image in structure.images:
         _check_pixels(path, image.width, image.height, limits, still)
-    indices = choose(count)
+    indices = choose(count, lambda: [gif_delay_seconds(image.delay_cs) for image in structure.images])
     wanted = frozenset(indices)
     large = structure.width * structure.height > limits.max_pixels
     with _LARGE_DECODE if large else _NO_LOCK:
@@ -320,24 +309,43 @@ def _av_open(path: str):
     return av.open(path, mode="r", metadata_errors="replace")
 
 
-def _av_count_frames(path: str, limits: MediaLimits) -> int:
-    """Count the video stream's packets (one per frame) without decoding pixels; stop at the cap."""
+def _av_count_frames(path: str, limits: MediaLimits) -> tuple[int, Callable[[int], list[Fraction]]]:
+    """Count the video stream's packets (one per frame) without decoding pixels; stop at the cap.
+
+    Also returns the frames' display times (seconds) from the packets' timestamps, for a given frame count."""
     import av.error
 
+    stamps: list[tuple[int | None, int]] = []
     try:
         with _av_open(path) as container:
             stream = _video_stream(path, container)
             _check_pixels(path, stream.codec_context.width, stream.codec_context.height, limits)
+            time_base = Fraction(stream.time_base) if stream.time_base else None
+            rate = stream.average_rate or stream.guessed_rate
             count = 0
             for packet in container.demux(stream):
                 if packet.size:  # the last, empty packet only flushes the decoder
                     count += 1
                     _check_frame_count(path, count, limits)
+                    stamps.append((packet.pts, packet.duration or 0))
     except av.error.FFmpegError as e:
         raise MediaError(path, _ffmpeg_reason(e)) from None
     if count == 0:
         raise MediaError(path, "contains no frames")
-    return count
+    return count, lambda n: _video_times(stamps, time_base, Fraction(rate) if rate else None, n)
+
+
+def _video_times(stamps: list[tuple[int | None, int]], time_base: Fraction | None, rate: Fraction | None,
+                 count: int) -> list[Fraction]:
+    """Display times of `count` frames from packet (pts, duration) pairs: the gaps between the sorted timestamps,
+    the last packet's duration for the last frame; 1 / average rate each when timestamps are missing."""
+    fallback = 1 / rate if rate else Fraction(1, 25)
+    pts = sorted(p for p, _ in stamps if p is not None)
+    if time_base is None or len(pts) != len(stamps) or len(pts) < count:
+        return [fallback] * count
+    starts = [p * time_base for p in pts[:count]]
+    last = max((d for p, d in stamps if p == pts[count - 1]), default=0) * time_base
+    return [b - a for a, b in zip(starts, starts[1:])] + [last or fallback]
 
 
 def _av_decode(path: str, limits: MediaLimits, wanted: frozenset[int], max_size: tuple[int, int] | None
@@ -403,6 +411,21 @@ def _pillow_count_frames(path: str, kind: str, limits: MediaLimits) -> int:
         raise MediaError(path, _pillow_reason(e)) from None
     _check_frame_count(path, count, limits)
     return count
+
+
+def _pillow_times(path: str, kind: str, count: int) -> list[Fraction]:
+    """Each frame's display time from the PNG fcTL / WebP ANMF durations (Pillow's per-frame info, ms)."""
+    times: list[Fraction] = []
+    try:
+        with Image.open(path, formats=[kind.upper()]) as im:
+            for index in range(count):
+                im.seek(index)
+                if kind == "webp":
+                    im.load()  # Pillow reads a WebP frame's duration when it decodes the frame
+                times.append(Fraction(int(im.info.get("duration") or 0), 1000))
+    except (EOFError, *_PILLOW_ERRORS) as e:
+        raise MediaError(path, _pillow_reason(e)) from None
+    return times
 
 
 def _pillow_decode(

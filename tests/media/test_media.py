@@ -1,6 +1,7 @@
 """pvse.media: frame sampling, decoding of GIF / MP4 / WebP / APNG, compositing, limits and errors."""
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -12,6 +13,7 @@ from pvse.errors import MediaError
 from pvse.media import (
     MEDIA_EXTENSIONS,
     Clip,
+    FrameSampling,
     MediaLimits,
     decode_all_frames,
     decode_clip,
@@ -306,8 +308,23 @@ def test_video_packet_count_overstating_frames_is_resampled(mp4_path, monkeypatc
     """Some codecs emit fewer frames than packets: indices are re-chosen from the decoded count."""
     import pvse.media as media
 
-    monkeypatch.setattr(media, "_av_count_frames", lambda path, limits: 14)
+    monkeypatch.setattr(media, "_av_count_frames", lambda path, limits: (14, lambda n: [Fraction(1, 10)] * n))
     clip = decode_clip(mp4_path, num_frames=8)
     assert clip.num_source_frames == 10
     assert clip.indices == tuple(sample_frame_indices(10, 8))
     assert [_nearest_colour(f) for f in clip.frames] == list(clip.indices)
+
+
+def test_mp4_on_an_8_fps_timeline_uses_the_packet_timestamps(mp4_path):
+    """10 frames at 10 fps (1 s) -> 8 slots at (k + 1/2) / 8 s: frames 0, 1, 3, 4, 5, 6, 8, 9."""
+    clip = decode_clip(mp4_path, num_frames=8, sampling=FrameSampling("mrw", 8))
+    assert list(clip.indices) == [0, 1, 3, 4, 5, 6, 8, 9] and clip.num_source_frames == 10
+    assert [_nearest_colour(f) for f in clip.frames] == [0, 1, 3, 4, 5, 6, 8, 9]
+    slow = decode_clip(mp4_path, num_frames=8, sampling=FrameSampling("mrw", 5))  # 5 slots: frames 1, 3, 5, 7, 9
+    assert list(slow.indices) == [1, 3, 5, 7, 9, 9, 9, 9]
+
+
+def test_animated_webp_and_png_on_a_timeline_use_their_frame_durations(animated_rgba_path):
+    """6 frames of 100 ms (0.6 s) at 5 fps -> 3 slots at 0.1, 0.3, 0.5 s: frames 1, 3, 5."""
+    clip = decode_clip(animated_rgba_path, num_frames=3, sampling=FrameSampling("mrw", 5))
+    assert list(clip.indices) == [1, 3, 5]
