@@ -21,7 +21,7 @@ from .errors import MediaError
 from .feature_store import ClipFeatures, FeatureCache
 from .features.preprocessing import FramePreprocessing
 from .integrity import file_sha256
-from .media import MediaLimits, decode_clip
+from .media import FrameSampling, MediaLimits, decode_clip
 
 CNN_FRAMES_PER_CALL = 8
 """Frames per frame-CNN call. ONNX Runtime keeps the memory of its largest batch for good: 64 frames of
@@ -76,7 +76,7 @@ def frame_features_key(extractor_name: str, preprocessing: FramePreprocessing | 
 
 
 def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None,
-            frame_size: tuple[int, int] | None = None, sampling: str = "centres"):
+            frame_size: tuple[int, int] | None = None, sampling: str | FrameSampling = "centres"):
     """Cached features, or (hash, decoded clip), or the MediaError saying why neither (never raises)."""
     try:
         key = content_hash(path)
@@ -125,14 +125,14 @@ def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray | Exce
 def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int = 8, *,
                        cache: FeatureCache | None = None, batch_clips: int = 8, decode_workers: int = 2,
                        limits: MediaLimits = MediaLimits(), progress: bool | str = True,
-                       frame_size: tuple[int, int] | None = None, sampling: str = "centres"
+                       frame_size: tuple[int, int] | None = None, sampling: str | FrameSampling = "centres"
                        ) -> Iterator[tuple[Path, ClipFeatures | MediaError]]:
     """Yield (path, features or the MediaError that explains why not) for every path, in input order.
 
     Clips are decoded by a thread pool up to a few batches ahead while the CNN runs on the previous batch;
     frames of `batch_clips` clips go through the CNN together. Cached clips skip decoding and the CNN.
     frame_size: shrink frames to this (width, height) while decoding (`frame_decode_size` of the extractor).
-    sampling: which T frames (`FramePreprocessing.sampling`).
+    sampling: which T frames (`FramePreprocessing.frame_sampling`).
     Whatever goes wrong with one file becomes its MediaError; the others go on.
     """
     paths = [Path(p) for p in paths]

@@ -9,9 +9,12 @@ conversion is: unwrap the file, normalise key spellings, split the CNN off into 
 The published checkpoints were evaluated with `--legacy`: the global feature is the GRU output at the last
 step, whose backward half has seen only the last item (`legacy_global=True` in our config).
 
-Their frames were prepared as the reference data loader does, so the converted config says so
-(`REFERENCE_PREPROCESSING`): each frame's shorter side resized to 256, the centre 224 x 224 cropped,
-ImageNet mean / std, and frames floor(i n / T) of n (0, n/4, n/2, 3n/4 for T = 4).
+Their frames are prepared as the official evaluation prepared them (`official_preprocessing`, recorded in the
+converted config with the dataset): MRW and TGIF clips resampled at 8 frames a second (the data were re-extracted
+with `ffmpeg -r 8`), the loader's strided frames of that timeline (TGIF skips 6 at each end), each frame's shorter
+side resized to 256 with OpenCV and stored as JPEG, then torchvision's Resize(256) + CenterCrop(224) and pixels in
+[0, 1]: the official video transform's Normalize discarded its result under the pinned torchvision 0.3.0.
+docs/model.md has the details and what is matched.
 """
 from __future__ import annotations
 
@@ -38,10 +41,42 @@ from .model import PVSE
 
 OFFICIAL_REPO = "https://github.com/yalesong/pvse"
 OFFICIAL_SPECIALS = tuple(vocab_table.SPECIALS)
-DEFAULT_NUM_FRAMES = 8  # the official TGIF models; the MRW ones were evaluated with 4 frames
-# torchvision Resize(256) + CenterCrop(224) + Normalize(ImageNet) on PIL images (bilinear), segment starts
-REFERENCE_PREPROCESSING = FramePreprocessing(size=224, resize=256, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                                             interpolation="bilinear", sampling="starts")
+DEFAULT_NUM_FRAMES = 8  # when neither the dataset nor the file says
+DATASETS = ("mrw", "tgif", "other")
+OFFICIAL_NUM_FRAMES = {"mrw": 4, "tgif": 8}  # --max_video_length of the official README's evaluation commands
+OFFICIAL_FPS = 8.0  # the official data preparation re-extracted every clip with `ffmpeg -r 8`
+
+
+def official_preprocessing(dataset: str, normalize: bool = False) -> FramePreprocessing:
+    """The frames the official evaluation fed the CNN for `dataset` (see the module doc and docs/model.md).
+
+    "mrw" / "tgif": 8 fps timeline, that loader's strided frames, OpenCV 256 + JPEG storage, Resize(256) +
+    CenterCrop(224). "other" (a model trained on data of one's own): the same transform on the file's own frames,
+    equal-interval frames without a margin (the MRW rule), no storage step (how such data were stored is unknown).
+    normalize: ImageNet mean / std, which the official video transform meant to apply but, under the pinned
+    torchvision 0.3.0, did not (`F.normalize` returns a normalised copy, which it discarded); 0.2.1 normalised.
+    """
+    if dataset not in DATASETS:
+        raise WeightsError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    official = dataset != "other"
+    return FramePreprocessing(size=224, resize=256, mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation="bilinear",
+                              sampling=dataset if official else "mrw", timeline_fps=OFFICIAL_FPS if official else None,
+                              normalize=normalize, prescale=256 if official else None,
+                              jpeg_quality=95 if official else None)
+
+
+def guess_dataset(pth_path: str | Path, args: Mapping[str, Any]) -> tuple[str, str]:
+    """(dataset, why): the training options' --data_name when stored, else the file name (mrw_pvse.pth), else
+    "other"."""
+    stored = str(args.get("data_name") or "").lower()
+    if stored in DATASETS:
+        return stored, "from the file's training options"
+    name = Path(pth_path).name.lower()
+    for dataset in ("mrw", "tgif"):
+        if name.startswith(dataset):
+            return dataset, "from the file name"
+    return "other", "neither the file name nor its training options name MRW or TGIF"
+
 
 _RNN_KEYS = tuple(f"rnn.{w}_{kind}_l0{suffix}" for suffix in ("", "_reverse")
                   for w in ("weight", "bias") for kind in ("ih", "hh"))
@@ -161,8 +196,13 @@ def convert_official_state_dict(
     num_embeds: int | None = None,
     legacy: bool = True,
     num_frames: int = DEFAULT_NUM_FRAMES,
+    dataset: str = "other",
+    normalize: bool = False,
 ) -> tuple[PVSEConfig, dict[str, torch.Tensor], dict[str, torch.Tensor], list[str] | None]:
     """Official state dict -> (config, our model state, frame CNN state, vocabulary).
+
+    dataset ("mrw", "tgif", "other") chooses the frame preprocessing (`official_preprocessing`); normalize: ImageNet
+    mean / std on the CNN's input, off as the official video transform (under torchvision 0.3.0) left it.
 
     K, H, the frame and word sizes and |V| are read from the shapes (w_2 is K x d_in/2, the GRU's
     weight_hh is 3(H/2) x H/2); `num_embeds`, when given, must agree. `legacy` keeps the reference's
@@ -187,7 +227,8 @@ def convert_official_state_dict(
     config = PVSEConfig(num_embeds=k, embed_dim=embed_dim, frame_features=RESNET152.name, frame_dim=frame_dim,
                         word_features=vocab_table.NAME, word_dim=word_dim, num_frames=num_frames,
                         dropout=0.0, legacy_global=legacy, vocab_size=vocab_size,
-                        preprocessing=REFERENCE_PREPROCESSING, extra={"converted_from": OFFICIAL_REPO})
+                        preprocessing=official_preprocessing(dataset, normalize),
+                        extra={"converted_from": OFFICIAL_REPO, "official_dataset": dataset})
     model = PVSE(config)
     expected = model.state_dict()
     ours = {key: value for key, value in state.items() if not key.startswith(CNN_PREFIX)}
@@ -296,11 +337,14 @@ def convert_official_checkpoint(
     legacy: bool | None = None,
     num_frames: int | None = None,
     num_embeds: int | None = None,
+    dataset: str | None = None,
+    normalize: bool = False,
 ) -> Path:
     """Convert an official `.pth` + vocabulary into a pvse-gif checkpoint directory (written atomically).
 
     `legacy` and `num_frames` default to the training options stored in the file when present
-    (train.py snapshots), else to the published models' settings: legacy GRU output, 8 frames.
+    (train.py snapshots), else to the published models' settings: legacy GRU output, T as the official
+    evaluation of the dataset (4 for MRW, 8 for TGIF and others). `dataset` defaults to `guess_dataset`.
     """
     out = Path(out_dir).expanduser()
     if out.exists() and not (out / CONFIG_FILE).is_file() and (not out.is_dir() or any(out.iterdir())):
@@ -311,12 +355,15 @@ def convert_official_checkpoint(
                            "pvse-gif scores with cosine similarity only.")
     if legacy is None:
         legacy = bool(args.get("legacy", True))
+    if dataset is None:
+        dataset, _ = guess_dataset(pth_path, args)
     if num_frames is None:
-        num_frames = int(args.get("max_video_length") or DEFAULT_NUM_FRAMES)
+        num_frames = int(args.get("max_video_length") or OFFICIAL_NUM_FRAMES.get(dataset, DEFAULT_NUM_FRAMES))
     words = load_official_vocab(vocab_path)
     try:
         config, our_state, frame_cnn_state, vocab = convert_official_state_dict(
-            state, words, num_embeds=num_embeds, legacy=legacy, num_frames=num_frames)
+            state, words, num_embeds=num_embeds, legacy=legacy, num_frames=num_frames, dataset=dataset,
+            normalize=normalize)
     except WeightsError as exc:
         raise WeightsError(f"{pth_path}: {exc}") from exc
     model = PVSE(config)

@@ -7,6 +7,7 @@ import pickle
 import sys
 import types
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -379,52 +380,149 @@ def test_pipeline_encodes_sentences_with_the_official_vocabulary(resnet152):
     assert enc.known[1] == [True, True, True, True, False, True]
 
 
-def write_gif(path, n_frames, size=(40, 30)):
-    """A GIF whose frame i is filled with grey level 10 i (so a frame's index can be read back from it)."""
+def write_gif(path, delays_cs, size=(120, 72)):
+    """A GIF whose frames differ (a gradient and a square that moves, colours that shift), with these delays."""
     from PIL import Image
-    frames = [Image.new("RGB", size, (10 * i,) * 3) for i in range(n_frames)]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0, optimize=False)
+    yy, xx = np.mgrid[0:size[1], 0:size[0]]
+    frames = []
+    for i in range(len(delays_cs)):
+        rgb = np.stack([(xx * 2 + 9 * i) % 256, (yy * 3 + 5 * i) % 256, (xx + yy + 17 * i) % 256], -1)
+        left = (4 * i) % (size[0] - 20)
+        rgb[20:40, left:left + 20] = (255 - 8 * i % 256, 40, 200)
+        frames.append(Image.fromarray(rgb.astype(np.uint8)))
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[10 * d for d in delays_cs], loop=0,
+                   optimize=False, disposal=1)
     return path
 
 
-def test_a_converted_checkpoint_carries_the_reference_preprocessing_and_the_pipeline_follows_it(resnet152, tmp_path):
-    from pvse.checkpoints import save_checkpoint
+def official_evaluation_pixels(gif_path, num_frames, margin, discard_normalize=True):
+    """What the official evaluation fed the CNN for a GIF, re-implemented here from the description of the
+    official data preparation and loader (independently of pvse's decoding, sampling and preprocessing):
+
+    1. `ffmpeg -r 8`: the clip on an 8 fps timeline; slot k shows the frame on screen at (k + 1/2) / 8 s
+       (Pillow reads the frames and their delays; a delay under 20 ms is shown for 100 ms).
+    2. GulpIO: each frame's shorter side to 256 with cv2.resize (longer side truncated), cv2.imencode at OpenCV's
+       default settings, decoded again with cv2.imdecode, BGR -> RGB.
+    3. The loader: n = timeline length, frames [margin : n - margin : max(1, (n - 2 margin + 1) // T)], the first
+       T, padded by repeating the last.
+    4. torchvision Resize(256) + CenterCrop(224) on PIL images, ToTensor, then the official Normalize, which
+       calls F.normalize per frame and drops the normalised copy it returns (torchvision >= 0.2.2).
+    """
+    import cv2
+    from PIL import Image, ImageSequence
+    from torchvision import transforms
+    from torchvision.transforms import functional as TF
+
+    with Image.open(gif_path) as im:
+        frames, ends, elapsed = [], [], 0
+        for frame in ImageSequence.Iterator(im):
+            frames.append(np.asarray(frame.convert("RGB")))
+            elapsed += 16 * (100 if frame.info.get("duration", 0) < 20 else frame.info["duration"])  # 1/16 ms
+            ends.append(elapsed)
+    timeline, k = [], 0
+    while (2 * k + 1) * 500 < elapsed:  # slot centre (2k + 1) / 16 s = (2k + 1) 1000 / 16 ms
+        timeline.append(frames[next(i for i, end in enumerate(ends) if end > (2 * k + 1) * 500)])
+        k += 1
+    stored = []
+    for rgb in timeline:
+        bgr = np.ascontiguousarray(rgb[..., ::-1])
+        h, w = bgr.shape[:2]
+        size = (int(256 * (w / float(h))), 256) if h < w else (256, int(256 * (h / float(w))))
+        ok, jpeg = cv2.imencode(".jpg", cv2.resize(bgr, size))
+        stored.append(cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+    n = len(stored)
+    start, end = margin, n - margin
+    picked = stored[start:end:max(1, (end - start + 1) // num_frames)][:num_frames]
+    to_tensor = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()])
+    video = torch.stack([to_tensor(Image.fromarray(f)) for f in picked])
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    for i in range(video.shape[0]):
+        normalised = TF.normalize(video[i], mean, std)
+        if not discard_normalize:
+            video[i] = normalised
+    return torch.cat([video, video[-1:].expand(num_frames - len(video), -1, -1, -1)])
+
+
+@pytest.mark.parametrize(("name", "dataset", "num_frames", "margin"), [("tgif_pvse.pth", "tgif", 8, 6),
+                                                                      ("mrw_pvse_k1.pth", "mrw", 4, 0)])
+def test_converted_checkpoint_embeds_a_gif_as_the_official_evaluation(resnet152, tmp_path, monkeypatch, name, dataset,
+                                                                      num_frames, margin):
+    """End to end: `pvse convert` (dataset from the file name) -> `pvse index` on a GIF of uneven delays -> its
+    embeddings equal those of the re-implemented official pipeline (official frames, pixels and encoder on the
+    converted weights) within 1e-4 (float32 CNN, ONNX Runtime vs PyTorch); with ImageNet normalisation, as the
+    old preprocessing did, they would differ by far more."""
+    from PIL import Image, ImageSequence
+
+    from pvse.index import build_index, read_index
+    from pvse.media import decode_all_frames
+    from pvse.pipeline import PVSEPipeline
+
+    k = 2 if dataset == "tgif" else 1
+    state = official_state(resnet152, k=k, seed=11)
+    torch.save(state, tmp_path / name)
+    write_vocab_pickle(tmp_path / "vocab.pkl", WORDS, monkeypatch)
+    assert cli_main(["convert", str(tmp_path / name), "--vocab", str(tmp_path / "vocab.pkl"), "--out",
+                     str(tmp_path / "ck")]) == 0
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    assert config["extra"]["official_dataset"] == dataset and config["num_frames"] == num_frames
+    assert config["preprocessing"] == {"size": 224, "resize": 256, "mean": [0.485, 0.456, 0.406],
+                                       "std": [0.229, 0.224, 0.225], "interpolation": "bilinear", "sampling": dataset,
+                                       "timeline_fps": 8.0, "normalize": False, "prescale": 256, "jpeg_quality": 95}
+    gallery = tmp_path / "gifs"
+    gallery.mkdir()
+    delays = [6, 4, 4, 10, 1, 7, 5, 5, 12, 3, 8, 4, 4, 6, 9, 5, 5, 5, 15, 4, 4, 6, 7, 5, 5, 10, 4, 8, 6, 5]  # 2.13 s
+    gif = write_gif(gallery / "clip.gif", delays)
+    with Image.open(gif) as im:  # the reference reads the GIF with Pillow: it must see the frames pvse decodes
+        assert all(np.array_equal(np.asarray(f.convert("RGB")), ours)
+                   for f, ours in zip(ImageSequence.Iterator(im), decode_all_frames(gif)))
+    build_index(gallery, tmp_path / "idx", pipeline=PVSEPipeline.from_pretrained(str(tmp_path / "ck"), device="cpu"),
+                progress=False, device="cpu")
+    ours = torch.from_numpy(np.asarray(read_index(tmp_path / "idx").embeddings[0]))
+
+    def reference(**kwargs):
+        with torch.no_grad():
+            features = resnet152(official_evaluation_pixels(gif, num_frames, margin, **kwargs))
+            return F.normalize(reference_video(state, features[None], legacy=True, k=k)[0], dim=-1)
+
+    expected = reference()
+    torch.testing.assert_close(ours, expected, atol=1e-4, rtol=0)
+    assert (ours - reference(discard_normalize=False)).abs().max() > 1e-2
+
+
+def test_convert_options_dataset_and_normalize_are_recorded(resnet152, tmp_path, monkeypatch, capsys):
+    """--dataset other --normalize imagenet: the official transform on the file's own frames, normalised."""
     from pvse.clip_features import frame_features_key
-    from pvse.config import PVSEConfig
-    from pvse.convert_official import REFERENCE_PREPROCESSING
-    from pvse.features.frames import build_frame_extractor
+    from pvse.convert_official import guess_dataset, official_preprocessing
     from pvse.index import build_index, read_index
     from pvse.pipeline import PVSEPipeline
 
-    config, ours, cnn_state, vocab = convert_official_state_dict(official_state(resnet152, k=2, seed=3), WORDS,
-                                                                 num_frames=4)
-    save_checkpoint(model_from(config, ours), tmp_path / "ckpt", frame_cnn_state=cnn_state, vocab=vocab)
-    stored = json.loads((tmp_path / "ckpt" / "config.json").read_text())["preprocessing"]
-    assert stored == {"size": 224, "resize": 256, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-                      "interpolation": "bilinear", "sampling": "starts"}
-    pipe = PVSEPipeline.from_pretrained(str(tmp_path / "ckpt"), device="cpu")
-    assert pipe.config.frame_preprocessing() == REFERENCE_PREPROCESSING == PVSEConfig.from_dict(
-        json.loads(pipe.config.to_json())).preprocessing
-    assert frame_features_key("resnet152", REFERENCE_PREPROCESSING) != "resnet152"  # never mixed in the cache
+    torch.save(official_state(resnet152, k=2, seed=3), tmp_path / "model.pth")
+    write_vocab_pickle(tmp_path / "vocab.pkl", WORDS, monkeypatch)
+    assert cli_main(["convert", str(tmp_path / "model.pth"), "--vocab", str(tmp_path / "vocab.pkl"), "--out",
+                     str(tmp_path / "ck"), "--dataset", "other", "--normalize", "imagenet", "--num-frames", "4"]) == 0
+    assert "dataset other" in capsys.readouterr().out
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    assert config["extra"]["official_dataset"] == "other"
+    assert config["preprocessing"] == {"size": 224, "resize": 256, "mean": [0.485, 0.456, 0.406],
+                                       "std": [0.229, 0.224, 0.225], "interpolation": "bilinear", "sampling": "mrw",
+                                       "timeline_fps": None, "normalize": True, "prescale": None, "jpeg_quality": None}
+    pipe = PVSEPipeline.from_pretrained(str(tmp_path / "ck"), device="cpu")
+    assert pipe.config.frame_preprocessing() == official_preprocessing("other", normalize=True)
+    assert frame_features_key("resnet152", official_preprocessing("tgif")) != frame_features_key(
+        "resnet152", official_preprocessing("mrw")) != "resnet152"  # features of differently prepared frames never mix
+    assert guess_dataset("x/TGIF_pvse_k1.pth", {}) == ("tgif", "from the file name")
+    assert guess_dataset("ckpt.pth.tar", {"data_name": "mrw"})[0] == "mrw"
+    assert guess_dataset("model.pth", {"data_name": "coco"})[0] == "other"
+    with pytest.raises(SystemExit):
+        cli_main(["convert", str(tmp_path / "model.pth"), "--vocab", str(tmp_path / "vocab.pkl"), "--out",
+                  str(tmp_path / "ck2"), "--dataset", "coco"])
 
-    # pixels: torchvision's Resize(256) + CenterCrop(224) + Normalize on a PIL image, as the reference loader
-    from PIL import Image
-    from torchvision import transforms
-    frame = torch.randint(0, 256, (48, 80, 3), generator=torch.Generator().manual_seed(0), dtype=torch.uint8).numpy()
-    reference = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
-                                    transforms.Normalize(REFERENCE_PREPROCESSING.mean, REFERENCE_PREPROCESSING.std)])
-    extractor = build_frame_extractor("resnet152", state_dict=cnn_state, backend="torch",
-                                      preprocessing=REFERENCE_PREPROCESSING)
-    ours_pixels = extractor.preprocess(frame[None])[0]
-    assert ours_pixels.shape == (3, 224, 224)
-    torch.testing.assert_close(ours_pixels, reference(Image.fromarray(frame)), atol=0.03, rtol=0)  # PIL rounds to uint8
-
-    # frames: 0, n/4, n/2, 3n/4, recorded in the index the pipeline builds
+    # frames: the MRW rule on the GIF's own 20 frames, i ((20 + 1) // 4), recorded in the index
     gallery = tmp_path / "gifs"
     gallery.mkdir()
-    write_gif(gallery / "twenty.gif", 20)
-    build_index(gallery, tmp_path / "official.index", pipeline=pipe, progress=False, device="cpu")
-    assert read_index(tmp_path / "official.index").frame_indices[0].tolist() == [0, 5, 10, 15]
+    write_gif(gallery / "twenty.gif", [5] * 20, size=(40, 30))
+    build_index(gallery, tmp_path / "other.index", pipeline=pipe, progress=False, device="cpu")
+    assert read_index(tmp_path / "other.index").frame_indices[0].tolist() == [0, 5, 10, 15]
 
 
 def test_our_own_configs_keep_their_preprocessing_byte_for_byte():
@@ -441,6 +539,7 @@ def test_our_own_configs_keep_their_preprocessing_byte_for_byte():
     frames = config.frame_preprocessing()
     assert (frames.size, frames.resize, frames.mean, frames.std) == (224, None, (0.5,) * 3, (0.5,) * 3)
     assert frames.sampling == "centres" and frames.decode_size == (224, 224)
+    assert (frames.timeline_fps, frames.normalize, frames.prescale, frames.jpeg_quality) == (None, True, None, None)
     assert frame_features_key(config.frame_features, frames) == config.frame_features
     assert sample_frame_indices(20, 4) == [2, 7, 12, 17] and sample_frame_indices(20, 4, "starts") == [0, 5, 10, 15]
     with pytest.raises(WeightsError, match="sampling"):

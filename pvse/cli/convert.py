@@ -14,9 +14,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "unless the file's stored training options say otherwise)")
     parser.add_argument("--no-legacy", dest="legacy", action="store_false",
                         help="global feature = final hidden states of both GRU directions (models trained without --legacy)")
+    parser.add_argument("--dataset", choices=("mrw", "tgif", "other"), default=None,
+                        help="the data the model was trained on, which sets how frames are sampled and prepared as the "
+                             "official evaluation did (default: the file's stored --data_name, else its name: "
+                             "mrw_pvse.pth -> mrw; else other)")
+    parser.add_argument("--normalize", choices=("none", "imagenet"), default="none",
+                        help="CNN input normalisation: none (default; the official video loader's Normalize was a no-op "
+                             "under its pinned torchvision 0.3.0, so pixels stayed in [0, 1]) or imagenet (models trained "
+                             "with torchvision 0.2.1, which normalised)")
     parser.add_argument("--num-frames", type=int, default=None, metavar="T",
-                        help="frames sampled per clip (official evaluation: 4 for MRW, 8 for TGIF; default: the "
-                             "file's max_video_length, else 8)")
+                        help="frames sampled per clip (default: the file's max_video_length, else the official "
+                             "evaluation's: 4 for MRW, 8 for TGIF and others)")
     parser.add_argument("--num-embeds", type=int, default=None, metavar="K",
                         help="expected number of embeddings K (checked against the weights; inferred when omitted)")
 
@@ -26,8 +34,13 @@ def run(args: argparse.Namespace) -> int:
     from ..convert_official import convert_official_checkpoint
 
     out = convert_official_checkpoint(args.checkpoint, args.vocab, args.out, legacy=args.legacy,
-                                      num_frames=args.num_frames, num_embeds=args.num_embeds)
+                                      num_frames=args.num_frames, num_embeds=args.num_embeds, dataset=args.dataset,
+                                      normalize=args.normalize == "imagenet")
     config = load_checkpoint(out, device="cpu").config
+    frames = config.frame_preprocessing()
     print(f"wrote {out}: K={config.num_embeds}, H={config.embed_dim}, vocabulary {config.vocab_size} words, "
-          f"{config.num_frames} frames per clip, legacy_global={config.legacy_global}")
+          f"{config.num_frames} frames per clip, legacy_global={config.legacy_global}, "
+          f"dataset {config.extra.get('official_dataset')} ({frames.sampling} frames"
+          f"{f' of the clip at {frames.timeline_fps:g} fps' if frames.timeline_fps else ''}), "
+          f"normalisation {'imagenet' if frames.normalize else 'none'}")
     return 0

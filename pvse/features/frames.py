@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from .onnx_runner import OnnxCache, OnnxRunner, try_onnx_runner, weights_digest
 from .preprocessing import FramePreprocessing
 from .registry import FrameExtractorSpec, frame_extractor_spec
+from .stored_frames import stored_like_official
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,12 @@ class FrameFeatureExtractor(torch.nn.Module):
         return "onnxruntime" if self._runner is not None and self.device.type == "cpu" else "torch"
 
     def preprocess(self, frames: np.ndarray) -> torch.Tensor:
-        """(N, H, W, 3) uint8 RGB -> (N, 3, S, S) float32 normalised, on the extractor's device."""
-        array = _checked_frames(frames)
+        """(N, H, W, 3) uint8 RGB -> (N, 3, S, S) float32 in [0, 1], normalised unless the preprocessing says not
+        to, on the extractor's device. Frames are first stored as the official data were when it says so."""
+        pre, size = self.preprocessing, self.image_size
+        array = stored_like_official(_checked_frames(frames), pre.prescale, pre.jpeg_quality)
         pixels = torch.from_numpy(np.require(array, requirements=["C", "W"])).to(self.device)
         pixels = pixels.permute(0, 3, 1, 2).float()
-        pre, size = self.preprocessing, self.image_size
         target = (size, size) if pre.resize is None else _shorter_side_to(pixels.shape[-2:], pre.resize)
         if pixels.shape[-2:] != target and pixels.shape[0] > 0:
             pixels = F.interpolate(pixels, size=target, mode=pre.interpolation, align_corners=False,
@@ -89,7 +91,8 @@ class FrameFeatureExtractor(torch.nn.Module):
         if pre.resize is not None:  # the centre size x size, as torchvision's CenterCrop picks it
             top, left = int(round((target[0] - size) / 2.0)), int(round((target[1] - size) / 2.0))
             pixels = pixels[..., top:top + size, left:left + size]
-        return (pixels / 255.0 - self.mean) / self.std
+        pixels = pixels / 255.0
+        return (pixels - self.mean) / self.std if pre.normalize else pixels
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) normalised pixels -> (N, dim) pooled features (eager PyTorch)."""

@@ -3,10 +3,13 @@ gives each CNN's own, and named by a model config only when it differs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import WeightsError
 
-SAMPLINGS = ("centres", "starts")
+if TYPE_CHECKING:
+    from ..media.sampling import FrameSampling
+
 INTERPOLATIONS = ("bicubic", "bilinear")
 
 
@@ -14,11 +17,17 @@ INTERPOLATIONS = ("bicubic", "bilinear")
 class FramePreprocessing:
     """How a clip's frames become frame-CNN input: which T frames, how each is resized, how normalised.
 
-    sampling: "centres" takes frame floor((i + 1/2) n / T) of n (the centre of T equal segments); "starts"
-    takes floor(i n / T), i.e. 0, n/4, n/2, 3n/4 for T = 4 (the reference code's evaluation).
+    sampling: which T of n frames (`pvse.media.sampling`): "centres" takes frame floor((i + 1/2) n / T) (the centre
+    of T equal segments); "starts" takes floor(i n / T); "mrw" / "tgif" the official PVSE evaluation loaders'
+    strided picks (i ((n + 1) // T); 6 + i max(1, (n - 11) // T)).
+    timeline_fps: None counts the file's own frames; a number first resamples the clip at that constant rate from
+    its frames' display times (the official data were re-extracted with `ffmpeg -r 8`), and n counts those.
+    prescale / jpeg_quality: the official frames were stored with their shorter side resized to `prescale` by
+    OpenCV (bilinear, no antialiasing) and JPEG-compressed at `jpeg_quality`; both None: neither step.
     resize: None squashes the whole frame to size x size (nothing cropped away); a number resizes the shorter
     side to it, keeping the aspect ratio, then crops the centre size x size (the reference's 256 then 224).
-    interpolation: antialiased "bicubic" or "bilinear". mean / std: per RGB channel, on pixels in [0, 1].
+    interpolation: antialiased "bicubic" or "bilinear". mean / std: per RGB channel, on pixels in [0, 1], applied
+    when `normalize` (the official video loader's normalisation was a no-op: pixels stayed in [0, 1]).
     A model's config names it only when it differs from its frame extractor's own (`registry.FrameExtractorSpec`).
     """
 
@@ -28,8 +37,14 @@ class FramePreprocessing:
     resize: int | None = None
     interpolation: str = "bicubic"
     sampling: str = "centres"
+    timeline_fps: float | None = None
+    normalize: bool = True
+    prescale: int | None = None
+    jpeg_quality: int | None = None
 
     def __post_init__(self) -> None:
+        from ..media.sampling import SAMPLINGS  # the media package (Pillow, NumPy) only once a model is configured
+
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
         object.__setattr__(self, "std", tuple(float(v) for v in self.std))
         problems = []
@@ -41,6 +56,14 @@ class FramePreprocessing:
             problems.append(f"sampling must be one of {', '.join(SAMPLINGS)}, got '{self.sampling}'")
         if self.interpolation not in INTERPOLATIONS:
             problems.append(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got '{self.interpolation}'")
+        if self.timeline_fps is not None and not (isinstance(self.timeline_fps, (int, float)) and self.timeline_fps > 0):
+            problems.append(f"timeline_fps must be a number > 0 or null, got {self.timeline_fps!r}")
+        if not isinstance(self.normalize, bool):
+            problems.append(f"normalize must be true or false, got {self.normalize!r}")
+        if self.prescale is not None and (self.prescale < self.size or self.resize is None):
+            problems.append(f"prescale {self.prescale}: needs resize (shorter side, then crop) and prescale >= size")
+        if self.jpeg_quality is not None and not 1 <= self.jpeg_quality <= 100:
+            problems.append(f"jpeg_quality must be 1-100, got {self.jpeg_quality}")
         if problems:
             raise WeightsError("frame preprocessing: " + "; ".join(problems))
 
@@ -48,3 +71,10 @@ class FramePreprocessing:
     def decode_size(self) -> tuple[int, int] | None:
         """(width, height) frames may be shrunk to while decoding: the squash target; None when cropping."""
         return (self.size, self.size) if self.resize is None else None
+
+    @property
+    def frame_sampling(self) -> FrameSampling:
+        """Which frames to decode: the rule, on the resampled timeline when `timeline_fps` is set."""
+        from ..media.sampling import FrameSampling
+
+        return FrameSampling(self.sampling, self.timeline_fps)

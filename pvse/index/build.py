@@ -448,7 +448,7 @@ def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict
     stream = iter_clip_features([root / rel for rel in todo], extractor, config.num_frames, cache=cache,
                                 batch_clips=batch_size, decode_workers=decode_workers, limits=limits,
                                 progress="indexing" if progress else False,
-                                frame_size=frame_decode_size(config.frame_features, frames), sampling=frames.sampling)
+                                frame_size=frame_decode_size(config.frame_features, frames), sampling=frames.frame_sampling)
     tick = time.perf_counter()
     for path, result in stream:
         rel = Path(os.path.relpath(path, root)).as_posix()

@@ -303,7 +303,7 @@ class Searcher:
         if not path.is_file():
             raise MediaError(path, "the file is no longer in the gallery; re-run `pvse index` to update the index")
         clip = decode_clip(path, num_frames=self.meta.num_frames, limits=MediaLimits(),
-                           sampling=self.pipeline.config.frame_preprocessing().sampling)
+                           sampling=self.pipeline.config.frame_preprocessing().frame_sampling)
         return list(clip.frames)
 
     def _hits(self, query: torch.Tensor, top: TopClips, query_head: int | None = None,

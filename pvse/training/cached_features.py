@@ -72,7 +72,7 @@ def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int,
     for path, item in iter_clip_features(paths, extractor, num_frames, cache=cache,
                                          progress="frame features" if progress else False,
                                          frame_size=frame_decode_size(extractor_name, preprocessing),
-                                         sampling=(preprocessing.sampling if preprocessing else "centres")):
+                                         sampling=(preprocessing.frame_sampling if preprocessing else "centres")):
         if isinstance(item, MediaError):
             failed[path] = str(item)
             continue
