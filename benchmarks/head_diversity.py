@@ -6,11 +6,18 @@ the bundled 445-GIF gallery (pixels only, no names):
 - distinct: the share of queries whose heads' own best GIFs (each query head scored alone, max over the GIF's
   heads) are not all the same GIF (0 % = every head finds the same GIF);
 - word overlap: mean over head pairs of sum_l min(a_i(l), a_j(l)) of the word attention (1 = same words);
+- filler-led: the share of queries whose best GIF (max over K²) comes from a query head that puts at least half of
+  its word attention on filler words (`pvse.features.filler`: "my", "when", "could", "have", ...);
 - the situation benchmark and the fresh set, top-1 / top-5 (`benchmarks.situations.score`), beside the expected
   rates of a random ranking;
 - held-out emoji retrieval: text->video and video->text R@1/5/10 and rsum on the emoji data set's test split (the
   emoji that `--train-on train+val` never sees; extra pairs naming them are ignored in training), as `pvse evaluate`
   scores it, beside the random-ranking level (`pvse evaluate --random`).
+
+The head and query-set numbers are given three times: the model as trained (the text heads may attend every word);
+`skip_filler`, query-time filler skipping (`PVSEPipeline.skip_filler`: the heads pool no filler word); and
+`drop_filler_heads`, the heads as trained but a head with at least half its word attention on filler cannot win
+the max. The held-out R@K is the model as trained (emoji keywords, scored from cached word features).
 
 Given several checkpoints (e.g. the seeds of one recipe) it also prints their mean and min-max range.
 
@@ -30,8 +37,10 @@ from benchmarks import BUNDLED_GALLERY, SHARED_EMOJI
 from pvse.data import PairDataset, load_dataset
 from pvse.defaults import default_weights
 from pvse.errors import PVSEError
+from pvse.features.filler import filler_share
+from pvse.features.pieces import group_tokens, word_attention
 from pvse.pipeline import PVSEPipeline
-from pvse.similarity import per_query_head_scores
+from pvse.similarity import max_over_k2_scores, per_query_head_scores
 from pvse.training import evaluate, evaluate_random
 from pvse.training.cached_features import load_frame_bank
 from pvse.training.evaluate import embed_clips
@@ -54,6 +63,41 @@ def head_metrics(embeddings: torch.Tensor, attention: list[np.ndarray], clip_emb
     overlap = [np.mean([np.minimum(a[i], a[j]).sum() for i, j in pairs]) for a in attention]
     return {"queries": q, "cosine": round(float(cos.mean()), 4), "min_cosine": round(float(cos.min()), 4),
             "distinct": round(100.0 * distinct / q, 1), "word_overlap": round(float(np.mean(overlap)), 3)}
+
+
+# (name, skip filler words in the text attention, drop query heads that read mostly filler); "" = as trained
+VARIANTS = (("", False, False), ("skip_filler", True, False), ("drop_filler_heads", False, True))
+
+
+def head_filler_shares(queries: list[str], tokens: list[list[str]], attention: list[np.ndarray]) -> np.ndarray:
+    """(Q, K) share of each query head's word attention on filler words."""
+    out = []
+    for text, toks, att in zip(queries, tokens, attention):
+        words = group_tokens(list(toks), text)
+        out.append(filler_share([w.text for w in words], word_attention(att, words)))
+    return np.stack(out)
+
+
+def without_filler_heads(embeddings: torch.Tensor, shares: np.ndarray,
+                         limit: float = 0.5) -> tuple[torch.Tensor, np.ndarray]:
+    """(Q, K, H) embeddings where a head with >= `limit` of its attention on filler is replaced by the query's
+    least-filler head, so it can no longer win the max over K² (a query whose heads all read filler is kept);
+    with the shares the replaced heads then have."""
+    out, after = embeddings.clone(), shares.copy()
+    for q, share in enumerate(shares):
+        drop = share >= limit
+        if drop.any() and not drop.all():
+            out[q, torch.from_numpy(drop)] = embeddings[q, int(np.argmin(share))]
+            after[q, drop] = share.min()
+    return out, after
+
+
+def filler_led(shares: np.ndarray, embeddings: torch.Tensor, clip_emb: torch.Tensor, limit: float = 0.5) -> float:
+    """Percent of queries whose best GIF is found by a head with >= `limit` of its word attention on filler."""
+    scores = max_over_k2_scores(embeddings, clip_emb)
+    best = scores.scores.argmax(dim=1)
+    led = [shares[q, int(scores.query_head[q, best[q]])] >= limit for q in range(len(shares))]
+    return round(100.0 * float(np.mean(led)) if led else 0.0, 1)
 
 
 def heldout_numbers(metrics) -> dict:
@@ -90,14 +134,26 @@ def measure(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, feature_cac
     frames = load_frame_bank(paths, config.frame_features, config.num_frames, feature_cache,
                              extractor_factory=lambda: pipeline.frame_extractor, progress=False)
     clip_emb = embed_clips(pipeline.model, frames, paths, pipeline.device).float().cpu()
-    rows = read_benchmark(BENCHMARK) + read_benchmark(FRESH)
-    text = pipeline.encode_text([r["query"] for r in rows])
-    out = {"heads": head_metrics(text.embeddings, text.attention, clip_emb)}
-    for name, path in (("benchmark", BENCHMARK), ("fresh", FRESH)):
-        scored = score_situations(pipeline, gallery, path, clip_emb=clip_emb)
-        chance = random_situations(len(paths), path)
-        out[name] = {"top1": scored["top1"], "top5": scored["top5"], "random_top1": chance["top1"],
-                     "random_top5": chance["top5"]}
+    sets = [(name, path, read_benchmark(path)) for name, path in (("benchmark", BENCHMARK), ("fresh", FRESH))]
+    queries = [r["query"] for _, _, rows in sets for r in rows]
+    out: dict = {}
+    for variant, skip, drop in VARIANTS:
+        text = pipeline.encode_text(queries, skip_filler=skip)
+        shares = head_filler_shares(queries, text.tokens, text.attention)
+        emb, shares = without_filler_heads(text.embeddings, shares) if drop else (text.embeddings, shares)
+        part = {"heads": {**head_metrics(emb, text.attention, clip_emb),
+                          "filler_led": filler_led(shares, emb, clip_emb)}}
+        start = 0
+        for name, path, rows in sets:
+            scored = score_situations(pipeline, gallery, path, clip_emb=clip_emb, text_emb=emb[start:start + len(rows)])
+            start += len(rows)
+            chance = random_situations(len(paths), path)
+            part[name] = {"top1": scored["top1"], "top5": scored["top5"], "random_top1": chance["top1"],
+                          "random_top5": chance["top5"]}
+        if variant:
+            out[variant] = part
+        else:
+            out.update(part)
     if heldout is not None:
         metrics = evaluate(pipeline, heldout, "test", feature_cache=feature_cache, progress=False)
         out["heldout"] = {**heldout_numbers(metrics), "clips": metrics.num_clips, "texts": metrics.num_texts,
@@ -107,11 +163,14 @@ def measure(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, feature_cac
 
 def describe(result: dict) -> str:
     """One readable line of a `measure` result."""
-    h, b, f = result["heads"], result["benchmark"], result["fresh"]
-    line = (f"head cosine {h['cosine']} (min {h['min_cosine']}), distinct best GIFs {h['distinct']}% of "
-            f"{h['queries']} queries, word overlap {h['word_overlap']}; benchmark top-1/5 {b['top1']}/{b['top5']}% "
-            f"(random {b['random_top1']}/{b['random_top5']}%), fresh top-1/5 {f['top1']}/{f['top5']}% "
-            f"(random {f['random_top1']}/{f['random_top5']}%)")
+    def part(r: dict) -> str:
+        h, b, f = r["heads"], r["benchmark"], r["fresh"]
+        return (f"head cosine {h['cosine']} (min {h['min_cosine']}), distinct best GIFs {h['distinct']}% of "
+                f"{h['queries']} queries, word overlap {h['word_overlap']}, filler-led {h['filler_led']}%; "
+                f"benchmark top-1/5 {b['top1']}/{b['top5']}% (random {b['random_top1']}/{b['random_top5']}%), "
+                f"fresh top-1/5 {f['top1']}/{f['top5']}% (random {f['random_top1']}/{f['random_top5']}%)")
+
+    line = "; ".join([part(result), *(f"{v}: {part(result[v])}" for v, _, _ in VARIANTS if v)])
     if "heldout" in result:
         r = result["heldout"]
         line += (f"; held-out emoji ({r['clips']} clips, {r['texts']} texts) text->video R@1/5/10 "
@@ -120,9 +179,28 @@ def describe(result: dict) -> str:
     return line
 
 
-SUMMARY_KEYS = ("heads.cosine", "heads.distinct", "heads.word_overlap", "benchmark.top1", "benchmark.top5",
-                "fresh.top1", "fresh.top5", "heldout.t2v_r1", "heldout.t2v_r5", "heldout.t2v_r10", "heldout.v2t_r1",
+_QUERY_KEYS = ("heads.cosine", "heads.distinct", "heads.word_overlap", "heads.filler_led", "benchmark.top1",
+               "benchmark.top5", "fresh.top1", "fresh.top5")
+SUMMARY_KEYS = (*_QUERY_KEYS, *(f"{v}.{k}" for v, _, _ in VARIANTS if v for k in _QUERY_KEYS),
+                "heldout.t2v_r1", "heldout.t2v_r5", "heldout.t2v_r10", "heldout.v2t_r1",
                 "heldout.v2t_r5", "heldout.v2t_r10", "heldout.rsum")
+
+
+RULE_KEYS = ("heads.cosine", "heads.distinct", "benchmark.top5", "fresh.top5", "heldout.rsum")
+
+
+def closest_to_mean(results: list[dict], summary: dict, keys: tuple[str, ...] = RULE_KEYS) -> int:
+    """Index of the checkpoint nearest the mean: the sum over `keys` of |x - mean| / (max - min) (the decision
+    rule's numbers, each in units of the seeds' spread; a key with no spread counts nothing)."""
+    def value(result: dict, key: str) -> float:
+        for part in key.split("."):
+            result = result[part]
+        return float(result)
+
+    usable = [k for k in keys if k in summary and summary[k]["max"] > summary[k]["min"]]
+    distance = [sum(abs(value(r, k) - summary[k]["mean"]) / (summary[k]["max"] - summary[k]["min"]) for k in usable)
+                for r in results]
+    return int(np.argmin(distance))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             for key in SUMMARY_KEYS:
                 if key in summary:
                     s = summary[key]
-                    print(f"  {key:<20} {s['mean']:.4g} ({s['min']:.4g}-{s['max']:.4g})")
+                    print(f"  {key:<32} {s['mean']:.4g} ({s['min']:.4g}-{s['max']:.4g})")
+            print(f"closest to the mean ({', '.join(RULE_KEYS)}): {results[closest_to_mean(results, summary)]['weights']}")
     return 0
 
 

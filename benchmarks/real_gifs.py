@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pvse.features.filler import FILLER_WORDS
+
 # One natural query per category, written before any scoring and kept fixed (never tuned to results).
 CATEGORY_QUERIES = {
     "laugh": "my reaction when something is so funny I cannot stop laughing",
@@ -77,9 +79,7 @@ CATEGORY_QUERIES = {
 }
 MIN_CATEGORY_SIZE = 3
 TOP = 5
-_STOPWORDS = """a an the my me i im i'm am is are was were be been so when what reaction mrw mfw of to in on
-at for and or it its it's that this with just too not do does did out up"""
-STOPWORDS = frozenset(_STOPWORDS.split())
+STOPWORDS = FILLER_WORDS  # the text baselines' stop words are the project's filler words
 
 
 @dataclass

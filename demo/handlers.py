@@ -25,6 +25,7 @@ import spaces
 from PIL import Image
 
 from pvse.errors import PVSEError, QueryError
+from pvse.index.readings import heads_summary
 from pvse.index.trust import read_gallery_text
 
 from . import drawing
@@ -123,14 +124,9 @@ def head_label(head) -> str:
 
 
 def heads_note(result) -> str:
-    """One line on whether the query's readings (its heads, each alone) agree on the best GIF."""
-    rows = [h.hits[0].row for h in getattr(result, "per_head", []) if h.hits]
-    if len(rows) < 2:
-        return ""
-    if len(set(rows)) == 1:
-        return f"All {len(rows)} readings of your words agree on the best GIF."
-    return (f"Your words can be read {len(rows)} ways, which find {len(set(rows))} different best GIFs; "
-            "the results above take the best match of all.")
+    """One line on the query's readings (its heads, each alone): that they agree on the best GIF, or what each reads
+    and finds when they do not (`pvse.index.readings.heads_summary`)."""
+    return heads_summary(getattr(result, "per_head", None) or [])
 
 
 def pair_note(similarities: np.ndarray, best: tuple[int, int], gif_heads: int | None = None, decimals: int = 3) -> str:

@@ -38,13 +38,21 @@ class SequenceEncoder(nn.Module):
         last = (lengths.to(padded.device) - 1).view(-1, 1, 1).expand(-1, 1, padded.size(-1))
         return padded.gather(1, last).squeeze(1)
 
-    def forward(self, local: torch.Tensor, lengths: torch.Tensor) -> PIEOutput:
-        """local: (B, T, D) zero-padded; lengths: (B,) number of valid steps (>= 1)."""
+    def forward(self, local: torch.Tensor, lengths: torch.Tensor, attend: torch.Tensor | None = None) -> PIEOutput:
+        """local: (B, T, D) zero-padded; lengths: (B,) number of valid steps (>= 1).
+
+        attend: optional (B, >= T) bool, the steps the K attention heads may pool (eq. 1); the global feature
+        still reads every valid step. A row that allows no valid step attends to all of them.
+        """
         lengths = lengths.to(torch.long)
         if local.size(1) > int(lengths.max()):
             local = local[:, : int(lengths.max())]
         phi = self.dropout(self.global_feature(local, lengths))
-        return self.pie_net(phi, local, length_mask(lengths.to(local.device), local.size(1)))
+        mask = length_mask(lengths.to(local.device), local.size(1))
+        if attend is not None:
+            allowed = mask & attend[:, : local.size(1)].to(mask.device)
+            mask = torch.where(allowed.any(dim=1, keepdim=True), allowed, mask)
+        return self.pie_net(phi, local, mask)
 
 
 class SentenceEncoder(SequenceEncoder):
@@ -55,7 +63,8 @@ class SentenceEncoder(SequenceEncoder):
         super().__init__(d_in, embed_dim, num_embeds, dropout, legacy_global, residual)
         self.embed = nn.Embedding(vocab_size, d_in, padding_idx=0) if vocab_size else None
 
-    def forward_ids(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> PIEOutput:
+    def forward_ids(self, token_ids: torch.Tensor, lengths: torch.Tensor,
+                    attend: torch.Tensor | None = None) -> PIEOutput:
         if self.embed is None:
             raise TypeError("this sentence encoder has no vocabulary embedding; pass word features to forward()")
-        return self.forward(self.embed(token_ids), lengths)
+        return self.forward(self.embed(token_ids), lengths, attend)

@@ -29,8 +29,11 @@ class PVSE(nn.Module):
             lengths = torch.full((frame_features.size(0),), frame_features.size(1), dtype=torch.long)
         return self.img_enc(frame_features, lengths)
 
-    def encode_text(self, word_features: torch.Tensor, lengths: torch.Tensor) -> PIEOutput:
-        return self.txt_enc(word_features, lengths)
+    def encode_text(self, word_features: torch.Tensor, lengths: torch.Tensor,
+                    attend: torch.Tensor | None = None) -> PIEOutput:
+        """attend: optional (B, L) bool, the words the attention heads may pool (see SequenceEncoder.forward)."""
+        return self.txt_enc(word_features, lengths, attend)
 
-    def encode_text_ids(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> PIEOutput:
-        return self.txt_enc.forward_ids(token_ids, lengths)
+    def encode_text_ids(self, token_ids: torch.Tensor, lengths: torch.Tensor,
+                        attend: torch.Tensor | None = None) -> PIEOutput:
+        return self.txt_enc.forward_ids(token_ids, lengths, attend)

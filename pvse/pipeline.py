@@ -23,15 +23,18 @@ class TextEncoding:
 class PVSEPipeline:
     """Model + word features + frame extractor, each built once and lazily (load with `pvse.load`)."""
 
-    def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "auto") -> None:
+    def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "auto", skip_filler: bool = True) -> None:
+        """skip_filler: the text heads' attention pools no filler word (`features.filler`) unless the sentence
+        has nothing else; the sentence's global feature still reads every word. False: the model as trained."""
         self.checkpoint = checkpoint
+        self.skip_filler = skip_filler
         self.config = checkpoint.config
         self.device = resolve_device(device)
         self.model = checkpoint.model.to(self.device).eval()
 
     @classmethod
-    def from_pretrained(cls, ref: str, device: str | torch.device = "auto") -> PVSEPipeline:
-        return cls(load_checkpoint(ref, device=device), device)
+    def from_pretrained(cls, ref: str, device: str | torch.device = "auto", skip_filler: bool = True) -> PVSEPipeline:
+        return cls(load_checkpoint(ref, device=device), device, skip_filler)
 
     @property
     def fingerprint(self) -> str:
@@ -61,22 +64,37 @@ class PVSEPipeline:
                                      device=self.device, preprocessing=self.config.frame_preprocessing())
 
     @torch.inference_mode()
-    def encode_text(self, texts: list[str]) -> TextEncoding:
-        """Tokenise, look up frozen word features and run the sentence encoder."""
+    def encode_text(self, texts: list[str], skip_filler: bool | None = None) -> TextEncoding:
+        """Tokenise, look up frozen word features and run the sentence encoder.
+
+        skip_filler (None: the pipeline's setting): the attention heads pool no filler word ("my reaction when",
+        "could have been") when the sentence has another word, so no head reads only filler.
+        """
+        skip = self.skip_filler if skip_filler is None else skip_filler
         if self.word_features is None:
-            return self._encode_text_with_vocab(texts)
+            return self._encode_text_with_vocab(texts, skip)
         batch = self.word_features.encode(texts)
-        out = self.model.encode_text(batch.features.to(self.device), batch.lengths.to(self.device))
+        attend = self._attend(batch.tokens, texts, batch.lengths) if skip else None
+        out = self.model.encode_text(batch.features.to(self.device), batch.lengths.to(self.device), attend)
         return self._text_encoding(out, batch.lengths, batch.tokens, batch.known)
+
+    def _attend(self, tokens: list[list[str]], texts: list[str], lengths: torch.Tensor) -> torch.Tensor:
+        """(B, L) bool: the tokens that are not part of a filler word of their sentence."""
+        from .features.filler import filler_token_mask
+        attend = torch.ones(len(tokens), int(lengths.max()), dtype=torch.bool)
+        for row, (toks, text) in enumerate(zip(tokens, texts)):
+            attend[row, : len(toks)] = torch.from_numpy(~filler_token_mask(toks, text))
+        return attend.to(self.device)
 
     @cached_property
     def _vocab_ids(self):
         from .features.vocab import VocabIds
         return VocabIds(self.checkpoint.vocab or [])
 
-    def _encode_text_with_vocab(self, texts: list[str]) -> TextEncoding:
+    def _encode_text_with_vocab(self, texts: list[str], skip_filler: bool) -> TextEncoding:
         batch = self._vocab_ids.encode(texts)
-        out = self.model.encode_text_ids(batch.ids.to(self.device), batch.lengths.to(self.device))
+        attend = self._attend(batch.tokens, texts, batch.lengths) if skip_filler else None
+        out = self.model.encode_text_ids(batch.ids.to(self.device), batch.lengths.to(self.device), attend)
         return self._text_encoding(out, batch.lengths, batch.tokens, batch.known)
 
     @staticmethod

@@ -94,3 +94,19 @@ def test_config_round_trips_the_residual_and_old_configs_default_to_sigmoid():
     del old["residual"]
     assert PVSEConfig.from_dict(old).residual == "sigmoid"
     assert PVSE(PVSEConfig(residual="centred", word_dim=8, frame_dim=8, embed_dim=8)).txt_enc.pie_net.centred
+
+
+def test_attend_mask_keeps_the_heads_off_masked_words_but_not_the_global_feature():
+    torch.manual_seed(0)
+    model = PVSE(PVSEConfig(num_embeds=3, embed_dim=16, frame_dim=8, word_dim=6)).eval()
+    words, lengths = torch.randn(2, 5, 6), torch.tensor([5, 3])
+    attend = torch.tensor([[False, True, False, True, True], [False, False, False, True, True]])
+    out = model.encode_text(words, lengths, attend)
+    assert torch.all(out.attention[0, :, [0, 2]] == 0)
+    torch.testing.assert_close(out.attention.sum(-1), torch.ones(2, 3))
+    # a row whose every valid word is masked attends to all of them, as without a mask
+    torch.testing.assert_close(out.embeddings[1], model.encode_text(words, lengths).embeddings[1])
+    # the global feature (GRU) still reads the masked words: changing one changes the embedding
+    changed = words.clone()
+    changed[0, 0] += 1.0
+    assert not torch.allclose(model.encode_text(changed, lengths, attend).embeddings[0], out.embeddings[0])

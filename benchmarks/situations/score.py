@@ -25,7 +25,9 @@ from tools.situations.pairs import BENCHMARK, gallery_stem, read_benchmark
 
 
 def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, benchmark: Path = BENCHMARK,
-                     feature_cache: str | Path | None = None, clip_emb: torch.Tensor | None = None) -> dict:
+                     feature_cache: str | Path | None = None, clip_emb: torch.Tensor | None = None,
+                     text_emb: torch.Tensor | None = None) -> dict:
+    """Top-1 / top-5 of the benchmark's queries; `text_emb` (Q, K, H) replaces the pipeline's query embeddings."""
     paths = sorted(gallery.glob("*.gif"))
     if clip_emb is None:
         config = pipeline.config
@@ -33,8 +35,9 @@ def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, be
                                  extractor_factory=lambda: pipeline.frame_extractor, progress=False)
         clip_emb = embed_clips(pipeline.model, frames, paths, pipeline.device)
     rows = read_benchmark(benchmark)
-    text = pipeline.encode_text([r["query"] for r in rows])
-    ranked = max_over_k2_scores(text.embeddings.to(clip_emb.device), clip_emb).scores.argsort(dim=1, descending=True, stable=True)
+    if text_emb is None:
+        text_emb = pipeline.encode_text([r["query"] for r in rows]).embeddings
+    ranked = max_over_k2_scores(text_emb.to(clip_emb.device), clip_emb).scores.argsort(dim=1, descending=True, stable=True)
     stems = [gallery_stem(p.name) for p in paths]
     per_topic: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     per_query = []

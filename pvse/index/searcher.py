@@ -73,7 +73,7 @@ class HeadHits:
     """One query head scored alone against every clip (max over the clip's heads): one reading of the query."""
 
     head: int  # 0-based query head
-    words: list[str]  # the words this head attends to most, strongest first
+    words: list[str]  # the (at most 3) words this head attends to most, strongest first
     hits: list[SearchHit]  # its own best clips; score = max_j <q_head, c_j>
 
 
@@ -260,7 +260,7 @@ class Searcher:
             top = self.search_embeddings(query[head:head + 1], top_k)
             hits, _ = self._hits(query, top, query_head=head)
             order = np.argsort(-words_attention[head], kind="stable")[:3] if words_attention.shape[0] > head else []
-            out.append(HeadHits(head, [words[i] for i in order], hits))
+            out.append(HeadHits(head, [words[i] for i in order if words_attention[head, i] > 0], hits))
         return out
 
     def search_embeddings(self, query: torch.Tensor, top_k: int = 10) -> TopClips:

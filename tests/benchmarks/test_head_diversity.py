@@ -41,3 +41,22 @@ def test_random_ranking_rates_follow_the_number_of_acceptable_gifs(tmp_path):
     chance = random_situations(10, queries)
     top5 = (1 - math.comb(8, 5) / math.comb(10, 5) + 0.5) / 2
     assert chance == {"top1": round(100 * (0.2 + 0.1) / 2, 1), "top5": round(100 * top5, 1)}
+
+
+def test_a_filler_head_cannot_win_once_dropped():
+    clips = torch.eye(3).unsqueeze(1)  # clip i along axis i
+    heads = torch.stack([torch.eye(3)[0], torch.nn.functional.normalize(torch.tensor([0.1, 1.0, 0.0]), dim=0)])
+    heads = heads.unsqueeze(0)  # head 1 finds clip 0 (score 1), head 2 clip 1 (0.995)
+    shares = np.array([[0.9, 0.1]])  # head 1 reads filler
+    assert head_diversity.filler_led(shares, heads, clips) == 100.0
+    dropped, after = head_diversity.without_filler_heads(heads, shares)
+    torch.testing.assert_close(dropped[0, 0], heads[0, 1])
+    assert after.tolist() == [[0.1, 0.1]] and head_diversity.filler_led(after, dropped, clips) == 0.0
+    kept, _ = head_diversity.without_filler_heads(heads, np.array([[0.9, 0.8]]))  # all heads read filler
+    torch.testing.assert_close(kept, heads)
+
+
+def test_closest_to_mean_weighs_each_number_by_the_seeds_spread():
+    runs = [{"heads": {"cosine": c}, "heldout": {"rsum": r}} for c, r in ((0.60, 330.0), (0.62, 340.0), (0.70, 341.0))]
+    summary = head_diversity.summarise(runs)
+    assert head_diversity.closest_to_mean(runs, summary, ("heads.cosine", "heldout.rsum")) == 1

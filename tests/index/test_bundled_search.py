@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from pvse.features.filler import filler_share
 from pvse.index import Searcher
 from pvse.similarity import per_query_head_scores
 
@@ -56,3 +57,20 @@ def test_bundled_index_has_current_hub_scores(bundled):
     assert len(fixed.hits) == 5 and all(plain[h.row] == h.score for h in fixed.hits)  # scores stay eq. 6
     ranked = [h.score - 0.25 * float(bundled.index.hub_scores[h.row]) for h in fixed.hits]
     assert ranked == sorted(ranked, reverse=True)
+
+
+@pytest.mark.parametrize("query, content", [("my reaction when I can't stop laughing", {"can't", "stop", "laughing"}),
+                                            ("when the meeting could have been an email", {"meeting", "email"})])
+def test_no_head_reads_only_filler_words(bundled, query, content):
+    """A head reading "my, i, when" or "could, have, been" must not decide the result: the heads read content."""
+    result = bundled.search(query, top_k=5, per_head_k=3)
+    share = filler_share(result.words, result.words_attention)
+    assert share[result.hits[0].query_head] < 0.5
+    for row in result.per_head:
+        assert row.words and set(row.words) <= content
+
+
+def test_a_query_of_filler_alone_is_still_searched(bundled):
+    result = bundled.search("when i was", top_k=3)
+    assert len(result.hits) == 3
+    np.testing.assert_allclose(result.words_attention.sum(axis=1), 1.0, atol=1e-5)
