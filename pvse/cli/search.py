@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     for head in result.per_head:
         best = ", ".join(f"{h.display_name} ({h.score:.3f})" for h in head.hits)
         print(f"query head {head.head} alone ({', '.join(head.words)}): {best}")
+    if result.per_head:
+        from ..index.readings import heads_summary
+        print(heads_summary(result.per_head))
     print(f"{searcher.num_clips} clips searched in {result.elapsed_ms:.1f} ms", file=sys.stderr)
     return 0
 

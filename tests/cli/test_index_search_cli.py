@@ -140,6 +140,12 @@ def test_bundled_nonsense_query_says_no_results_and_why(capsys):
     assert "No results." in out and "None of the words" in out
 
 
+def test_per_head_rows_end_with_the_readings_in_words(cli_index, capsys):
+    assert main(["search", "so happy", "--index", str(cli_index["index"]), "--per-head", "1"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(("All 3 readings of your words agree on the best GIF: ", "Your words can be read 3 ways"))
+
+
 def test_per_head_json(cli_index, capsys):
     assert main(["search", "so happy", "--index", str(cli_index["index"]), "--json", "--per-head", "1",
                  "--device", "cpu"]) == 0
