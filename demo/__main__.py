@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 
+from pvse.cli.arguments import OneLineParser
 from pvse.errors import PVSEError, WeightsError
 
 ENV = {"weights": "PVSE_WEIGHTS", "index": "PVSE_INDEX", "device": "PVSE_DEVICE", "host": "GRADIO_SERVER_NAME",
@@ -57,7 +58,7 @@ def host_problem(host: str) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m demo", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Search reaction GIFs by sentence (PVSE, CVPR 2019) in the browser. The model and the gallery "
                     "index are loaded once at start-up; GIF embeddings and frame attention come precomputed from "

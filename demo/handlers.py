@@ -27,6 +27,7 @@ from PIL import Image
 from pvse.errors import PVSEError, QueryError
 from pvse.index.readings import heads_summary
 from pvse.index.trust import read_gallery_text
+from pvse.limits import MAX_TOP_K
 
 from . import drawing
 from .serving import gif_link, served_files
@@ -39,7 +40,7 @@ class DemoLimits:
     """Bounds on what one request may ask for."""
 
     max_query_chars: int = 300
-    max_top_k: int = 48
+    max_top_k: int = MAX_TOP_K
     default_top_k: int = 12
     per_head_k: int = 4  # each query head's own best GIFs shown in its row
     frame_cache_size: int = 64  # decoded frame strips kept in memory (clips, not frames)

@@ -22,6 +22,7 @@ from .config import PVSEConfig
 from .errors import DeviceError, WeightsError
 from .features.registry import frame_extractor_spec, word_features_spec
 from .integrity import file_sha256, mismatch
+from .limits import MAX_CONFIG_BYTES, parse_json
 from .model import PVSE
 
 CONFIG_FILE = "config.json"
@@ -122,11 +123,12 @@ def load_checkpoint(ref: str | Path, device: str | torch.device | None = "auto")
         raise WeightsError(f"checkpoint '{ref}' not found: expected a directory with {CONFIG_FILE} and {WEIGHTS_FILE} "
                            "or a Hugging Face repo id like 'user/repo'.")
     config_path = fetch_file(ref, CONFIG_FILE)
-    config_text = config_path.read_text()
     try:
-        config = PVSEConfig.from_dict(json.loads(config_text))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise WeightsError(f"{config_path} is not a valid pvse-gif config: {exc}") from exc
+        with open(config_path, "rb") as fh:
+            config_text = fh.read(MAX_CONFIG_BYTES + 1).decode("utf-8")
+        config = PVSEConfig.from_dict(parse_json(config_text, CONFIG_FILE, MAX_CONFIG_BYTES))
+    except (OSError, ValueError, TypeError) as exc:
+        raise WeightsError(f"{config_path} is not a valid pvse-gif config: {exc}") from None
     weights_path = fetch_file(ref, WEIGHTS_FILE)
     state = _read_safetensors(weights_path, WEIGHTS_FILE, ref)
     model = PVSE(config)

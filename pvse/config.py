@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import WeightsError
 from .features.preprocessing import FramePreprocessing
+from .limits import MAX_EMBED_DIM, MAX_FEATURE_DIM, MAX_FRAMES, MAX_HEADS, MAX_VOCAB, whole
 
 CONFIG_VERSION = 1
 RESIDUALS = ("sigmoid", "centred")
@@ -49,6 +50,7 @@ class PVSEConfig:
 
     def __post_init__(self) -> None:
         from .features.registry import frame_extractor_spec, word_features, word_features_spec
+        self._check_types()
         if self.frame_dim is None:
             object.__setattr__(self, "frame_dim", frame_extractor_spec(self.frame_features).dim)
         if self.word_dim is None:
@@ -71,6 +73,30 @@ class PVSEConfig:
         if spec is not None and spec.learned and self.vocab_size < 1:
             raise WeightsError(f"word_features '{self.word_features}' is a learned table: it needs vocab_size >= 1")
 
+    def _check_types(self) -> None:
+        """Each field of its type and within `pvse.limits` (before anything is sized by it); WeightsError if not."""
+        bounds = {"num_embeds": (0, MAX_HEADS), "embed_dim": (2, MAX_EMBED_DIM), "frame_dim": (2, MAX_FEATURE_DIM),
+                  "word_dim": (2, MAX_FEATURE_DIM), "num_frames": (1, MAX_FRAMES), "vocab_size": (0, MAX_VOCAB),
+                  "version": (0, CONFIG_VERSION)}
+        try:
+            for name, (low, high) in bounds.items():
+                value = getattr(self, name)
+                if value is not None or name not in ("frame_dim", "word_dim"):
+                    whole(value, name, low, high)
+        except ValueError as exc:
+            raise WeightsError(f"config.json: {exc}") from None
+        texts = {"frame_features": self.frame_features, "word_features": self.word_features, "residual": self.residual}
+        for name, value in texts.items():
+            if not isinstance(value, str):
+                raise WeightsError(f"config.json: {name} must be text, got {value!r:.60}")
+        dropout = self.dropout
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+            raise WeightsError(f"config.json: dropout must be a number from 0 to below 1, got {dropout!r:.60}")
+        if not isinstance(self.legacy_global, bool) or not isinstance(self.extra, dict):
+            raise WeightsError("config.json: legacy_global must be true or false and extra a JSON object")
+        if self.preprocessing is not None and not isinstance(self.preprocessing, dict | FramePreprocessing):
+            raise WeightsError("config.json: preprocessing must be a JSON object")
+
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-ready data; `preprocessing` only when set, so older configs read back unchanged."""
         data = dataclasses.asdict(self)
@@ -88,6 +114,8 @@ class PVSEConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PVSEConfig:
+        if not isinstance(data, dict):
+            raise WeightsError("config.json must hold a JSON object")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -95,7 +123,8 @@ class PVSEConfig:
                 f"config.json has unknown fields {unknown}; it was written by a newer or different "
                 "version of pvse-gif. Upgrade pvse-gif or remove those fields."
             )
-        if data.get("version", CONFIG_VERSION) > CONFIG_VERSION:
+        version = data.get("version", CONFIG_VERSION)
+        if isinstance(version, int) and not isinstance(version, bool) and version > CONFIG_VERSION:
             raise WeightsError(
                 f"config.json is version {data['version']}, this pvse-gif reads up to {CONFIG_VERSION}: upgrade pvse-gif."
             )

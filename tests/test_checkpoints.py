@@ -75,3 +75,36 @@ def test_load_from_fake_hub_cache_offline(tmp_path, monkeypatch):
     loaded = load_checkpoint("hf-hub:someone/pvse-tiny", device="cpu")
     with pytest.raises(WeightsError, match="HF_HUB_OFFLINE"):
         load_checkpoint("someone/not-cached", device="cpu")
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(num_embeds=10**12), "num_embeds must be a whole number from 0 to 64"),  # 2.5 PB if it were allocated
+    (dict(num_embeds=65), "num_embeds must be a whole number from 0 to 64"),
+    (dict(embed_dim=2**20), "embed_dim must be a whole number from 2 to 8192"),
+    (dict(frame_dim="6"), "frame_dim must be a whole number"),
+    (dict(word_dim=4.0), "word_dim must be a whole number"),
+    (dict(num_frames=True), "num_frames must be a whole number"),
+    (dict(vocab_size=-1), "vocab_size must be a whole number"),
+    (dict(dropout="0.1"), "dropout must be a number"),
+    (dict(dropout=float("nan")), "dropout must be a number"),
+    (dict(residual=["sigmoid"]), "residual must be text"),
+    (dict(legacy_global="no"), "legacy_global must be true or false"),
+    (dict(version="1"), "version must be a whole number"),
+])
+def test_a_wrong_typed_or_huge_config_field_is_a_clear_error_before_any_allocation(tmp_path, changes, message):
+    save_checkpoint(tiny_model(), tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    config.update(changes)
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(WeightsError, match=f"config.json.*{message}") as info:
+        load_checkpoint(tmp_path / "ck", device="cpu")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, message", [("[" * 100_000, "nests deeper than 32"), ("[1]", "JSON object"),
+                                           ("{", "not valid JSON"), (" " * (2**20 + 1), "over 1048576 bytes")])
+def test_a_deep_foreign_or_huge_config_json_is_a_clear_error(tmp_path, text, message):
+    save_checkpoint(tiny_model(), tmp_path / "ck")
+    (tmp_path / "ck" / "config.json").write_text(text)
+    with pytest.raises(WeightsError, match=message):
+        load_checkpoint(tmp_path / "ck", device="cpu")

@@ -2,16 +2,16 @@
 
 Each subcommand module defines add_arguments(parser) and run(args) -> int; its one-line summary is in COMMANDS.
 Only the module of the command being run is imported (so `pvse --help` starts in well under a second and
-`pvse search` loads no training code). Project errors (PVSEError) are printed as one clear line on stderr
-with exit status 2, never a traceback.
+`pvse search` loads no training code). Project errors (PVSEError) and usage errors are printed as one clear
+line on stderr with exit status 2, never a traceback.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
 from ..errors import PVSEError
+from .arguments import OneLineParser
 
 COMMANDS = {  # name -> one-line summary; pvse/cli/<name>.py holds add_arguments(parser) and run(args)
     "index": "Index a folder of GIFs / videos for search; a rerun encodes only new or changed clips.",
@@ -23,9 +23,9 @@ COMMANDS = {  # name -> one-line summary; pvse/cli/<name>.py holds add_arguments
 }
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> OneLineParser:
     """The parser; only the subcommand named in `argv` (None: every one) gets its arguments, from its module."""
-    parser = argparse.ArgumentParser(prog="pvse", description="Search reaction GIFs by sentence with PVSE (CVPR 2019).")
+    parser = OneLineParser(prog="pvse", description="Search reaction GIFs by sentence with PVSE (CVPR 2019).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     wanted = set(COMMANDS) if argv is None else set(argv[:1]) & set(COMMANDS)
     for name, summary in COMMANDS.items():

@@ -5,7 +5,8 @@ import argparse
 import json
 import sys
 
-from .arguments import positive_int
+from ..limits import MAX_TOP_K
+from .arguments import bounded_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,13 +14,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", metavar="INDEX_DIR", help="index made by `pvse index`: a folder or a Milvus location "
                         "(milvus://gifs.db, http(s)://HOST:19530?collection=NAME); default: the bundled gallery")
     parser.add_argument("--weights", metavar="PATH_OR_REPO", help="default: the weights that built the index")
-    parser.add_argument("--top-k", type=positive_int, default=10, metavar="N", help="how many clips (default 10)")
+    parser.add_argument("--top-k", type=bounded_int(1, MAX_TOP_K), default=10, metavar="N",
+                        help=f"how many clips (default 10, at most {MAX_TOP_K})")
     parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "name", "path" (absolute), '
                         '"relative_path" (in the gallery), "score", "query_head", "clip_head", "matched_by", '
                         '"found_by"} on stdout ("name": the clip\'s name, caption or file name; "found_by": the query '
                         'words the model does not know that its name or text has, which put it first)')
-    parser.add_argument("--per-head", type=positive_int, default=0, metavar="N",
-                        help="also list each query head's own N best clips (one reading of the query each); with "
+    parser.add_argument("--per-head", type=bounded_int(1, MAX_TOP_K), default=0, metavar="N",
+                        help=f"also list each query head's own N best clips, at most {MAX_TOP_K} (one reading of the "
+                             "query each); with "
                              '--json the output becomes {"hits": [...], "per_head": [{"head", "words", "hits"}]}')
     parser.add_argument("--hub-correction", type=float, default=0.0, metavar="W",
                         help="rank by score - W x each clip's hub score, so GIFs that top every query sink "

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..limits import MAX_CLIPS, MAX_EMBED_DIM, MAX_FRAMES, MAX_HEADS, whole
+
 FORMAT_NAME = "pvse-gif-index"
 FORMAT_VERSION = 1
 
@@ -98,26 +100,65 @@ class IndexMeta:
 
     @classmethod
     def from_dict(cls, meta: dict[str, Any]) -> IndexMeta:
-        """Parse the on-disk form; a missing key or a wrong type raises KeyError / TypeError / ValueError."""
-        weights = meta["weights"]
+        """Parse the on-disk form; a missing key is a KeyError, a wrong type or an out-of-range number a
+        ValueError naming the field (bounds from `pvse.limits`, checked before any array is read)."""
+        if not isinstance(meta, dict):
+            raise ValueError("index.json must hold a JSON object")
+        weights = _field(meta, "weights", dict)
+        per_clip = whole(meta["num_embeds"], "num_embeds", 1, 2 * MAX_HEADS)
+        counts = _field(meta, "counts", dict, {})
+        for key in ("clips", "vectors"):
+            if key in counts:
+                whole(counts[key], f"counts.{key}", 0, MAX_CLIPS * 2 * MAX_HEADS)
+        vectors = _field(meta, "vectors", dict, {})
+        _field(vectors, "kind", str, "", "vectors.kind")
+        _field(vectors, "params", dict, {}, "vectors.params")
+        _field(vectors, "user_params", dict, {}, "vectors.user_params")
+        if vectors.get("bytes") is not None:
+            whole(vectors["bytes"], "vectors.bytes", 0, 2**62)
+        gallery_root = _field(meta, "gallery_root", str)
+        if not gallery_root or "\x00" in gallery_root:
+            raise ValueError("gallery_root must name a folder")
+        ref = _field(weights, "ref", str, None, "weights.ref")
         return cls(
-            weights=WeightsRef(weights.get("ref"), str(weights["fingerprint"]),
-                               bool(weights.get("ref_is_relative_path", False))),
-            config=dict(meta.get("config") or {}), attention_heads=int(meta["num_attention_heads"]),
-            embeddings_per_clip=int(meta["num_embeds"]), embed_dim=int(meta["embed_dim"]),
-            num_frames=int(meta["num_frames"]), frame_features=str(meta.get("frame_features", "")),
-            word_features=str(meta.get("word_features", "")), gallery_root=str(meta["gallery_root"]),
-            vectors=dict(meta.get("vectors") or {}), counts=dict(meta.get("counts") or {}),
-            last_build=dict(meta.get("last_build") or {}), text_heads=int(meta.get("text_heads") or 0),
-            hub_scores=dict(meta["hub_scores"]) if isinstance(meta.get("hub_scores"), dict) else None,
-            pvse_version=str(meta.get("pvse_version", "")), updated=str(meta.get("updated", "")),
-            format_version=int(meta.get("format_version", 0)))
+            weights=WeightsRef(ref, _field(weights, "fingerprint", str, name="weights.fingerprint"),
+                               _field(weights, "ref_is_relative_path", bool, False, "weights.ref_is_relative_path")),
+            config=_field(meta, "config", dict, {}),
+            attention_heads=whole(meta["num_attention_heads"], "num_attention_heads", 0, MAX_HEADS),
+            embeddings_per_clip=per_clip, embed_dim=whole(meta["embed_dim"], "embed_dim", 1, MAX_EMBED_DIM),
+            num_frames=whole(meta["num_frames"], "num_frames", 1, MAX_FRAMES),
+            frame_features=_field(meta, "frame_features", str, ""), word_features=_field(meta, "word_features", str, ""),
+            gallery_root=gallery_root, vectors=dict(vectors), counts=dict(counts),
+            last_build=_field(meta, "last_build", dict, {}),
+            text_heads=whole(meta.get("text_heads") or 0, "text_heads", 0, per_clip - 1),
+            hub_scores=meta["hub_scores"] if isinstance(meta.get("hub_scores"), dict) else None,
+            pvse_version=_field(meta, "pvse_version", str, ""), updated=_field(meta, "updated", str, ""),
+            format_version=whole(meta.get("format_version", 0), "format_version", 0, FORMAT_VERSION))
+
+
+_REQUIRED = object()
+
+
+def _field(data: dict[str, Any], key: str, kind: type, default: Any = _REQUIRED, name: str | None = None) -> Any:
+    """data[key] when it is a `kind` (None or absent: `default`, if there is one); ValueError otherwise."""
+    value = data.get(key)
+    if value is None:
+        if default is _REQUIRED:
+            raise KeyError(name or key)
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"{name or key} must be {_KIND_NAMES.get(kind, kind.__name__)}, got {value!r:.60}")
+    return value
+
+
+_KIND_NAMES = {dict: "a JSON object", str: "text", bool: "true or false", list: "a list"}
 
 
 def newer_format(meta: dict[str, Any]) -> str | None:
     """'was written by a newer pvse-gif ...' when this version cannot read `meta`'s format, else None."""
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        return (f"was written by a newer pvse-gif (index format {meta['format_version']}, this one reads "
+    version = meta.get("format_version", 0)
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        return (f"was written by a newer pvse-gif (index format {version}, this one reads "
                 f"{FORMAT_VERSION}); upgrade pvse-gif.")
     return None
 

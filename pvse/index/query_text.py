@@ -1,6 +1,7 @@
 """Turn whatever a user typed into a query the sentence encoder can read, with a note for each change.
 
 - empty / whitespace-only (including zero-width and control characters) -> QueryError with a friendly hint;
+- bytes that are not UTF-8 (a shell argument's, kept by Python as lone surrogates) -> left out, with a note;
 - absurdly long text -> cut at MAX_QUERY_CHARS on a word boundary (the encoder reads at most a few dozen
   words anyway);
 - emoji and other pictographs -> their Unicode names as words ("😂" -> "face with tears of joy"), since the
@@ -8,12 +9,16 @@
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
 from ..errors import QueryError
 
 MAX_QUERY_CHARS = 2000
+# lone surrogates: the bytes of a command-line argument that were not UTF-8 (Python's surrogateescape), or
+# unpaired UTF-16 halves sent by a browser; no encoder can read them
+_SURROGATES = re.compile("[\ud800-\udfff]")
 EXAMPLE = '"my reaction when the code compiles on the first try"'
 
 
@@ -27,9 +32,12 @@ def prepare_query(text: object) -> PreparedQuery:
     """Validate and normalise a query string (see module doc)."""
     if not isinstance(text, str):
         raise QueryError(f"the query must be text, got {type(text).__name__}")
-    if all(unicodedata.category(ch)[0] in "CZ" for ch in text):
+    if all(unicodedata.category(ch)[0] in "CZ" for ch in text):  # surrogates (bytes that were not UTF-8) are Cs
         raise QueryError(f"the query is empty: type a few words describing the reaction, e.g. {EXAMPLE}")
     notes: list[str] = []
+    text, dropped = _SURROGATES.subn("", text)
+    if dropped:
+        notes.append(f"Left out {dropped} byte(s) that are not UTF-8 text.")
     text = " ".join(text.split())
     if len(text) > MAX_QUERY_CHARS:
         cut = text.rfind(" ", 0, MAX_QUERY_CHARS + 1)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import GalleryIndexError
+from ..limits import MAX_CLIP_LINE_BYTES, MAX_META_BYTES, MAX_SOURCE_FRAMES, parse_json, read_json, whole
 from .meta import FORMAT_NAME, FORMAT_VERSION, IndexMeta, MetaView, newer_format  # noqa: F401 - the format is named here too
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
     _remove_stale_temporaries(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; an index folder is like any other
         with open(tmp / CLIPS_FILE, "w", encoding="utf-8") as fh:
             for record in index.clips:
                 fh.write(record.to_json() + "\n")
@@ -164,6 +166,13 @@ def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
     index.directory = out_dir
     return out_dir
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync(file: Path) -> None:
@@ -273,16 +282,16 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
                                     f"Build one with `pvse index GIF_DIR --out {index_dir}`.")
         raise GalleryIndexError(f"no gallery index at {index_dir}. Build one with `pvse index GIF_DIR --out {index_dir}`.")
     try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _damaged(index_dir, f"{META_FILE} is unreadable ({exc})") from exc
+        meta = read_json(meta_file, MAX_META_BYTES)
+    except (OSError, ValueError) as exc:
+        raise _damaged(index_dir, f"{META_FILE} is unreadable: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise _damaged(index_dir, f"{META_FILE} is not a {FORMAT_NAME} file")
     if newer_format(meta):
         raise GalleryIndexError(f"{index_dir} {newer_format(meta)}")
     try:
         typed = IndexMeta.from_dict(meta)
-        clips = _read_clips(index_dir / CLIPS_FILE)
+        clips = _read_clips(index_dir / CLIPS_FILE, typed.num_clips)
         emb_file = index_dir / EMBEDDINGS_FILE
         use_mmap = emb_file.stat().st_size > MMAP_ABOVE_BYTES if mmap is None else mmap
         embeddings = _load_array(index_dir, EMBEDDINGS_FILE, mmap_mode="r" if use_mmap else None)
@@ -293,8 +302,10 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
         vectors = _read_vectors(index_dir) if load_vectors else None
     except GalleryIndexError:
         raise
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise _damaged(index_dir, f"{type(exc).__name__}: {exc}") from exc
+    except KeyError as exc:
+        raise _damaged(index_dir, f"{META_FILE} has no {exc}") from None
+    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise _damaged(index_dir, str(exc)) from None
     index = GalleryIndex(typed, clips, embeddings, attention, frame_indices, vectors, index_dir, hubs)
     _validate(index)
     return index
@@ -324,21 +335,42 @@ def _check_vectors_file(index_dir: Path, meta: dict[str, Any]) -> None:
         raise _damaged(index_dir, f"{VECTORS_FILE} has {file.stat().st_size} bytes, {expected} were written")
 
 
-def _read_clips(file: Path) -> list[ClipRecord]:
+def _read_clips(file: Path, max_rows: int) -> list[ClipRecord]:
+    """clips.jsonl, each row checked (types, a safe relative path), at most `max_rows` rows (index.json's count)."""
     clips = []
-    with open(file, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
+    with open(file, "rb") as fh:
+        for line_no, line in enumerate(iter(lambda: fh.readline(MAX_CLIP_LINE_BYTES + 1), b""), 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
-            path = row["path"]
+            where = f"{CLIPS_FILE} line {line_no}"
+            if len(clips) == max_rows:
+                raise ValueError(f"{CLIPS_FILE} has more rows than the {max_rows} clips {META_FILE} counts")
+            row = parse_json(line, where, MAX_CLIP_LINE_BYTES)
+            if not isinstance(row, dict):
+                raise ValueError(f"{where} is not a JSON object")
+            path = row.get("path")
             if not isinstance(path, str) or not safe_relative_path(path):
-                raise GalleryIndexError(f"{file} line {line_no}: clip path {path!r} is not a relative path inside "
-                                        "the gallery; the index was tampered with or damaged. Rebuild it with `pvse index`.")
-            clips.append(ClipRecord(path, str(row["content_hash"]), int(row["num_source_frames"]), row.get("name"),
-                                    row.get("caption"), dict(row.get("metadata") or {}),
-                                    bool(row.get("name_from_path", False))))
+                raise GalleryIndexError(f"{file} line {line_no}: clip path {path!r:.200} is not a relative path "
+                                        "inside the gallery; the index was tampered with or damaged. Rebuild it "
+                                        "with `pvse index`.")
+            texts = {key: row.get(key) for key in ("name", "caption")}
+            for key, value in [*texts.items(), ("content_hash", row.get("content_hash"))]:
+                if not (value is None and key != "content_hash") and not isinstance(value, str):
+                    raise ValueError(f"{where}: {key} must be text, got {value!r:.60}")
+            metadata = row.get("metadata") or {}
+            if not isinstance(metadata, dict):
+                raise ValueError(f"{where}: metadata must be a JSON object")
+            if not isinstance(row.get("name_from_path", False), bool):
+                raise ValueError(f"{where}: name_from_path must be true or false")
+            frames = whole(row.get("num_source_frames"), f"{where}: num_source_frames", 0, MAX_SOURCE_FRAMES)
+            clips.append(ClipRecord(path, row["content_hash"], frames, texts["name"], texts["caption"], metadata,
+                                    row.get("name_from_path", False)))
     return clips
+
+
+def _all_finite(array: np.ndarray, rows_per_chunk: int = 4096) -> bool:
+    """No NaN or infinity in `array`, checked a block of rows at a time (a memory-mapped file stays mapped)."""
+    return all(np.isfinite(array[i:i + rows_per_chunk]).all() for i in range(0, len(array), rows_per_chunk))
 
 
 def _validate(index: GalleryIndex) -> None:
@@ -358,6 +390,16 @@ def _validate(index: GalleryIndex) -> None:
                                         f"expected {m * k} of size {h}")
     if meta.counts.get("clips") != m:
         raise _damaged(index.directory, f"{META_FILE} counts {meta.counts.get('clips')} clips, {CLIPS_FILE} has {m}")
+    kinds = {EMBEDDINGS_FILE: (index.embeddings, "f"), ATTENTION_FILE: (index.attention, "f"),
+             FRAME_INDICES_FILE: (index.frame_indices, "iu"), HUB_SCORES_FILE: (index.hub_scores, "f")}
+    for name, (array, kind) in kinds.items():
+        if array is None:
+            continue
+        if array.dtype.kind not in kind:
+            raise _damaged(index.directory, f"{name} holds {array.dtype} values, not "
+                                            f"{'numbers' if kind == 'f' else 'whole numbers'}")
+        if kind == "f" and not _all_finite(array):
+            raise _damaged(index.directory, f"{name} holds NaN or infinite values")
 
 
 def _damaged(index_dir: Path | None, detail: str) -> GalleryIndexError:

@@ -5,12 +5,14 @@ Every case runs as a real subprocess (what a user types); the processes run a fe
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -35,6 +37,31 @@ def damaged_copy(index: Path, out: Path, file: str, content: bytes | None) -> Pa
         (out / file).unlink()
     else:
         (out / file).write_bytes(content)
+    return out
+
+
+def tampered_copy(index: Path, out: Path, meta_text: str | None = None, **meta_changes) -> Path:
+    """A copy of `index` whose index.json has some fields changed (or is `meta_text`)."""
+    shutil.copytree(index, out)
+    meta = json.loads((out / "index.json").read_text())
+    meta.update(meta_changes)
+    (out / "index.json").write_text(meta_text if meta_text is not None else json.dumps(meta))
+    return out
+
+
+def nan_copy(index: Path, out: Path) -> Path:
+    shutil.copytree(index, out)
+    embeddings = np.load(out / "embeddings.npy")
+    embeddings[:] = np.nan
+    np.save(out / "embeddings.npy", embeddings)
+    return out
+
+
+def huge_config_copy(weights: Path, out: Path) -> Path:
+    shutil.copytree(weights, out)
+    config = json.loads((out / "config.json").read_text())
+    config["num_embeds"] = 10**12
+    (out / "config.json").write_text(json.dumps(config))
     return out
 
 
@@ -77,6 +104,25 @@ def runs(tmp_path_factory, shared_dir):
         "demo-cuda": [sys.executable, "-m", "demo", "--index", str(index), "--weights", str(weights), "--device",
                       "cuda"],
         "demo-foreign-host": [sys.executable, "-m", "demo", "--index", str(index), "--host", "10.255.255.1"],
+        # tampered or damaged files, each once a traceback
+        "weights-a-list": search + ["--index", str(tampered_copy(index, root / "g.index", weights=["x"]))],
+        "demo-weights-a-list": [sys.executable, "-m", "demo", "--index", str(root / "g.index"), "--weights",
+                                str(weights)],
+        "nested-index-json": search + ["--index", str(tampered_copy(index, root / "h.index", "[" * 100_000))],
+        "demo-nested-index-json": [sys.executable, "-m", "demo", "--index", str(root / "h.index")],
+        "huge-config": [sys.executable, "-m", "pvse", "search", "laughing", "--device", "cpu", "--index", str(index),
+                        "--weights", str(huge_config_copy(weights, root / "huge-weights"))],
+        "nan-embeddings": search + ["--index", str(nan_copy(index, root / "i.index"))],
+        "gallery-root-a-number": search + ["--index", str(tampered_copy(index, root / "j.index", gallery_root=5))],
+        "format-version-text": search + ["--index", str(tampered_copy(index, root / "k.index", format_version="1"))],
+        "bad-utf8-query": [os.fsencode(a) for a in search[:4]] + [b"\xff\xfe laughing"]
+                          + [os.fsencode(a) for a in search[5:]] + [b"--index", os.fsencode(index), b"--json"],
+        # usage errors: one line, like every other error
+        "top-k-huge": search + ["--index", str(index), "--top-k", "1000000000"],
+        "per-head-huge": search + ["--index", str(index), "--per-head", "1000000000"],
+        "unknown-option": search + ["--index", str(index), "--colour"],
+        "no-command": [sys.executable, "-m", "pvse"],
+        "demo-unknown-option": [sys.executable, "-m", "demo", "--colour"],
     }
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CUDA_VISIBLE_DEVICES": ""}
 
@@ -108,6 +154,39 @@ def one_line_error(result) -> str:
 ])
 def test_bad_index_input_is_one_line(runs, case, expected):
     assert expected in one_line_error(runs[case])
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("weights-a-list", "weights must be a JSON object"), ("demo-weights-a-list", "weights must be a JSON object"),
+    ("nested-index-json", "index.json is unreadable: index.json nests deeper than 32 levels"),
+    ("demo-nested-index-json", "nests deeper than 32 levels"),
+    ("huge-config", "config.json: num_embeds must be a whole number from 0 to 64, got 1000000000000"),
+    ("nan-embeddings", "embeddings.npy holds NaN or infinite values"),
+    ("gallery-root-a-number", "gallery_root must be text, got 5"),
+    ("format-version-text", "format_version must be a whole number from 0 to 1, got '1'"),
+])
+def test_tampered_index_and_weights_files_are_one_line(runs, case, expected):
+    line = one_line_error(runs[case])
+    assert expected in line and ("Rebuild it" in line or "config" in case or case.startswith("huge"))
+
+
+def test_a_query_with_bytes_that_are_not_utf8_is_answered(runs):
+    code, out, err = runs["bad-utf8-query"]
+    assert code == 0 and "Traceback" not in err, err
+    hits = json.loads(out)
+    assert len(hits) == 2 and "not UTF-8" in err  # the two clips, and a note on what was left out
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("top-k-huge", "pvse search: error: argument --top-k: must be a whole number from 1 to 48, got 1000000000"),
+    ("per-head-huge", "argument --per-head: must be a whole number from 1 to 48"),
+    ("unknown-option", "pvse: error: unrecognized arguments: --colour (see pvse --help)"),
+    ("no-command", "pvse: error: the following arguments are required: COMMAND (see pvse --help)"),
+    ("demo-unknown-option", "python -m demo: error: unrecognized arguments: --colour (see python -m demo --help)"),
+])
+def test_usage_errors_are_one_line(runs, case, expected):
+    assert expected in one_line_error(runs[case])
+    assert runs[case][1] == ""
 
 
 def test_unknown_index_parameter_is_refused_before_the_model_loads(runs):

@@ -245,3 +245,16 @@ def test_explanation_has_a_phone_strip_and_says_what_the_gif_heads_do(handlers):
                                                   strip_layout(4, 3, columns=4)["height"])  # at most 4 frames a row
     assert exp.frames.mode == "RGBA" and exp.frames.getpixel((0, 0))[3] == 0  # transparent: light and dark pages
     assert exp.frames_note.startswith(("All 3 GIF heads", "The 3 GIF heads")) and exp.payload["frames_note"]
+
+
+def test_bundled_app_answers_a_query_with_bytes_that_are_not_utf8():
+    """Lone surrogates (a shell's undecodable bytes, or unpaired halves a browser sends) reach no tokenizer."""
+    import os
+
+    from demo.handlers import DemoHandlers
+    from pvse.index import Searcher
+    handlers = DemoHandlers(Searcher.load(device="cpu"))
+    for query in (os.fsdecode(b"\xff\xfe laughing"), "laughing \ud83d", "\udcff\udcfe"):
+        view = handlers.search(query, 3)
+        assert "Something went wrong" not in view.status, query
+        assert view.ok == ("laughing" in query) and len(view.gallery) == (3 if view.ok else 0)

@@ -182,13 +182,15 @@ def test_a_clip_linking_into_a_sibling_folder_sharing_the_gallery_name_is_refuse
         served_files(Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu"))
 
 
-def test_a_gallery_root_away_from_the_index_folder_is_not_served(tiny_gallery, tmp_path, capsys):
+def test_a_gallery_root_away_from_the_index_folder_is_not_served(tiny_gallery, tmp_path):
     # a real folder of GIFs, not a system folder, but elsewhere than beside the index: what a shared index
-    # naming e.g. /usr/share would do
+    # naming e.g. /usr/share would do (served_files is what `python -m demo` checks before it serves)
     index = tampered_copy(tiny_gallery, tmp_path)  # gallery_root: the tiny gallery's absolute path, another folder
-    assert main(["--index", str(index), "--weights", str(tiny_gallery.weights_dir)]) == 2
-    line = one_error_line(capsys.readouterr().err)
-    assert "not beside or inside the index folder" in line and str(tiny_gallery.gallery_dir) in line
+    searcher = Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu")
+    with pytest.raises(GalleryIndexError, match="not beside or inside the index folder") as info:
+        served_files(searcher)
+    assert str(tiny_gallery.gallery_dir) in str(info.value) and "\n" not in str(info.value)
+    assert searcher.search("laughing", top_k=2).hits  # searching it (the CLI) is allowed: it serves no file
 
 
 def test_a_gallery_root_in_a_sibling_folder_sharing_the_index_folder_name_is_not_served(tiny_gallery, tmp_path):

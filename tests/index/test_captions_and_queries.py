@@ -86,3 +86,12 @@ def test_non_latin_and_accented_text_pass_through():
 ])
 def test_words_from_path_split_names_and_drop_numbers_extensions_and_storage_folders(path, caption):
     assert words_from_path(path) == caption
+
+
+def test_bytes_that_are_not_utf8_are_left_out_with_a_note():
+    import os
+
+    prepared = prepare_query(os.fsdecode(b"\xff\xfe laughing") + " so \ud800hard")  # as `pvse search` receives it
+    assert prepared.text == "laughing so hard" and prepared.notes == ["Left out 3 byte(s) that are not UTF-8 text."]
+    with pytest.raises(QueryError, match="the query is empty"):
+        prepare_query(os.fsdecode(b"\xff\xfe\x80"))

@@ -18,10 +18,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
+from test_index_store import make_index
 
 from pvse.index import store
 from pvse.index.store import read_index, recover_index, write_index
-from tests.index.test_index_store import make_index
 
 KILLED = 77
 
