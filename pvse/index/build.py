@@ -16,7 +16,6 @@ wins and its score is unchanged.
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -38,6 +37,7 @@ from ..clip_features import (
     iter_clip_features,
 )
 from ..errors import GalleryIndexError, MediaError, PVSEError
+from ..limits import MAX_META_BYTES, read_json
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
 from .backends import engine_for
@@ -394,8 +394,9 @@ def _check_writable(out_dir: Path) -> None:
 
 def _existing_vectors_meta(out_dir: Path) -> dict[str, Any]:
     try:
-        meta = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))
-        return dict(meta.get("vectors") or {}) if isinstance(meta, dict) else {}
+        meta = read_json(out_dir / "index.json", MAX_META_BYTES)  # bounded: the index may be tampered with
+        vectors = meta.get("vectors") if isinstance(meta, dict) else None
+        return dict(vectors) if isinstance(vectors, dict) else {}
     except (OSError, ValueError):
         return {}
 

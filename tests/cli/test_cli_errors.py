@@ -117,6 +117,8 @@ def runs(tmp_path_factory, shared_dir):
         "format-version-text": search + ["--index", str(tampered_copy(index, root / "k.index", format_version="1"))],
         "bad-utf8-query": [os.fsencode(a) for a in search[:4]] + [b"\xff\xfe laughing"]
                           + [os.fsencode(a) for a in search[5:]] + [b"--index", os.fsencode(index), b"--json"],
+        "index-over-nested": pvse_index + ["--weights", str(weights), "--out",
+                                           str(tampered_copy(index, root / "l.index", "[" * 100_000))],
         # usage errors: one line, like every other error
         "top-k-huge": search + ["--index", str(index), "--top-k", "1000000000"],
         "per-head-huge": search + ["--index", str(index), "--per-head", "1000000000"],
@@ -168,6 +170,12 @@ def test_bad_index_input_is_one_line(runs, case, expected):
 def test_tampered_index_and_weights_files_are_one_line(runs, case, expected):
     line = one_line_error(runs[case])
     assert expected in line and ("Rebuild it" in line or "config" in case or case.startswith("huge"))
+
+
+def test_indexing_over_a_damaged_index_rebuilds_it_and_says_why(runs):
+    code, out, err = runs["index-over-nested"]
+    assert code == 0 and "Traceback" not in err, err
+    assert "could not be read, so it is rebuilt from scratch" in out + err and "nests deeper than 32" in out + err
 
 
 def test_a_query_with_bytes_that_are_not_utf8_is_answered(runs):
