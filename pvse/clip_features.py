@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from .config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
 from .errors import MediaError
 from .feature_store import ClipFeatures, FeatureCache
 from .features.preprocessing import FramePreprocessing
@@ -63,16 +64,19 @@ def frame_decode_size(extractor_name: str, preprocessing: FramePreprocessing | N
     return None if spec is None else spec.preprocessing.decode_size
 
 
-def frame_features_key(extractor_name: str, preprocessing: FramePreprocessing | None = None) -> str:
+def frame_features_key(extractor_name: str, preprocessing: FramePreprocessing | None = None,
+                       precision: str = DEFAULT_PRECISION) -> str:
     """The name frame features are cached under: the extractor's, plus a hash of the preprocessing when a model
-    names one other than the extractor's own (features of differently prepared frames never mix)."""
+    names one other than the extractor's own, plus the precision when it is not fp32 (features of differently
+    prepared frames, or of the int8 CNN, never mix with others)."""
+    suffix = "" if precision == DEFAULT_PRECISION else f"@{precision}"
     if preprocessing is None:
-        return extractor_name
+        return extractor_name + suffix
     from .features import frame_extractor_spec
     if preprocessing == frame_extractor_spec(extractor_name).preprocessing:
-        return extractor_name
+        return extractor_name + suffix
     digest = hashlib.sha256(json.dumps(dataclasses.asdict(preprocessing), sort_keys=True).encode()).hexdigest()
-    return f"{extractor_name}-{digest[:8]}"
+    return f"{extractor_name}-{digest[:8]}{suffix}"
 
 
 def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None,

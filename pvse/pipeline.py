@@ -8,6 +8,8 @@ import numpy as np
 import torch
 
 from .checkpoints import Checkpoint, load_checkpoint, resolve_device
+from .config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
+from .config import check_precision
 from .features.registry import FrameExtractorSpec, WordFeaturesSpec, frame_extractor_spec, word_features_spec
 from .pie_net import PIEOutput
 
@@ -23,18 +25,22 @@ class TextEncoding:
 class PVSEPipeline:
     """Model + word features + frame extractor, each built once and lazily (load with `pvse.load`)."""
 
-    def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "auto", skip_filler: bool = True) -> None:
+    def __init__(self, checkpoint: Checkpoint, device: str | torch.device = "auto", skip_filler: bool = True,
+                 frame_precision: str = DEFAULT_PRECISION) -> None:
         """skip_filler: the text heads' attention pools no filler word (`features.filler`) unless the sentence
-        has nothing else; the sentence's global feature still reads every word. False: the model as trained."""
+        has nothing else; the sentence's global feature still reads every word. False: the model as trained.
+        frame_precision: "int8" runs the quantized frame CNN (`features.quantize`; CPU)."""
         self.checkpoint = checkpoint
         self.skip_filler = skip_filler
         self.config = checkpoint.config
         self.device = resolve_device(device)
         self.model = checkpoint.model.to(self.device).eval()
+        self.frame_precision = check_precision(frame_precision)  # "int8": the quantized frame CNN (CPU)
 
     @classmethod
-    def from_pretrained(cls, ref: str, device: str | torch.device = "auto", skip_filler: bool = True) -> PVSEPipeline:
-        return cls(load_checkpoint(ref, device=device), device, skip_filler)
+    def from_pretrained(cls, ref: str, device: str | torch.device = "auto", skip_filler: bool = True,
+                        frame_precision: str = DEFAULT_PRECISION) -> PVSEPipeline:
+        return cls(load_checkpoint(ref, device=device), device, skip_filler, frame_precision=frame_precision)
 
     @property
     def fingerprint(self) -> str:
@@ -61,7 +67,8 @@ class PVSEPipeline:
     def frame_extractor(self):
         from .features import build_frame_extractor
         return build_frame_extractor(self.config.frame_features, state_dict=self.checkpoint.frame_cnn_state,
-                                     device=self.device, preprocessing=self.config.frame_preprocessing())
+                                     device=self.device, preprocessing=self.config.frame_preprocessing(),
+                                     precision=self.frame_precision)
 
     @torch.inference_mode()
     def encode_text(self, texts: list[str], skip_filler: bool | None = None) -> TextEncoding:

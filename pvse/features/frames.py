@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from .onnx_runner import OnnxCache, OnnxRunner, try_onnx_runner, weights_digest
 from .preprocessing import FramePreprocessing
+from .quantize import DEFAULT_PRECISION, QUANT_FORMAT, check_precision
 from .registry import FrameExtractorSpec, frame_extractor_spec
 from .stored_frames import stored_like_official
 
@@ -50,6 +51,7 @@ class FrameFeatureExtractor(torch.nn.Module):
         self.register_buffer("std", torch.tensor(self.preprocessing.std).view(1, 3, 1, 1), persistent=False)
         self._runner = runner
         self.backend_note = backend_note
+        self.precision = DEFAULT_PRECISION  # "int8": the runner is the quantized graph (`build_frame_extractor`)
         self.train(False)
 
     def _adopt(self, trunk: torch.nn.Module) -> None:
@@ -106,6 +108,8 @@ class FrameFeatureExtractor(torch.nn.Module):
         array = _checked_frames(frames)
         out = np.empty((len(array), self.dim), dtype=np.float32)
         run = self._runner if self.backend == "onnxruntime" else None
+        if run is None and self.precision != DEFAULT_PRECISION:
+            raise RuntimeError(f"the {self.precision} frame CNN runs on ONNX Runtime on CPU only (device {self.device})")
         for start in range(0, len(array), batch_size):
             pixels = self.preprocess(array[start:start + batch_size])
             out[start:start + len(pixels)] = run(pixels) if run is not None else self(pixels).float().cpu().numpy()
@@ -129,19 +133,26 @@ def _checked_frames(frames: np.ndarray) -> np.ndarray:
 
 def build_frame_extractor(name: str, *, state_dict: dict[str, torch.Tensor] | None = None,
                           device: str | torch.device = "cpu", backend: str = "auto",
-                          preprocessing: FramePreprocessing | None = None) -> FrameFeatureExtractor:
+                          preprocessing: FramePreprocessing | None = None,
+                          precision: str = DEFAULT_PRECISION) -> FrameFeatureExtractor:
     """Build a frozen frame extractor by name (see `registry.frame_extractors`).
 
     state_dict: the trunk's own weights (timm / torchvision names, no classifier), for checkpoints that carry
     them; required for "resnet152", optional for "efficientnet-lite0" (ImageNet weights from its package).
     backend: "auto" uses ONNX Runtime on CPU when it is installed and agrees with PyTorch, else PyTorch;
     "onnxruntime" insists on it; "torch" never tries it. preprocessing: the model's frame preprocessing
-    (`PVSEConfig.frame_preprocessing()`); None: the spec's own.
+    (`PVSEConfig.frame_preprocessing()`); None: the spec's own. precision: "fp32", or "int8" for the
+    statically quantized graph (`quantize`; ONNX Runtime on CPU only, built once and cached).
     """
     spec = frame_extractor_spec(name)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     device = torch.device(device)
+    if check_precision(precision) != DEFAULT_PRECISION:
+        if backend == "torch" or device.type != "cpu":
+            raise ValueError(f"the {precision} frame CNN runs on ONNX Runtime on CPU only "
+                             f"(asked for backend {backend!r} on {device})")
+        return _quantized_extractor(name, spec, state_dict, preprocessing, precision)
     if backend == "torch" or device.type != "cpu":
         trunk = spec.build_trunk(state_dict)
         note = "torch (asked for)" if backend == "torch" else f"torch (device {device})"
@@ -169,3 +180,33 @@ def _onnx_runner(spec: FrameExtractorSpec, state_dict: dict[str, torch.Tensor] |
     if runner is not None and cache:
         cache.store(path, runner.model)
     return runner, trunk, note
+
+
+def _quantized_extractor(name: str, spec: FrameExtractorSpec, state_dict: dict[str, torch.Tensor] | None,
+                         preprocessing: FramePreprocessing | None, precision: str) -> FrameFeatureExtractor:
+    """The extractor with its fp32 ONNX graph swapped for the int8 one: from the cache, else quantized now
+    (calibrated on the bundled emoji frames, a minute or so) and cached."""
+    from .quantize import calibration_digest, calibration_files, calibration_pixels, quantize_int8
+
+    size = (preprocessing or spec.preprocessing).size
+    runner, trunk, note = _onnx_runner(spec, state_dict, size)
+    if runner is None:
+        raise RuntimeError(f"{name}: the {precision} frame CNN needs ONNX Runtime: {note}")
+    extractor = FrameFeatureExtractor(name, trunk, spec, runner, note, preprocessing, state_dict)
+    files = calibration_files()
+    digest = weights_digest(state_dict, spec.weights_file() if spec.weights_file and state_dict is None else None)
+    cache = OnnxCache() if digest else None
+    key = f"{digest}|{precision}|quant{QUANT_FORMAT}|{calibration_digest(files)}"
+    path = cache.path(f"{spec.name}-{precision}", size, key) if cache else None
+    quantized = cache.load(path) if cache else None
+    if quantized is None:
+        log.info("quantizing the %s frame CNN to %s (calibrated on %d bundled GIFs; cached afterwards)",
+                 name, precision, len(files))
+        pixels = calibration_pixels(files, extractor.preprocess, frame_size=extractor.preprocessing.decode_size)
+        quantized = OnnxRunner(quantize_int8(runner.model, pixels, size), torch.get_num_threads())
+        if cache:
+            cache.store(path, quantized.model)
+    extractor._runner = quantized
+    extractor.precision = precision
+    extractor.backend_note = f"onnxruntime {precision} ({path.name if path else 'not cached'})"
+    return extractor

@@ -36,6 +36,7 @@ from ..clip_features import (
     frame_features_key,
     iter_clip_features,
 )
+from ..config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
 from ..errors import GalleryIndexError, MediaError, PVSEError
 from ..limits import MAX_META_BYTES, read_json
 from ..media import MEDIA_EXTENSIONS, MediaLimits
@@ -175,7 +176,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
                 limits: MediaLimits = MediaLimits(), progress: bool = True,
                 pipeline: PVSEPipeline | None = None, text_heads: bool = False,
-                names_as_captions: bool = False) -> BuildReport:
+                names_as_captions: bool = False, precision: str = DEFAULT_PRECISION) -> BuildReport:
     """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it), or into
     the vector database `out_dir` names (`milvus://gifs.db`, `https://host:19530`; see `backends`).
 
@@ -185,13 +186,16 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     `report.notes`); `rebuild=True` forces that. index_kind: a name in `faiss_search.KINDS` (default
     "flat", exact; or the kind of the existing index). text_heads: also match queries against each clip's
     caption / name (see the module doc); names_as_captions: name clips after their file and folder names where
-    the captions file gives no name (implies text_heads).
+    the captions file gives no name (implies text_heads). precision: the frame CNN's, "fp32" or "int8"
+    (`pvse.features.quantize`; ignored when `pipeline` is given: the pipeline's own).
 
     Three steps: `plan_build` (checks, model, scan, what is reused), `encode_plan` (decode + CNN + video
     encoder for the rest), `write_plan` (captions, text heads, faiss, metadata, the atomic write).
     """
     started = time.perf_counter()
     root = gallery_folder(gallery_dir)
+    if precision != DEFAULT_PRECISION and pipeline is None:
+        pipeline = load_pipeline(weights, device, None, precision)
     engine = engine_for(out_dir)
     if engine is not None:  # a vector database named by URI (e.g. milvus://gifs.db)
         return engine.build_index(out_dir, root, weights, captions=captions, device=device, batch_size=batch_size,
@@ -236,12 +240,13 @@ def gallery_folder(gallery_dir: str | Path) -> Path:
     return Path(os.path.abspath(root))
 
 
-def load_pipeline(weights: str | None, device: str, pipeline: PVSEPipeline | None = None) -> PVSEPipeline:
-    """`pipeline` if given, else the model at `weights` (default: the bundled one)."""
+def load_pipeline(weights: str | None, device: str, pipeline: PVSEPipeline | None = None,
+                  precision: str = DEFAULT_PRECISION) -> PVSEPipeline:
+    """`pipeline` if given, else the model at `weights` (default: the bundled one) with a `precision` frame CNN."""
     if pipeline is not None:
         return pipeline
     from ..defaults import default_weights
-    return PVSEPipeline.from_pretrained(weights or default_weights(), device=device)
+    return PVSEPipeline.from_pretrained(weights or default_weights(), device=device, frame_precision=precision)
 
 
 def plan_build(root: Path, out_dir: str | Path | None, weights: str | None, *, captions: str | Path | None,
@@ -269,7 +274,7 @@ def plan_build(root: Path, out_dir: str | Path | None, weights: str | None, *, c
     paths, hashes = scan_and_hash(root, exclude, limits, report)
     report.timings["scan"] = time.perf_counter() - tick
 
-    previous = _previous_index(out_dir, pipeline.fingerprint, rebuild, report)
+    previous = _previous_index(out_dir, pipeline, rebuild, report)
     rows, todo = _reuse(previous, paths, hashes)
     report.reused = len(rows)
     return BuildPlan(root, out_dir, pipeline, index_kind, dict(index_params or {}), caption_entries, paths, hashes,
@@ -401,8 +406,10 @@ def _existing_vectors_meta(out_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def _previous_index(out_dir: Path, fingerprint: str, rebuild: bool, report: BuildReport) -> GalleryIndex | None:
-    """The index already at out_dir if it can be reused with these weights (else None, with a note why)."""
+def _previous_index(out_dir: Path, pipeline: PVSEPipeline, rebuild: bool, report: BuildReport) -> GalleryIndex | None:
+    """The index already at out_dir if it can be reused with these weights and frame CNN (else None, with a note
+    why)."""
+    fingerprint = pipeline.fingerprint
     if not (out_dir / "index.json").is_file():
         return None
     if rebuild:
@@ -418,7 +425,16 @@ def _previous_index(out_dir: Path, fingerprint: str, rebuild: bool, report: Buil
                             f"fingerprint {previous.fingerprint}); every clip is encoded again with these weights "
                             f"({fingerprint})")
         return None
+    if previous.meta.frame_precision != pipeline.frame_precision:
+        report.notes.append(precision_note("index", previous.meta.frame_precision, pipeline.frame_precision))
+        return None
     return previous
+
+
+def precision_note(what: str, old: str, new: str) -> str:
+    """Why an index's rows are not reused: its frame features came from a CNN of another precision."""
+    return (f"the existing {what} holds {old} frame-CNN features; every clip is encoded again with the {new} "
+            f"frame CNN (the two never mix)")
 
 
 def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row], report: BuildReport, *,
@@ -433,7 +449,8 @@ def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict
     config = pipeline.config
     extractor = LazyFrameExtractor(pipeline.config.frame_features, lambda: pipeline.frame_extractor)
     frames = config.frame_preprocessing()
-    cache = FeatureCache(feature_cache, frame_features_key(extractor.name, frames), config.num_frames) \
+    cache = FeatureCache(feature_cache, frame_features_key(extractor.name, frames, pipeline.frame_precision),
+                         config.num_frames) \
         if feature_cache else None
     pending: list[tuple[str, ClipFeatures]] = []
 
@@ -487,7 +504,7 @@ def index_meta(pipeline: PVSEPipeline, root: Path, out_dir: Path, kind: str, par
                     "removed": report.removed, "failed": [list(f) for f in report.failed],
                     "skipped": [list(s) for s in report.skipped], "notes": report.notes},
         text_heads=int(num_text_heads), pvse_version=__version__,
-        updated=datetime.now(UTC).isoformat(timespec="seconds"))
+        updated=datetime.now(UTC).isoformat(timespec="seconds"), frame_precision=pipeline.frame_precision)
 
 
 def _relative_or_absolute(path: Path, start: Path) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
 from ..limits import MAX_CLIPS, MAX_EMBED_DIM, MAX_FRAMES, MAX_HEADS, whole
 
 FORMAT_NAME = "pvse-gif-index"
@@ -55,6 +56,7 @@ class IndexMeta:
     pvse_version: str = ""
     updated: str = ""
     format_version: int = FORMAT_VERSION
+    frame_precision: str = DEFAULT_PRECISION  # the frame CNN's ("int8": quantized); rows of different precisions never mix
 
     @property
     def gif_heads(self) -> int:
@@ -96,7 +98,8 @@ class IndexMeta:
             "frame_features": self.frame_features, "word_features": self.word_features,
             "gallery_root": self.gallery_root, "vectors": self.vectors, "counts": self.counts,
             "last_build": self.last_build, "text_heads": self.text_heads,
-        } | ({"hub_scores": self.hub_scores} if self.hub_scores is not None else {})
+        } | ({"hub_scores": self.hub_scores} if self.hub_scores is not None else {}) \
+          | ({"frame_precision": self.frame_precision} if self.frame_precision != DEFAULT_PRECISION else {})
 
     @classmethod
     def from_dict(cls, meta: dict[str, Any]) -> IndexMeta:
@@ -133,7 +136,8 @@ class IndexMeta:
             text_heads=whole(meta.get("text_heads") or 0, "text_heads", 0, per_clip - 1),
             hub_scores=meta["hub_scores"] if isinstance(meta.get("hub_scores"), dict) else None,
             pvse_version=_field(meta, "pvse_version", str, ""), updated=_field(meta, "updated", str, ""),
-            format_version=whole(meta.get("format_version", 0), "format_version", 0, FORMAT_VERSION))
+            format_version=whole(meta.get("format_version", 0), "format_version", 0, FORMAT_VERSION),
+            frame_precision=_precision(meta.get("frame_precision", DEFAULT_PRECISION)))
 
 
 _REQUIRED = object()
@@ -152,6 +156,14 @@ def _field(data: dict[str, Any], key: str, kind: type, default: Any = _REQUIRED,
 
 
 _KIND_NAMES = {dict: "a JSON object", str: "text", bool: "true or false", list: "a list"}
+
+
+def _precision(value: Any) -> str:
+    """The index's frame CNN precision, one of `config.FRAME_PRECISIONS` (ValueError otherwise)."""
+    from ..config import FRAME_PRECISIONS
+    if value not in FRAME_PRECISIONS:
+        raise ValueError(f"frame_precision must be one of {', '.join(FRAME_PRECISIONS)}, got {value!r:.60}")
+    return str(value)
 
 
 def newer_format(meta: dict[str, Any]) -> str | None:

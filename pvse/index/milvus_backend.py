@@ -53,6 +53,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..config import DEFAULT_FRAME_PRECISION
 from ..errors import GalleryIndexError, PVSEError
 from ..media import MediaLimits
 from .faiss_search import KINDS as FAISS_KINDS
@@ -630,7 +631,8 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
     paths, hashes = builder.scan_and_hash(root, exclude, limits, report)
     timings["scan"] = time.perf_counter() - tick
 
-    current, old_collection = _current_build(store, pipeline.fingerprint, config.embed_dim, rebuild, report)
+    current, old_collection = _current_build(store, pipeline.fingerprint, config.embed_dim, rebuild, report,
+                                             pipeline.frame_precision)
     old_vectors = current.vectors if current is not None else {}
     old_text_heads = current.text_heads if current is not None else 0
     old_gif_heads = current.gif_heads if current is not None else 0
@@ -785,7 +787,8 @@ def _source(path: str, content_hash: str, old: dict[str, _Stored], by_hash: dict
     return stored.clip if stored is not None and stored.content_hash == content_hash else by_hash[content_hash]
 
 
-def _current_build(store: MilvusStore, fingerprint: str, dim: int, rebuild: bool, report
+def _current_build(store: MilvusStore, fingerprint: str, dim: int, rebuild: bool, report,
+                   precision: str = DEFAULT_FRAME_PRECISION
                    ) -> tuple[IndexMeta | None, str | None]:
     """The gallery's meta row, and its collection when its clips can be reused with these weights (else None)."""
     raw = store.read_meta()
@@ -807,6 +810,10 @@ def _current_build(store: MilvusStore, fingerprint: str, dim: int, rebuild: bool
         report.notes.append(f"the existing gallery was built with other weights ({current.weights.ref}, "
                             f"fingerprint {current.weights.fingerprint}); every clip is encoded again with "
                             f"these weights ({fingerprint})")
+        return current, None
+    if current.frame_precision != precision:
+        from .build import precision_note
+        report.notes.append(precision_note("gallery", current.frame_precision, precision))
         return current, None
     if current.embed_dim != dim or not store.has(collection):
         report.notes.append("the existing gallery does not match this model or lost its vectors; it is rebuilt")
