@@ -44,6 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frame CNN precision: int8 is ONNX Runtime static quantization (CPU; 2-3x faster "
                              "frame features, cosine to fp32 features about 0.97, see docs/indexing-at-scale.md); "
                              "an index never mixes the two (default fp32)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="encode the clips on a Ray cluster (pip install 'pvse-gif[ray]'): auto (the cluster "
+                             "this machine joined with `ray start`), ray://HOST:10001, or local (Ray on this machine); "
+                             "the gallery folder and weights must be at the same path on every node "
+                             "(docs/indexing-at-scale.md)")
+    parser.add_argument("--ray-workers", type=positive_int, default=2, metavar="N",
+                        help="Ray actors, each loading the model once (default 2)")
+    parser.add_argument("--ray-threads", type=positive_int, default=1, metavar="N",
+                        help="CPUs (and CNN threads) per Ray actor (default 1)")
     parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="clips per CNN batch (default 8)")
     parser.add_argument("--workers", type=positive_int, default=2, metavar="N", help="decoding threads (default 2)")
     parser.add_argument("--feature-cache", metavar="DIR", help="keep frame features here and reuse them next time")
@@ -65,11 +74,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..index.build import build_index
     limits = MediaLimits(max_file_bytes=int(args.max_file_mb * 2**20))
+    encoder = None
+    if args.ray:
+        from ..index.ray_build import RayEncoder
+        encoder = RayEncoder(args.ray, workers=args.ray_workers, threads=args.ray_threads)
     report = build_index(args.gallery, args.out, args.weights, captions=args.captions, device=args.device,
                          batch_size=args.batch_size, feature_cache=args.feature_cache, index_kind=args.index_kind,
                          index_params=dict(args.index_param) or None, rebuild=args.rebuild,
                          decode_workers=args.workers, limits=limits, progress=not args.quiet,
                          text_heads=args.text_heads, names_as_captions=args.names_as_captions,
-                         precision=args.precision)
+                         precision=args.precision, encoder=encoder)
     print(report.summary())
     return 0

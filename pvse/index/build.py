@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -89,6 +89,16 @@ class BuildReport:
         if self.timings:
             lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
         return "\n".join(lines)
+
+
+class ClipEncoder(Protocol):
+    """Encodes clips into index rows: decode + frame CNN + video encoder for each path in `todo` (relative to
+    `root`), a `_Row` into `rows[path]` for each success, `(path, reason)` into `report.failed` for each
+    failure, time into `report.timings` ("features", "encoder"). `encode_clips` does it in this process."""
+
+    def __call__(self, todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row],
+                 report: BuildReport, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,
+                 limits: MediaLimits, progress: bool) -> None: ...
 
 
 @dataclass
@@ -176,7 +186,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
                 limits: MediaLimits = MediaLimits(), progress: bool = True,
                 pipeline: PVSEPipeline | None = None, text_heads: bool = False,
-                names_as_captions: bool = False, precision: str = DEFAULT_PRECISION) -> BuildReport:
+                names_as_captions: bool = False, precision: str = DEFAULT_PRECISION,
+                encoder: ClipEncoder | None = None) -> BuildReport:
     """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it), or into
     the vector database `out_dir` names (`milvus://gifs.db`, `https://host:19530`; see `backends`).
 
@@ -187,7 +198,9 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     "flat", exact; or the kind of the existing index). text_heads: also match queries against each clip's
     caption / name (see the module doc); names_as_captions: name clips after their file and folder names where
     the captions file gives no name (implies text_heads). precision: the frame CNN's, "fp32" or "int8"
-    (`pvse.features.quantize`; ignored when `pipeline` is given: the pipeline's own).
+    (`pvse.features.quantize`; ignored when `pipeline` is given: the pipeline's own). encoder: what turns the
+    clips to encode into rows (`ClipEncoder`; default `encode_clips`, this process; `ray_build.RayEncoder`
+    spreads them over a Ray cluster).
 
     Three steps: `plan_build` (checks, model, scan, what is reused), `encode_plan` (decode + CNN + video
     encoder for the rest), `write_plan` (captions, text heads, faiss, metadata, the atomic write).
@@ -202,12 +215,12 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                                   feature_cache=feature_cache, index_kind=index_kind, index_params=index_params,
                                   rebuild=rebuild, decode_workers=decode_workers, limits=limits,
                                   progress=progress, pipeline=pipeline, text_heads=text_heads,
-                                  names_as_captions=names_as_captions)
+                                  names_as_captions=names_as_captions, encoder=encoder)
     plan = plan_build(root, out_dir, weights, captions=captions, device=device, feature_cache=feature_cache,
                       index_kind=index_kind, index_params=index_params, rebuild=rebuild, limits=limits,
                       pipeline=pipeline)
     ordered = encode_plan(plan, batch_size=batch_size, feature_cache=feature_cache, decode_workers=decode_workers,
-                          limits=limits, progress=progress)
+                          limits=limits, progress=progress, encoder=encoder)
     write_plan(plan, ordered, text_heads=text_heads or names_as_captions, names_as_captions=names_as_captions,
                batch_size=batch_size)
     plan.report.seconds = time.perf_counter() - started
@@ -307,10 +320,11 @@ def _reuse(previous: GalleryIndex | None, paths: list[str], hashes: dict[str, st
 
 
 def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,
-                limits: MediaLimits, progress: bool) -> list[_Row]:
-    """Encode the plan's new and changed clips; the index's rows in gallery order, with the report's counts."""
+                limits: MediaLimits, progress: bool, encoder: ClipEncoder | None = None) -> list[_Row]:
+    """Encode the plan's new and changed clips (with `encoder`, default `encode_clips`); the index's rows in
+    gallery order, with the report's counts."""
     report, rows = plan.report, plan.rows
-    encode_clips(plan.todo, plan.root, plan.pipeline, rows, report, batch_size=batch_size,
+    (encoder or encode_clips)(plan.todo, plan.root, plan.pipeline, rows, report, batch_size=batch_size,
                  feature_cache=feature_cache, decode_workers=decode_workers, limits=limits, progress=progress)
     old_hash_of = {c.path: c.content_hash for c in plan.previous.clips} if plan.previous is not None else {}
     if plan.previous is not None:

@@ -592,7 +592,7 @@ def build_index(location: str, gallery_dir: str | Path, weights: str | None = No
                 feature_cache: str | Path | None = None, index_kind: str | None = None,
                 index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
                 limits: MediaLimits = MediaLimits(), progress: bool = True, pipeline=None, text_heads: bool = False,
-                names_as_captions: bool = False):
+                names_as_captions: bool = False, encoder=None):
     """`build.build_index` into Milvus: same arguments and report; see the module doc for what is safe when."""
     started = time.perf_counter()
     loc = parse_location(location)
@@ -604,14 +604,14 @@ def build_index(location: str, gallery_dir: str | Path, weights: str | None = No
         return _build(store, root, weights, captions=captions, device=device, batch_size=batch_size,
                       feature_cache=feature_cache, index_kind=index_kind, index_params=index_params, rebuild=rebuild,
                       decode_workers=decode_workers, limits=limits, progress=progress, pipeline=pipeline,
-                      text_heads=text_heads, names_as_captions=names_as_captions, started=started)
+                      text_heads=text_heads, names_as_captions=names_as_captions, started=started, encoder=encoder)
     finally:
         store.close()
 
 
 def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, device, batch_size, feature_cache,
            index_kind, index_params, rebuild, decode_workers, limits, progress, pipeline, text_heads: bool,
-           names_as_captions: bool, started: float):
+           names_as_captions: bool, started: float, encoder=None):
     from . import build as builder
     from .captions import CaptionEntry, match_captions, read_captions, words_from_path
 
@@ -656,8 +656,9 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
 
     todo = [p for p in paths if hashes[p] not in by_hash]
     encoded: dict[str, Any] = {}
-    builder.encode_clips(todo, root, pipeline, encoded, report, batch_size=batch_size, feature_cache=feature_cache,
-                         decode_workers=decode_workers, limits=limits, progress=progress)
+    (encoder or builder.encode_clips)(todo, root, pipeline, encoded, report, batch_size=batch_size,
+                                      feature_cache=feature_cache, decode_workers=decode_workers, limits=limits,
+                                      progress=progress)
     final = [p for p in paths if p in encoded or hashes[p] in by_hash]
     if not final:
         raise GalleryIndexError(f"none of the {len(paths)} media files under {root} could be indexed"

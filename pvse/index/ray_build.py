@@ -1,0 +1,190 @@
+"""Encode a gallery's clips on a Ray cluster (Ray Data): `pvse index SOURCE --ray ADDRESS`.
+
+The driver does what a single-process build does before and after encoding (`build.plan_build`: checks, scan,
+content hashes, which clips the existing index gives back; `build.write_plan`: captions, text heads, faiss or
+Milvus, the atomic write). Only the encoding moves: `RayEncoder` is a `build.ClipEncoder` that sends the paths
+to encode through `Dataset.map_batches` to a pool of actors; each actor loads the model once and runs the same
+`build.encode_clips` (decode + frame CNN + video encoder) on its batch, so rows are those of one process (to
+float rounding of the batched encoder). Rows come back to the driver keyed by path, so clip order is the
+gallery's. A file that cannot be decoded is a failed clip with its reason, as in one process; a batch whose
+actor dies (killed, out of memory) is run again on a restarted actor (Ray Data's actor restarts and task
+retries), up to `max_task_retries` times.
+
+Workers read the clips from the gallery folder's path, so on a real cluster the folder is on storage every node
+mounts at the same path (NFS, a shared volume), and the weights are a Hub repo id or such a path too.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import GalleryIndexError
+from ..media import MediaLimits
+from .build import BuildReport, ClipRecord, _Row, encode_clips
+
+LOCAL = "local"  # start a Ray instance in this process (`ray.init()` with `workers` CPUs) instead of joining one
+
+
+class _ClipActor:
+    """One Ray actor: the model loaded once, then `encode_clips` on each batch of relative paths."""
+
+    def __init__(self, weights: str, fingerprint: str, precision: str, root: str, feature_cache: str | None,
+                 limits: MediaLimits, threads: int, decode_workers: int, batch_size: int) -> None:
+        import torch
+
+        from ..pipeline import PVSEPipeline
+        torch.set_num_threads(max(1, threads))
+        self.pipeline = PVSEPipeline.from_pretrained(weights, device="cpu", frame_precision=precision)
+        if self.pipeline.fingerprint != fingerprint:
+            raise GalleryIndexError(f"the weights {weights} on this Ray worker are not the driver's (fingerprint "
+                                    f"{self.pipeline.fingerprint}, driver {fingerprint}); give every node the same")
+        self.root, self.feature_cache, self.limits = Path(root), feature_cache, limits
+        self.decode_workers, self.batch_size = decode_workers, batch_size
+        config = self.pipeline.config
+        probe = self.pipeline.encode_frame_features(np.zeros((1, config.num_frames, config.frame_dim), np.float32))
+        self.shapes = (tuple(probe.embeddings.shape[1:]), tuple(probe.attention.shape[1:]), (config.num_frames,))
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        paths = [str(p) for p in batch["path"]]
+        rows: dict[str, _Row] = {}
+        report = BuildReport(self.root)
+        encode_clips(paths, self.root, self.pipeline, rows, report, batch_size=self.batch_size,
+                     feature_cache=self.feature_cache, decode_workers=self.decode_workers, limits=self.limits,
+                     progress=False)
+        failed = dict(report.failed)
+        out: dict[str, list] = {k: [] for k in ("path", "reason", "content_hash", "num_source_frames", "embeddings",
+                                                "attention", "frame_indices")}
+        for rel in paths:
+            row = rows.get(rel)
+            out["path"].append(rel)
+            out["reason"].append("" if row else failed.get(rel, "not encoded (no reason given)"))
+            out["content_hash"].append(row.record.content_hash if row else "")
+            out["num_source_frames"].append(row.record.num_source_frames if row else 0)
+            for name, shape, dtype in zip(("embeddings", "attention", "frame_indices"), self.shapes,
+                                          (np.float32, np.float32, np.int32)):
+                out[name].append(getattr(row, name) if row else np.zeros(shape, dtype))
+        columns = {k: np.asarray(v) for k, v in out.items() if k not in ("embeddings", "attention", "frame_indices")}
+        for name, shape in zip(("embeddings", "attention", "frame_indices"), self.shapes):
+            columns[name] = np.stack(out[name]) if out[name] else np.zeros((0, *shape))
+        columns["worker_pid"] = np.full(len(paths), os.getpid(), dtype=np.int64)
+        columns["seconds"] = np.full(len(paths), sum(report.timings.values()) / max(1, len(paths)))
+        return columns
+
+
+class RayEncoder:
+    """A `build.ClipEncoder` that encodes on a Ray cluster with `workers` actors of `threads` CPUs each.
+
+    address: "auto" (the cluster this machine is part of, `ray start`), "ray://HOST:10001" (Ray Client), or
+    "local" (a Ray instance started here with `workers * threads` CPUs, shut down afterwards). A Ray already
+    initialised in this process is used as it is. on_batch: called on the driver with each batch's columns
+    (path, worker_pid, ...) as it arrives (monitoring; the progress bar is kept by the encoder itself).
+    """
+
+    def __init__(self, address: str = "auto", workers: int = 2, threads: int = 1, max_task_retries: int = 3,
+                 on_batch: Callable[[dict[str, np.ndarray]], None] | None = None) -> None:
+        if workers < 1 or threads < 1:
+            raise ValueError(f"workers and threads must be >= 1, got {workers} and {threads}")
+        self.address, self.workers, self.threads = address, workers, threads
+        self.max_task_retries, self.on_batch = max_task_retries, on_batch
+        self.worker_pids: set[int] = set()
+
+    def __call__(self, todo: list[str], root: Path, pipeline, rows: dict[str, _Row], report: BuildReport, *,
+                 batch_size: int, feature_cache: str | Path | None, decode_workers: int, limits: MediaLimits,
+                 progress: bool) -> None:
+        report.timings.setdefault("features", 0.0)
+        report.timings.setdefault("encoder", 0.0)
+        if not todo:
+            return
+        ray = _import_ray()
+        started_here = self._connect(ray)
+        tick = time.perf_counter()
+        try:
+            self._run(ray, todo, root, pipeline, rows, report, batch_size=batch_size, feature_cache=feature_cache,
+                      decode_workers=decode_workers, limits=limits, progress=progress)
+        finally:
+            report.timings["features"] += time.perf_counter() - tick  # decode + CNN + encoder, on the workers
+            if started_here:
+                ray.shutdown()
+
+    def _connect(self, ray) -> bool:
+        """Join (or start) Ray; True when this call started it."""
+        if ray.is_initialized():
+            return False
+        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+        try:
+            if self.address == LOCAL:
+                ray.init(num_cpus=self.workers * self.threads, include_dashboard=False, **kwargs)
+            else:
+                ray.init(address=self.address, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
+            raise GalleryIndexError(f"cannot reach the Ray cluster at {self.address!r} ({type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0] if str(exc) else exc}); start one with `ray start "
+                                    f"--head` or pass --ray local") from None
+        return True
+
+    def _run(self, ray, todo, root, pipeline, rows, report, *, batch_size, feature_cache, decode_workers, limits,
+             progress) -> None:
+        from tqdm.auto import tqdm
+
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.verbose_stats_logs = False
+        per_task = max(1, batch_size)
+        dataset = ray.data.from_items([{"path": rel} for rel in todo],
+                                      override_num_blocks=max(1, -(-len(todo) // per_task)))
+        weights = str(pipeline.checkpoint.source)
+        if Path(weights).expanduser().exists():
+            weights = str(Path(weights).expanduser().resolve())
+        encoded = dataset.map_batches(
+            _ClipActor, batch_size=per_task, compute=ray.data.ActorPoolStrategy(size=self.workers),
+            num_cpus=self.threads,
+            fn_constructor_kwargs=dict(weights=weights, fingerprint=pipeline.fingerprint,
+                                       precision=pipeline.frame_precision, root=str(root),
+                                       feature_cache=str(feature_cache) if feature_cache else None, limits=limits,
+                                       threads=self.threads, decode_workers=decode_workers, batch_size=per_task),
+            max_restarts=-1, max_task_retries=self.max_task_retries)
+        bar = tqdm(total=len(todo), unit="clip", desc=f"indexing on Ray ({self.workers} workers)",
+                   disable=not progress, dynamic_ncols=True)
+        failed: dict[str, str] = {}
+        busy = 0.0
+        try:
+            for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
+                self.worker_pids.update(int(p) for p in batch["worker_pid"])
+                busy += float(np.sum(batch["seconds"]))
+                for i, rel in enumerate(batch["path"]):
+                    rel = str(rel)
+                    if batch["reason"][i]:
+                        failed[rel] = str(batch["reason"][i])
+                        continue
+                    failed.pop(rel, None)
+                    rows[rel] = _Row(ClipRecord(rel, str(batch["content_hash"][i]), int(batch["num_source_frames"][i])),
+                                     np.asarray(batch["embeddings"][i], np.float32),
+                                     np.asarray(batch["attention"][i], np.float32),
+                                     np.asarray(batch["frame_indices"][i], np.int32))
+                bar.update(len(batch["path"]))
+                if self.on_batch is not None:
+                    self.on_batch(batch)
+        except GalleryIndexError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a Ray failure ends the build before anything is written
+            raise GalleryIndexError(f"the Ray build failed ({type(exc).__name__}: "
+                                    f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}); "
+                                    "nothing was written") from None
+        finally:
+            bar.close()
+        report.failed.extend(sorted(failed.items()))
+        report.timings["worker busy"] = report.timings.get("worker busy", 0.0) + busy
+
+
+def _import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401 - the Data library is what this uses
+    except ImportError:
+        raise GalleryIndexError("building on Ray needs the ray extra: pip install 'pvse-gif[ray]'") from None
+    return ray

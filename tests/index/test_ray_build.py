@@ -1,0 +1,104 @@
+"""`pvse index --ray`: a local Ray cluster (2 CPUs, 2 actors) gives the single-process index, even when an actor
+is killed mid-run; bad files are skipped with their reason, and an incremental rerun reuses rows as before."""
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pvse.checkpoints import load_checkpoint, save_checkpoint
+from pvse.config import PVSEConfig
+from pvse.index import build_index, read_index
+from pvse.model import PVSE
+from pvse.pipeline import PVSEPipeline
+
+ray = pytest.importorskip("ray")
+from pvse.index.ray_build import RayEncoder  # noqa: E402 - only with the ray extra
+
+BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
+GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif",
+        "558-shark.gif"]
+CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
+              word_features="glove-6b-50d", word_dim=50, num_frames=4)
+
+
+def test_no_cluster_to_join_is_a_one_line_error_and_writes_nothing(tmp_path, monkeypatch):
+    """Runs before the module's cluster starts: "auto" finds no Ray instance on this machine."""
+    from pvse.errors import GalleryIndexError
+    if ray.is_initialized():
+        pytest.skip("a Ray instance is already running in this process")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    gallery = tmp_path / "gallery"
+    gallery.mkdir()
+    shutil.copy(BUNDLED / GIFS[0], gallery / GIFS[0])
+    torch.manual_seed(0)
+    pipeline = PVSEPipeline(load_checkpoint(save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), tmp_path / "w"),
+                                            device="cpu"), "cpu")
+    with pytest.raises(GalleryIndexError, match="cannot reach the Ray cluster at 'auto'"):
+        build_index(gallery, tmp_path / "x.index", pipeline=pipeline, progress=False, encoder=RayEncoder("auto"))
+    assert not (tmp_path / "x.index").exists() and not ray.is_initialized()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    if not BUNDLED.is_dir():
+        pytest.skip("the bundled emoji gallery is not here")
+    root = tmp_path_factory.mktemp("ray")
+    gallery = root / "gallery"
+    (gallery / "sub").mkdir(parents=True)
+    for i, name in enumerate(GIFS):
+        shutil.copy(BUNDLED / name, gallery / ("sub" if i % 2 else "") / name)
+    data = (BUNDLED / GIFS[0]).read_bytes()
+    (gallery / "broken.gif").write_bytes(data[: len(data) // 3])
+    (gallery / "notes.txt").write_text("not media")
+    torch.manual_seed(0)
+    weights = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "weights")
+    pipeline = PVSEPipeline(load_checkpoint(weights, device="cpu"), "cpu")
+    single = build_index(gallery, root / "single.index", pipeline=pipeline, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield dict(root=root, gallery=gallery, pipeline=pipeline, single=single)
+    ray.shutdown()
+
+
+def assert_same_index(a_dir, b_dir):
+    a, b = read_index(a_dir), read_index(b_dir)
+    assert [c.path for c in a.clips] == [c.path for c in b.clips]
+    assert [c.content_hash for c in a.clips] == [c.content_hash for c in b.clips]
+    np.testing.assert_allclose(a.embeddings, b.embeddings, atol=1e-5)
+    np.testing.assert_allclose(a.attention, b.attention, atol=1e-5)
+    np.testing.assert_array_equal(a.frame_indices, b.frame_indices)
+
+
+def test_two_ray_workers_give_the_single_process_index(setup):
+    encoder = RayEncoder(workers=2)
+    report = build_index(setup["gallery"], setup["root"] / "ray.index", pipeline=setup["pipeline"], progress=False,
+                         batch_size=2, encoder=encoder)
+    single = setup["single"]
+    assert report.indexed == single.indexed == len(GIFS)
+    assert report.failed == single.failed and [p for p, _ in report.failed] == ["broken.gif"]
+    assert report.skipped == single.skipped
+    assert len(encoder.worker_pids) == 2 and os.getpid() not in encoder.worker_pids  # really two other processes
+    assert_same_index(setup["root"] / "single.index", setup["root"] / "ray.index")
+
+    rerun = build_index(setup["gallery"], setup["root"] / "ray.index", pipeline=setup["pipeline"], progress=False,
+                        batch_size=2, encoder=encoder)
+    assert (rerun.reused, rerun.added, rerun.failed) == (len(GIFS), 0, single.failed)  # only the bad file is tried
+
+
+def test_a_worker_killed_mid_run_still_gives_the_complete_index(setup):
+    killed: list[int] = []
+
+    def kill_first_worker(batch):
+        if not killed:
+            killed.append(int(batch["worker_pid"][0]))
+            os.kill(killed[0], signal.SIGKILL)
+
+    encoder = RayEncoder(workers=2, on_batch=kill_first_worker)
+    report = build_index(setup["gallery"], setup["root"] / "killed.index", pipeline=setup["pipeline"],
+                         progress=False, batch_size=1, encoder=encoder)
+    assert killed and report.indexed == len(GIFS)
+    assert [p for p, _ in report.failed] == ["broken.gif"]
+    assert_same_index(setup["root"] / "single.index", setup["root"] / "killed.index")
