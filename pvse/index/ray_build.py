@@ -73,6 +73,7 @@ class _ClipActor:
             columns[name] = np.stack(out[name]) if out[name] else np.zeros((0, *shape))
         columns["worker_pid"] = np.full(len(paths), os.getpid(), dtype=np.int64)
         columns["seconds"] = np.full(len(paths), sum(report.timings.values()) / max(1, len(paths)))
+        columns["rss_mb"] = np.full(len(paths), _peak_rss_mb())
         return columns
 
 
@@ -91,7 +92,8 @@ class RayEncoder:
             raise ValueError(f"workers and threads must be >= 1, got {workers} and {threads}")
         self.address, self.workers, self.threads = address, workers, threads
         self.max_task_retries, self.on_batch = max_task_retries, on_batch
-        self.worker_pids: set[int] = set()
+        self.worker_pids: set[int] = set()  # the actors' processes seen (a restarted actor is a new one)
+        self.worker_peak_rss_mb = 0.0  # the largest peak RSS an actor reported
 
     def __call__(self, todo: list[str], root: Path, pipeline, rows: dict[str, _Row], report: BuildReport, *,
                  batch_size: int, feature_cache: str | Path | None, decode_workers: int, limits: MediaLimits,
@@ -155,6 +157,7 @@ class RayEncoder:
         try:
             for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
                 self.worker_pids.update(int(p) for p in batch["worker_pid"])
+                self.worker_peak_rss_mb = max(self.worker_peak_rss_mb, float(np.max(batch["rss_mb"], initial=0.0)))
                 busy += float(np.sum(batch["seconds"]))
                 for i, rel in enumerate(batch["path"]):
                     rel = str(rel)
@@ -179,6 +182,15 @@ class RayEncoder:
             bar.close()
         report.failed.extend(sorted(failed.items()))
         report.timings["worker busy"] = report.timings.get("worker busy", 0.0) + busy
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS in MiB (0 where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _import_ray():
