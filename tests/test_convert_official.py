@@ -368,7 +368,7 @@ def test_pipeline_encodes_sentences_with_the_official_vocabulary(resnet152):
     state = official_state(resnet152, k=2, seed=9)
     config, ours, cnn_state, vocab = convert_official_state_dict(state, WORDS)
     pipe = PVSEPipeline(Checkpoint(model_from(config, ours), config, "test", "fp", cnn_state, vocab), device="cpu")
-    enc = pipe.encode_text(["MRW my boss says no", "cat falls off zebra"])
+    enc = pipe.encode_text(["MRW my boss says no", "cat falls off zebra"], skip_filler=False)  # as the release
     index = {w: i for i, w in enumerate(WORDS)}
     rows = [["<start>", "mrw", "my", "boss", "says", "no", "<end>"], ["<start>", "cat", "falls", "off", "<unk>", "<end>"]]
     ids = torch.zeros(2, 7, dtype=torch.long)
