@@ -15,8 +15,10 @@ mounts at the same path (NFS, a shared volume), and the weights are a Hub repo i
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,7 +119,7 @@ class RayEncoder:
         """Join (or start) Ray; True when this call started it."""
         if ray.is_initialized():
             return False
-        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+        kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
         try:
             if self.address == LOCAL:
                 ray.init(num_cpus=self.workers * self.threads, include_dashboard=False, **kwargs)
@@ -136,12 +138,15 @@ class RayEncoder:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.verbose_stats_logs = False
-        per_task = max(1, batch_size)
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        per_task = max(1, min(batch_size, -(-len(todo) // self.workers)))  # every actor gets some work
         dataset = ray.data.from_items([{"path": rel} for rel in todo],
                                       override_num_blocks=max(1, -(-len(todo) // per_task)))
         weights = str(pipeline.checkpoint.source)
         if Path(weights).expanduser().exists():
             weights = str(Path(weights).expanduser().resolve())
+        warnings.filterwarnings("ignore", module=r"ray\..*")  # deprecation and tuning chatter, not the user's
+        warnings.filterwarnings("ignore", message=r".*ray_remote_args.*")
         encoded = dataset.map_batches(
             _ClipActor, batch_size=per_task, compute=ray.data.ActorPoolStrategy(size=self.workers),
             num_cpus=self.threads,
