@@ -78,6 +78,11 @@ class PVSEConfig:
         if self.num_frames < 1:
             raise WeightsError(f"num_frames must be >= 1, got {self.num_frames}")
         if isinstance(self.preprocessing, dict):
+            known = {f.name for f in dataclasses.fields(FramePreprocessing)}
+            unknown, missing = sorted(set(self.preprocessing) - known), {"size", "mean", "std"} - set(self.preprocessing)
+            if unknown or missing:
+                raise WeightsError(f"config.json: preprocessing has unknown fields {unknown} or lacks {sorted(missing)}; "
+                                   "it was written by a newer or different version of pvse-gif")
             object.__setattr__(self, "preprocessing", FramePreprocessing(**self.preprocessing))
         if self.residual not in RESIDUALS:
             raise WeightsError(f"residual must be one of {', '.join(RESIDUALS)}, got '{self.residual}'")

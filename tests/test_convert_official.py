@@ -557,3 +557,6 @@ def test_our_own_configs_keep_their_preprocessing_byte_for_byte():
     with pytest.raises(WeightsError, match="sampling"):
         PVSEConfig.from_dict({**json.loads(text), "preprocessing": {"size": 224, "mean": [0.5] * 3, "std": [0.5] * 3,
                                                                     "sampling": "random"}})
+    with pytest.raises(WeightsError, match="unknown fields \\['gamma'\\]"):
+        PVSEConfig.from_dict({**json.loads(text), "preprocessing": {"size": 224, "mean": [0.5] * 3, "std": [0.5] * 3,
+                                                                    "gamma": 2.2}})

@@ -56,14 +56,16 @@ class FramePreprocessing:
             problems.append(f"sampling must be one of {', '.join(SAMPLINGS)}, got '{self.sampling}'")
         if self.interpolation not in INTERPOLATIONS:
             problems.append(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got '{self.interpolation}'")
-        if self.timeline_fps is not None and not (isinstance(self.timeline_fps, (int, float)) and self.timeline_fps > 0):
-            problems.append(f"timeline_fps must be a number > 0 or null, got {self.timeline_fps!r}")
+        fps = self.timeline_fps
+        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, int | float) or not 0 < fps <= 1000):
+            problems.append(f"timeline_fps must be a number from 0 (excluded) to 1000, or null; got {fps!r:.40}")
         if not isinstance(self.normalize, bool):
-            problems.append(f"normalize must be true or false, got {self.normalize!r}")
-        if self.prescale is not None and (self.prescale < self.size or self.resize is None):
-            problems.append(f"prescale {self.prescale}: needs resize (shorter side, then crop) and prescale >= size")
-        if self.jpeg_quality is not None and not 1 <= self.jpeg_quality <= 100:
-            problems.append(f"jpeg_quality must be 1-100, got {self.jpeg_quality}")
+            problems.append(f"normalize must be true or false, got {self.normalize!r:.40}")
+        if self.prescale is not None and (not _whole(self.prescale) or self.prescale < self.size or self.resize is None):
+            problems.append(f"prescale {self.prescale!r:.40}: needs resize (shorter side, then crop) and a whole "
+                            "number >= size")
+        if self.jpeg_quality is not None and not (_whole(self.jpeg_quality) and 1 <= self.jpeg_quality <= 100):
+            problems.append(f"jpeg_quality must be a whole number 1-100, got {self.jpeg_quality!r:.40}")
         if problems:
             raise WeightsError("frame preprocessing: " + "; ".join(problems))
 
@@ -78,3 +80,7 @@ class FramePreprocessing:
         from ..media.sampling import FrameSampling
 
         return FrameSampling(self.sampling, self.timeline_fps)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -86,3 +86,6 @@ def test_official_preprocessing_values_are_checked():
         FramePreprocessing(**{**OFFICIAL, "timeline_fps": -8})
     with pytest.raises(WeightsError, match="normalize"):
         FramePreprocessing(**OFFICIAL, normalize="no")
+    for field, bad in [("prescale", "256"), ("jpeg_quality", 9.5), ("timeline_fps", True), ("timeline_fps", "8")]:
+        with pytest.raises(WeightsError, match=field):
+            FramePreprocessing(**{**OFFICIAL, field: bad})
