@@ -30,9 +30,10 @@ from pathlib import Path
 
 from benchmarks import BUNDLED_GALLERY, REPO_ROOT
 
-VARIANTS = ("fp32", "int8", "ray1", "ray2")
+VARIANTS = ("fp32", "int8", "ray1", "ray2")  # also: ray2int8 (Ray, 2 workers, int8 CNN)
 ABOUT = {"fp32": "one process, fp32 CNN (default)", "int8": "one process, int8 CNN (--precision int8)",
-         "ray1": "Ray, 1 worker (--ray local)", "ray2": "Ray, 2 workers (--ray local)"}
+         "ray1": "Ray, 1 worker (--ray local)", "ray2": "Ray, 2 workers (--ray local)",
+         "ray2int8": "Ray, 2 workers, int8 CNN"}
 
 
 def pick(gallery: Path, clips: int) -> list[Path]:
@@ -56,10 +57,10 @@ def run_variant(variant: str, gallery: Path, out: Path, weights: str, threads: i
     encoder = None
     if variant.startswith("ray"):
         from pvse.index.ray_build import RayEncoder
-        encoder = RayEncoder("local", workers=int(variant[3:]), threads=1)
+        encoder = RayEncoder("local", workers=int(variant[3]), threads=1)
     start = time.perf_counter()
     report = build_index(gallery, out, weights, device="cpu", progress=False, rebuild=True,
-                         precision="int8" if variant == "int8" else "fp32", encoder=encoder)
+                         precision="int8" if variant.endswith("int8") else "fp32", encoder=encoder)
     wall = time.perf_counter() - start
     return {"variant": variant, "indexed": report.indexed, "failed": len(report.failed), "wall_s": wall,
             "clips_per_s": report.clips_per_second, "timings": report.timings,
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         gallery = copy_gallery(files, tmp / "gallery")
         warm = copy_gallery(files[:1], tmp / "warm")
         for v in variants:
-            if v in ("fp32", "int8"):
+            if v in ("fp32", "int8"):  # Ray actors share the same on-disk ONNX cache
                 child(["--variant", v, str(warm), "--out", str(tmp / f"warm-{v}.index"), "--weights", args.weights,
                        "--threads", str(args.threads)], env)
         stages = None if args.no_stages else stage_profile(files, args.weights, args.threads)
