@@ -35,9 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "and extensions dropped) where --captions gives no name, and let queries match those "
                              "words too (implies --text-heads)")
     parser.add_argument("--text-heads", action="store_true",
-                        help="let queries match each clip's caption (else its name) as well as its frames: the words "
-                             "are embedded by the model's sentence encoder and join the clip's GIF heads in the one "
-                             "max-over-K^2 score (default: pixels only)")
+                        help="let queries match each clip's name and caption as well as its frames: the words are "
+                             "compared with the query by a sentence model and join the clip's heads in the one "
+                             "max-over-heads score (default: frames and the text read in them)")
+    parser.add_argument("--no-read-text", dest="read_text", action="store_false",
+                        help="do not read the words shown in the frames (subtitles, captions, signs; on by default: "
+                             "OCR on 4 frames of each clip, they become a text head of the clip)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the CNN and encoder run (auto: CUDA when present)")
     parser.add_argument("--precision", choices=FRAME_PRECISIONS, default=DEFAULT_FRAME_PRECISION,
@@ -83,6 +86,6 @@ def run(args: argparse.Namespace) -> int:
                          index_params=dict(args.index_param) or None, rebuild=args.rebuild,
                          decode_workers=args.workers, limits=limits, progress=not args.quiet,
                          text_heads=args.text_heads, names_as_captions=args.names_as_captions,
-                         precision=args.precision, encoder=encoder)
+                         precision=args.precision, encoder=encoder, read_text=args.read_text)
     print(report.summary())
     return 0

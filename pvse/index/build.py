@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .. import __version__
 from ..clip_features import (
@@ -41,12 +42,14 @@ from ..errors import GalleryIndexError, MediaError, PVSEError
 from ..limits import MAX_META_BYTES, read_json
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
+from ..reading.registry import DEFAULT_READER
 from .backends import engine_for
 from .captions import CaptionEntry, match_captions, read_captions, words_from_path
 from .faiss_search import DEFAULT_KIND, build_vector_index, default_params, index_kind
 from .hubness import encode_hub_scores, hub_meta
 from .meta import IndexMeta, WeightsRef
 from .store import ClipRecord, GalleryIndex, clip_text, read_index, recover_index, write_index
+from .text_heads import SOURCES, encode_reference, joint_embeddings, reference_query_encoder
 
 
 @dataclass
@@ -187,7 +190,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 limits: MediaLimits = MediaLimits(), progress: bool = True,
                 pipeline: PVSEPipeline | None = None, text_heads: bool = False,
                 names_as_captions: bool = False, precision: str = DEFAULT_PRECISION,
-                encoder: ClipEncoder | None = None) -> BuildReport:
+                encoder: ClipEncoder | None = None, read_text: bool = True, reader: str | None = None) -> BuildReport:
     """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it), or into
     the vector database `out_dir` names (`milvus://gifs.db`, `https://host:19530`; see `backends`).
 
@@ -200,7 +203,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     the captions file gives no name (implies text_heads). precision: the frame CNN's, "fp32" or "int8"
     (`pvse.features.quantize`; ignored when `pipeline` is given: the pipeline's own). encoder: what turns the
     clips to encode into rows (`ClipEncoder`; default `encode_clips`, this process; `ray_build.RayEncoder`
-    spreads them over a Ray cluster).
+    spreads them over a Ray cluster). read_text: read the words shown in each clip's
+    frames (`pvse.reading`, reader `reader`, default PP-OCRv4) and make them a text head of the clip (`text_heads`).
 
     Three steps: `plan_build` (checks, model, scan, what is reused), `encode_plan` (decode + CNN + video
     encoder for the rest), `write_plan` (captions, text heads, faiss, metadata, the atomic write).
@@ -221,6 +225,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                       pipeline=pipeline)
     ordered = encode_plan(plan, batch_size=batch_size, feature_cache=feature_cache, decode_workers=decode_workers,
                           limits=limits, progress=progress, encoder=encoder)
+    read_plan_text(plan, ordered, (reader or DEFAULT_READER) if read_text else None, limits=limits, progress=progress)
     write_plan(plan, ordered, text_heads=text_heads or names_as_captions, names_as_captions=names_as_captions,
                batch_size=batch_size)
     plan.report.seconds = time.perf_counter() - started
@@ -243,6 +248,7 @@ class BuildPlan:
     rows: dict[str, _Row]  # path -> row, reused from `previous` so far
     todo: list[str]  # paths to encode
     report: BuildReport
+    reader: str | None = None  # "name@version" of the frame-text reader whose text the rows hold (None: not read)
 
 
 def gallery_folder(gallery_dir: str | Path) -> Path:
@@ -312,7 +318,7 @@ def _reuse(previous: GalleryIndex | None, paths: list[str], hashes: dict[str, st
         old = previous.clips[old_row]
         name = None if old.name_from_path else old.name  # made again below from the current path if asked
         rows[rel] = _Row(ClipRecord(rel, old.content_hash, old.num_source_frames, name, old.caption,
-                                    dict(old.metadata)),
+                                    dict(old.metadata), read_text=old.read_text),
                          np.asarray(previous.embeddings[old_row][:previous.gif_heads], dtype=np.float32),
                          np.asarray(previous.attention[old_row], dtype=np.float32),
                          np.asarray(previous.frame_indices[old_row], dtype=np.int32))
@@ -346,11 +352,14 @@ def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_
     _label(ordered, plan.caption_entries, names_as_captions)
     tick = time.perf_counter()
     embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
-    num_text_heads = 0
-    if text_heads:
-        num_text_heads = embeddings.shape[1]
-        embeddings = np.concatenate([embeddings, text_embeddings(plan.pipeline, [r.record for r in ordered],
-                                                                 embeddings, batch_size=max(batch_size, 32))], axis=1)
+    texts = [r.record.texts() for r in ordered]
+    sources = tuple(s for s in SOURCES if (s == "read text" or text_heads) and any(s in t for t in texts))
+    layout = None
+    if sources:
+        from ..features.sentence_minilm import MiniLMSentenceEncoder
+        sentence_encoder = MiniLMSentenceEncoder()
+        reference = encode_reference(plan.pipeline, sentence_encoder)
+        embeddings, layout = joint_embeddings(plan.pipeline, sentence_encoder, embeddings, texts, sources, reference)
         timings["text"] = time.perf_counter() - tick
         tick = time.perf_counter()
     num_embeds, dim = embeddings.shape[1:]
@@ -359,9 +368,14 @@ def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_
 
     report.indexed = len(ordered)
     meta = index_meta(plan.pipeline, plan.root, plan.out_dir, plan.kind, params, plan.user_params, num_embeds,
-                      num_text_heads, report)
+                      len(sources), report)
+    meta.reader = plan.reader
     tick = time.perf_counter()
-    hubs = encode_hub_scores(plan.pipeline, embeddings, plan.previous)
+    encode = None
+    if layout is not None:
+        meta.text_layout, meta.embed_dim = layout.to_dict(), layout.dim
+        encode = reference_query_encoder(layout, reference)
+    hubs = encode_hub_scores(plan.pipeline, embeddings, plan.previous, encode=encode)
     meta.hub_scores = hub_meta()
     timings["hubs"] = time.perf_counter() - tick
     index = GalleryIndex(meta, [r.record for r in ordered], embeddings,
@@ -370,6 +384,39 @@ def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_
     tick = time.perf_counter()
     write_index(index, plan.out_dir)
     timings["write"] = time.perf_counter() - tick
+
+
+def read_plan_text(plan: BuildPlan, ordered: list[_Row], reader: str | None, *, limits: MediaLimits,
+                   progress: bool) -> None:
+    """Read the text in the frames of every clip that has none from this reader yet (new and changed clips, and all
+    of them when the previous index was read by another reader or not at all); None: read nothing, keep none."""
+    if reader is None and plan.previous is None:
+        return
+    if reader is None:
+        for row in ordered:
+            row.record.read_text = None
+        return
+    from ..reading import frame_text_reader_spec, iter_read_text
+    spec = frame_text_reader_spec(reader)
+    plan.reader = spec.ref
+    previous = plan.previous.meta.reader if plan.previous is not None else None
+    encoded = set(plan.todo)
+    todo = [row for row in ordered if row.record.path in encoded or previous != spec.ref]
+    if not todo:
+        return
+    tick = time.perf_counter()
+    engine = spec.build()
+    paths = [plan.root / row.record.path for row in todo]
+    bar = tqdm(total=len(todo), unit="clip", desc="reading text", disable=not progress, dynamic_ncols=True)
+    for row, (_, read) in zip(todo, iter_read_text(paths, spec, engine, limits)):
+        bar.update(1)
+        if isinstance(read, MediaError):
+            plan.report.notes.append(f"{row.record.path}: {read.reason}")
+            row.record.read_text = None
+        else:
+            row.record.read_text = read if read.lines else None
+    bar.close()
+    plan.report.timings["read text"] = time.perf_counter() - tick
 
 
 def _label(ordered: list[_Row], caption_entries: dict[str, CaptionEntry] | None, names_as_captions: bool) -> None:

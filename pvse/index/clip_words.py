@@ -23,6 +23,7 @@ def _file_name(record: ClipRecord) -> str | None:
 def _read_text(record: ClipRecord) -> str | None:
     """Text read from the clip's frames, where the index stores it (a string or a list of lines)."""
     text = getattr(record, "read_text", None) or record.metadata.get("read_text")
+    text = getattr(text, "text", text)  # a `pvse.reading.ReadText`
     if isinstance(text, (list, tuple)):
         text = " ".join(str(t.get("text", "")) if isinstance(t, dict) else str(t) for t in text)
     return text if isinstance(text, str) else None

@@ -57,11 +57,13 @@ def reference_key() -> str:
 
 
 def encode_hub_scores(pipeline: PVSEPipeline, gallery: np.ndarray, previous: GalleryIndex | None = None,
-                      batch_size: int = 64) -> np.ndarray:
+                      batch_size: int = 64, encode: Callable[[list[str]], torch.Tensor] | None = None) -> np.ndarray:
     """Hub scores of an index's (M, K, H) clip embeddings, the reference sentences encoded by `pipeline`.
 
     previous: the index being updated (built by the same weights); clips whose embeddings it holds unchanged keep
     their stored hub score, so a rerun that encodes no clip does not load the sentence encoder either.
+    encode: sentences -> (R, Kq, H) query embeddings (default: the pipeline's; an index with text heads passes
+    its joint queries, `text_heads.TextLayout.query`).
     """
     known: dict[bytes, float] = {}
     if (previous is not None and previous.hub_scores is not None
@@ -71,8 +73,8 @@ def encode_hub_scores(pipeline: PVSEPipeline, gallery: np.ndarray, previous: Gal
     todo = np.flatnonzero(np.isnan(out))
     if len(todo):
         sentences = list(reference_sentences())
-        reference = torch.cat([pipeline.encode_text(sentences[i:i + batch_size]).embeddings.float().cpu()
-                               for i in range(0, len(sentences), batch_size)])
+        encode = encode or (lambda texts: pipeline.encode_text(texts).embeddings.float().cpu())
+        reference = torch.cat([encode(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)])
         out[todo] = hub_scores(reference, np.asarray(gallery)[todo])
     return out
 

@@ -57,6 +57,16 @@ class IndexMeta:
     updated: str = ""
     format_version: int = FORMAT_VERSION
     frame_precision: str = DEFAULT_PRECISION  # the frame CNN's ("int8": quantized); rows of different precisions never mix
+    reader: str | None = None  # "name@version" of the frame-text reader (`pvse.reading`); None: text not read
+    text_layout: dict[str, Any] | None = None  # `text_heads.TextLayout` of sentence-model text heads; None: none
+
+    @property
+    def layout(self):
+        """The `TextLayout` of the index's text heads (scored by the sentence model), or None."""
+        if self.text_layout is None:
+            return None
+        from .text_heads import TextLayout
+        return TextLayout.from_dict(self.text_layout)
 
     @property
     def gif_heads(self) -> int:
@@ -99,7 +109,9 @@ class IndexMeta:
             "gallery_root": self.gallery_root, "vectors": self.vectors, "counts": self.counts,
             "last_build": self.last_build, "text_heads": self.text_heads,
         } | ({"hub_scores": self.hub_scores} if self.hub_scores is not None else {}) \
-          | ({"frame_precision": self.frame_precision} if self.frame_precision != DEFAULT_PRECISION else {})
+          | ({"frame_precision": self.frame_precision} if self.frame_precision != DEFAULT_PRECISION else {}) \
+          | ({"reader": self.reader} if self.reader is not None else {}) \
+          | ({"text_layout": self.text_layout} if self.text_layout is not None else {})
 
     @classmethod
     def from_dict(cls, meta: dict[str, Any]) -> IndexMeta:
@@ -137,10 +149,28 @@ class IndexMeta:
             hub_scores=meta["hub_scores"] if isinstance(meta.get("hub_scores"), dict) else None,
             pvse_version=_field(meta, "pvse_version", str, ""), updated=_field(meta, "updated", str, ""),
             format_version=whole(meta.get("format_version", 0), "format_version", 0, FORMAT_VERSION),
-            frame_precision=_precision(meta.get("frame_precision", DEFAULT_PRECISION)))
+            frame_precision=_precision(meta.get("frame_precision", DEFAULT_PRECISION)),
+            reader=_field(meta, "reader", str, None), text_layout=_checked_layout(meta, per_clip))
 
 
 _REQUIRED = object()
+
+
+def _checked_layout(meta: dict[str, Any], per_clip: int) -> dict[str, Any] | None:
+    """index.json's "text_layout" when it is one that pvse-gif writes and agrees with the other fields, else None
+    (absent) or ValueError."""
+    data = _field(meta, "text_layout", dict, None)
+    if data is None:
+        return None
+    from .text_heads import TextLayout
+    try:
+        layout = TextLayout.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"text_layout is not one pvse-gif writes ({exc!s:.80})") from None
+    if layout.dim != meta.get("embed_dim") or len(layout.sources) != meta.get("text_heads") or per_clip <= len(
+            layout.sources):
+        raise ValueError("text_layout does not agree with embed_dim / text_heads / num_embeds")
+    return data
 
 
 def _field(data: dict[str, Any], key: str, kind: type, default: Any = _REQUIRED, name: str | None = None) -> Any:

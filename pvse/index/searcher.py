@@ -36,7 +36,9 @@ from .faiss_search import TopClips, brute_force_top_k, configure_search, index_k
 from .hubness import check_weight, corrected_top_k
 from .meta import IndexMeta
 from .query_text import prepare_query
+from ..reading.types import ReadText
 from .store import GalleryIndex, clip_text
+from .text_heads import kind_mask
 from .trust import check_gallery_root, resolve_inside
 
 # Exact (flat) indexes with fewer K*M vectors than this are answered by the exhaustive max_over_k2_scores scan
@@ -63,9 +65,10 @@ class SearchHit:
     metadata: dict
     frame_indices: list[int]  # source frames the T sampled frames are
     frame_attention: np.ndarray  # (K, T) each clip head's attention over the sampled frames
-    head_similarities: np.ndarray  # (Kq, Kg) cosine similarity of every query head with every clip head
+    head_similarities: np.ndarray  # (Kq, Kg) similarity of every query head with every clip head (NaN: other kinds)
     found_by: list[tuple[str, str]] = field(default_factory=list)  # (query word, "name"...): ranked first for it
     display_name: str = ""  # what a person calls the clip: name, caption or file name (`clip_words.display_name`)
+    read_text: ReadText | None = None  # the words read in the clip's frames, with the frame and box of each line
 
 
 @dataclass
@@ -112,6 +115,8 @@ class Searcher:
         self._root = index.gallery_root
         self._real_root = Path(os.path.realpath(self._root))
         self._clip_words: ClipWords | None = None
+        self.layout = index.meta.layout  # text heads scored by a sentence model (`text_heads`), or None
+        self._sentence_encoder = None
 
     @property
     def meta(self) -> IndexMeta:
@@ -139,6 +144,8 @@ class Searcher:
         pipeline = PVSEPipeline.from_pretrained(str(weights), device=device)
         searcher = cls(index, pipeline)
         _ = pipeline.word_features  # load the word vectors now, not inside the first query
+        if searcher.layout is not None:
+            searcher.sentence_encoder()
         return searcher
 
     @property
@@ -196,6 +203,8 @@ class Searcher:
             return self._result(text, [], tokens, known, attention, notes, started, **extra)
         notes += _unknown_note(unknown, in_gallery)
         query = encoding.embeddings[0]
+        if self.layout is not None:
+            query = self.layout.query(query, self.sentence_encoder().encode([prepared.text])[0])
         top = (self.search_embeddings(query, top_k) if hubs is None else
                corrected_top_k(lambda n: self.search_embeddings(query, n), hubs, hub_correction, top_k))
         top, found_by = self._text_matches_first(query, top, in_gallery, top_k)
@@ -204,6 +213,13 @@ class Searcher:
         if hidden:
             notes.append(f"{hidden} result(s) were left out because their file now leads outside the gallery folder.")
         return self._result(text, hits, tokens, known, attention, notes, started, per_head=per_head, **extra)
+
+    def sentence_encoder(self):
+        """The sentence model that scores the index's text heads (loaded on first use)."""
+        if self._sentence_encoder is None:
+            from ..features.sentence_minilm import MiniLMSentenceEncoder
+            self._sentence_encoder = MiniLMSentenceEncoder(device=self.pipeline.device)
+        return self._sentence_encoder
 
     def _hub_scores(self, weight: float) -> np.ndarray | None:
         """The index's hub scores when `weight` asks for the correction (None for 0); a GalleryIndexError without."""
@@ -320,23 +336,40 @@ class Searcher:
                 hidden += 1
                 continue
             clip = self.index.clips[row]
-            heads = self.index.gif_heads + (self.index.text_heads if clip_text(clip)[0] else 0)  # not the copies
-            gallery = torch.from_numpy(np.asarray(self.index.embeddings[row][:heads], dtype=np.float32))
+            gallery = torch.from_numpy(np.asarray(self.index.embeddings[row][:self._real_heads(clip)], np.float32))
+            sims = head_similarities(query, gallery).numpy()
+            if self.layout is not None:
+                mask = kind_mask(self.layout, query.size(0) - 1, self.index.gif_heads)[:, :sims.shape[1]]
+                sims = np.where(mask, sims, np.nan)
             hits.append(SearchHit(
                 rank=len(hits) + 1, row=row, path=clip.path, abs_path=abs_path, score=float(score),
                 query_head=int(qh), clip_head=int(ch), matched_by=self.matched_by(row, int(ch)),
                 name=clip.name, caption=clip.caption,
                 metadata=dict(clip.metadata), frame_indices=[int(i) for i in self.index.frame_indices[row]],
                 frame_attention=np.asarray(self.index.attention[row], dtype=np.float32),
-                head_similarities=head_similarities(query, gallery).numpy(),
-                found_by=list((found_by or {}).get(row, [])), display_name=display_name(clip)))
+                head_similarities=sims, found_by=list((found_by or {}).get(row, [])),
+                display_name=display_name(clip), read_text=clip.read_text))
         return hits, hidden
+
+    def _real_heads(self, clip) -> int:
+        """How many of a clip's stored heads are its own (the rest repeat a GIF head for a text it lacks)."""
+        if self.layout is None:
+            return self.index.gif_heads + (self.index.text_heads if clip_text(clip)[0] else 0)
+        texts = clip.texts()
+        present = [s in texts for s in self.layout.sources]
+        return self.index.gif_heads + (max(i for i, p in enumerate(present) if p) + 1 if any(present) else 0)
 
     def matched_by(self, row: int, clip_head: int) -> str:
         """What a clip head is, in words: "GIF head j" (1-based) or "its name" / "its caption"."""
         if clip_head < self.index.gif_heads:
             return f"GIF head {clip_head + 1}"
-        return f"its {clip_text(self.index.clips[row])[1] or 'text'}"
+        clip = self.index.clips[row]
+        if self.layout is None:
+            return f"its {clip_text(clip)[1] or 'text'}"
+        source = self.layout.sources[clip_head - self.index.gif_heads]
+        if source == "read text":
+            return f"the GIF says: \"{clip.texts().get(source, '')}\""
+        return f"its {source}"
 
     @staticmethod
     def _result(text: str, hits, tokens, known, attention, notes: list[str], started: float,

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import GalleryIndexError
 from ..limits import MAX_CLIP_LINE_BYTES, MAX_META_BYTES, MAX_SOURCE_FRAMES, parse_json, read_json, whole
+from ..reading.types import ReadText
 from .meta import FORMAT_NAME, FORMAT_VERSION, IndexMeta, MetaView, newer_format  # noqa: F401 - the format is named here too
 
 if TYPE_CHECKING:
@@ -61,13 +62,22 @@ class ClipRecord:
     caption: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     name_from_path: bool = False  # the name was made from the file and folder names (--names-as-captions)
+    read_text: ReadText | None = None  # the text shown in its frames (`pvse.reading`); None: none read or found
 
     def to_json(self) -> str:
         row = {"path": self.path, "content_hash": self.content_hash, "num_source_frames": self.num_source_frames,
                "name": self.name, "caption": self.caption, "metadata": self.metadata}
         if self.name_from_path:
             row["name_from_path"] = True
+        if self.read_text is not None and self.read_text.lines:
+            row["read_text"] = self.read_text.to_dict()
         return json.dumps(row, ensure_ascii=False)
+
+    def texts(self) -> dict[str, str]:
+        """The clip's words by source (`text_heads.SOURCES`): read text, name, caption; empty ones left out."""
+        read = self.read_text.text if self.read_text is not None else ""
+        return {k: v for k, v in (("read text", read), ("name", self.name or ""), ("caption", self.caption or ""))
+                if v}
 
 
 def clip_text(record: ClipRecord) -> tuple[str | None, str | None]:
@@ -363,8 +373,9 @@ def _read_clips(file: Path, max_rows: int) -> list[ClipRecord]:
             if not isinstance(row.get("name_from_path", False), bool):
                 raise ValueError(f"{where}: name_from_path must be true or false")
             frames = whole(row.get("num_source_frames"), f"{where}: num_source_frames", 0, MAX_SOURCE_FRAMES)
+            read = ReadText.from_dict(row["read_text"], where) if row.get("read_text") is not None else None
             clips.append(ClipRecord(path, row["content_hash"], frames, texts["name"], texts["caption"], metadata,
-                                    row.get("name_from_path", False)))
+                                    row.get("name_from_path", False), read))
     return clips
 
 

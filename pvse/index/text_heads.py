@@ -1,0 +1,171 @@
+"""Text heads: a clip's own words (the text read in its frames, its name, its caption) as heads of the clip.
+
+PVSE scores a clip by the best of its K×K head similarities (eq. 6). Its sentence encoder was trained to meet GIF
+frames, so two sentences that mean the same thing do not meet well in its space. A clip's words are therefore
+compared with the query by a sentence model made for that (all-MiniLM-L6-v2, `features.sentence_minilm`), and
+both kinds of similarity are put on one scale, so that one max over all head pairs still gives the score and the
+pair that won still explains it:
+
+- each head's similarity s is calibrated as (s - r) / sigma, where r is the head's hub score (the mean of its
+  NEIGHBOURS best similarities to the shipped generic reference sentences: how much it looks like a match to
+  anything; CSLS, Conneau et al. 2018) and sigma the spread of its kind's similarities (PVSE or sentence model)
+  over the reference sentences and the gallery. A GIF head whose frames sit near every sentence (a hub of the
+  domain the frame CNN was not trained on) and a caption that is only generically "reaction-like" stop winning;
+- the two spaces are joined into one: a vector holds [PVSE part | sentence part | 1 | pvse gate | text gate]. A
+  query gets its K PVSE heads and one sentence head; a clip its GIF heads and one head per text source. The inner
+  product of a pair of the same kind is its calibrated similarity; a PVSE query head with a text head, or the
+  sentence head with a GIF head, gets -CROSS, so it never wins. faiss, the exhaustive scan, hub scores and the
+  per-head view all work on these vectors unchanged.
+
+An index whose clips have no words (the emoji gallery) gets no text heads and keeps plain cosine scores.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..similarity import max_over_k2_scores
+from .hubness import NEIGHBOURS, reference_sentences
+
+SOURCES = ("read text", "name", "caption")  # text-head order: what the clip says, then what it was called
+CROSS = 100.0  # score of a pair of different kinds: below any calibrated similarity
+CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """How an index's vectors join the PVSE space and the sentence model's space (recorded in index.json)."""
+
+    sources: tuple[str, ...]  # which text heads each clip has, in order (after its GIF heads)
+    sentence_model: str
+    pvse_dim: int
+    sentence_dim: int
+    pixel_scale: float  # sigma of PVSE similarities (max over K²) of reference sentences with the GIFs
+    text_scale: float  # sigma of sentence-model similarities of reference sentences with the clips' words
+
+    @property
+    def dim(self) -> int:
+        return self.pvse_dim + self.sentence_dim + 3
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"sources": list(self.sources)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TextLayout:
+        layout = cls(tuple(str(s) for s in data["sources"]), str(data["sentence_model"]), int(data["pvse_dim"]),
+                     int(data["sentence_dim"]), float(data["pixel_scale"]), float(data["text_scale"]))
+        if not layout.sources or any(s not in SOURCES for s in layout.sources) or min(
+                layout.pvse_dim, layout.sentence_dim) < 1 or not (layout.pixel_scale > 0 and layout.text_scale > 0):
+            raise ValueError(f"text layout {data!r} is not one pvse-gif writes")
+        return layout
+
+    def query(self, pvse_heads: torch.Tensor | np.ndarray, sentence: np.ndarray) -> torch.Tensor:
+        """(Kq + 1, dim): the query's K PVSE heads, then its sentence head."""
+        pvse_heads = torch.as_tensor(pvse_heads, dtype=torch.float32).cpu()
+        h, e = self.pvse_dim, self.sentence_dim
+        out = torch.zeros(pvse_heads.size(0) + 1, self.dim)
+        out[:-1, :h] = pvse_heads
+        out[-1, h:h + e] = torch.as_tensor(sentence, dtype=torch.float32)
+        out[:, h + e] = 1.0
+        out[:-1, h + e + 1] = 1.0
+        out[-1, h + e + 2] = 1.0
+        return out
+
+    def gif_heads(self, gif: np.ndarray, hubs: np.ndarray) -> np.ndarray:
+        """(M, K, dim) from unit GIF heads (M, K, H) and each clip's pixel hub score (M,)."""
+        h, e = self.pvse_dim, self.sentence_dim
+        out = np.zeros((*gif.shape[:2], self.dim), np.float32)
+        out[..., :h] = gif / self.pixel_scale
+        out[..., h + e] = (-hubs / self.pixel_scale)[:, None]
+        out[..., h + e + 2] = -CROSS
+        return out
+
+    def text_heads(self, texts: np.ndarray, hubs: np.ndarray, present: np.ndarray, gif: np.ndarray) -> np.ndarray:
+        """(M, S, dim) from unit sentence vectors (M, S, E), their hub scores (M, S) and which exist (M, S); a
+        missing text repeats the clip's first GIF head (`gif`, already in joint form), which never wins a tie."""
+        h, e = self.pvse_dim, self.sentence_dim
+        out = np.zeros((*texts.shape[:2], self.dim), np.float32)
+        out[..., h:h + e] = texts / self.text_scale
+        out[..., h + e] = -hubs / self.text_scale
+        out[..., h + e + 1] = -CROSS
+        out[~present] = np.broadcast_to(gif[:, :1], out.shape)[~present]
+        return out
+
+
+def kind_mask(layout: TextLayout, query_heads: int, gif_heads: int) -> np.ndarray:
+    """(Kq + 1, K + S) True where a query head and a clip head are of the same kind (their score means something)."""
+    mask = np.zeros((query_heads + 1, gif_heads + len(layout.sources)), bool)
+    mask[:query_heads, :gif_heads] = True
+    mask[query_heads, gif_heads:] = True
+    return mask
+
+
+def _top_mean(scores: torch.Tensor) -> torch.Tensor:
+    """(R, N) reference scores -> (N,) mean of each column's NEIGHBOURS best."""
+    k = max(1, min(NEIGHBOURS, scores.size(0)))
+    return scores.topk(k, dim=0).values.mean(0)
+
+
+def pixel_calibration(reference: torch.Tensor, gif: np.ndarray) -> tuple[np.ndarray, float]:
+    """(hub score per clip (M,), sigma) of the PVSE max-over-K² similarities of the reference sentences (R, Kq, H)
+    with the clips' GIF heads (M, K, H)."""
+    hubs, total, total_sq, count = [], 0.0, 0.0, 0
+    for i in range(0, gif.shape[0], CHUNK):
+        scores = max_over_k2_scores(reference, torch.from_numpy(np.asarray(gif[i:i + CHUNK], np.float32))).scores
+        hubs.append(_top_mean(scores))
+        total, total_sq, count = total + float(scores.sum()), total_sq + float((scores.double() ** 2).sum()), \
+            count + scores.numel()
+    mean = total / count
+    return torch.cat(hubs).numpy().astype(np.float32), float(np.sqrt(max(total_sq / count - mean ** 2, 1e-12)))
+
+
+def text_calibration(reference: np.ndarray, texts: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, float]:
+    """(hub score per text (M, S), sigma) of the sentence-model similarities of the reference sentences (R, E)
+    with the clips' texts (M, S, E); missing texts get hub 0 and do not count."""
+    flat = texts.reshape(-1, texts.shape[-1])
+    scores = torch.from_numpy(reference @ flat.T)  # (R, M*S)
+    hubs = _top_mean(scores).numpy().reshape(texts.shape[:2]).astype(np.float32)
+    hubs[~present] = 0.0
+    kept = scores[:, torch.from_numpy(present.reshape(-1))]
+    return hubs, float(kept.std(unbiased=False)) if kept.numel() > 1 else 1.0
+
+
+def encode_reference(pipeline, sentence_encoder) -> tuple[torch.Tensor, np.ndarray]:
+    """The reference sentences through the PVSE sentence encoder (R, Kq, H) and the sentence model (R, E)."""
+    sentences = list(reference_sentences())
+    pvse = torch.cat([pipeline.encode_text(sentences[i:i + 64]).embeddings.float().cpu()
+                      for i in range(0, len(sentences), 64)])
+    return pvse, sentence_encoder.encode(sentences)
+
+
+def joint_embeddings(pipeline, sentence_encoder, gif: np.ndarray, texts: list[dict[str, str]],
+                     sources: tuple[str, ...], reference: tuple[torch.Tensor, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, TextLayout]:
+    """(M, K + S, dim) vectors of the clips' GIF heads (M, K, H) and their texts ({source: text} per clip, for the
+    `sources` asked), calibrated and joined (module doc), with the layout that reads them. reference: the reference
+    sentences already encoded (`encode_reference`)."""
+    m = gif.shape[0]
+    present = np.array([[bool(t.get(s)) for s in sources] for t in texts], dtype=bool).reshape(m, len(sources))
+    vectors = np.zeros((m, len(sources), sentence_encoder.dim), np.float32)
+    todo = [(i, j, texts[i][s]) for i in range(m) for j, s in enumerate(sources) if present[i, j]]
+    for start in range(0, len(todo), 256):
+        part = todo[start:start + 256]
+        vectors[[i for i, _, _ in part], [j for _, j, _ in part]] = sentence_encoder.encode([t for _, _, t in part])
+    ref_pvse, ref_sentence = reference if reference is not None else encode_reference(pipeline, sentence_encoder)
+    gif_hubs, pixel_scale = pixel_calibration(ref_pvse, gif)
+    text_hubs, text_scale = text_calibration(ref_sentence, vectors, present)
+    layout = TextLayout(tuple(sources), sentence_encoder.name, gif.shape[-1], sentence_encoder.dim,
+                        round(pixel_scale, 6), round(text_scale, 6))
+    joint_gif = layout.gif_heads(np.asarray(gif, np.float32), gif_hubs)
+    return np.concatenate([joint_gif, layout.text_heads(vectors, text_hubs, present, joint_gif)], axis=1), layout
+
+
+def reference_query_encoder(layout: TextLayout, reference: tuple[torch.Tensor, np.ndarray]):
+    """reference sentences -> (R, Kq + 1, dim) joint query vectors, from their encodings already made (for the hub
+    scores of an index with text heads, `hubness.encode_hub_scores`)."""
+    joint = torch.stack([layout.query(p, s) for p, s in zip(*reference)])
+    row = {sentence: i for i, sentence in enumerate(reference_sentences())}
+    return lambda texts: joint[[row[t] for t in texts]]

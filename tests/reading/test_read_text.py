@@ -1,0 +1,100 @@
+"""Reading the words in a clip's frames: real PP-OCRv4 on GIFs written by the test, then the cleaning step."""
+from __future__ import annotations
+
+import pytest
+
+from pvse.reading import ReadText, TextLine, clean_line, clean_lines, default_reader, read_clip_text
+from pvse.reading.ppocr import merge_into_lines
+
+from .text_gifs import HEIGHT, WIDTH, write_gif
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return default_reader()
+
+
+def words(text: str) -> list[str]:
+    return "".join(ch.lower() if ch.isalnum() or ch == "'" else " " for ch in text).split()
+
+
+def test_a_subtitle_is_read_with_its_frame_and_box(reader, tmp_path):
+    path = write_gif(tmp_path / "concentration.gif", ["DID I BREAK YOUR CONCENTRATION"] * 8)
+    read = read_clip_text(path, *reader)
+    assert words(read.text) == ["did", "i", "break", "your", "concentration"]
+    assert len(read.lines) == 1, "the same caption in four frames is one line"
+    line = read.lines[0]
+    x0, y0, x1, y1 = line.box
+    assert 0 <= x0 < x1 <= WIDTH and 150 <= y0 < y1 <= HEIGHT and line.frame in range(8)
+    assert read.reader == reader[0].ref == "ppocr-v4@1"
+
+
+def test_captions_that_change_are_both_caught_in_order(reader, tmp_path):
+    path = write_gif(tmp_path / "two.gif", ["NOT REALLY"] * 4 + ["BUT OKAY"] * 4)
+    read = read_clip_text(path, *reader)
+    assert [words(line.text) for line in read.lines] == [["not", "really"], ["but", "okay"]]
+    assert read.lines[0].frame < read.lines[1].frame
+
+
+def test_a_clip_without_text_reads_nothing(reader, tmp_path):
+    path = write_gif(tmp_path / "plain.gif", [None] * 8)
+    read = read_clip_text(path, *reader)
+    assert read.lines == () and read.text == ""
+
+
+def test_a_watermark_is_read_and_dropped(reader, tmp_path):
+    path = write_gif(tmp_path / "mark.gif", ["GIFSOUP.COM"] * 8)
+    assert read_clip_text(path, *reader).lines == ()
+
+
+def test_bundled_emoji_read_no_words(reader):
+    from pathlib import Path
+    gallery = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
+    for name in ("005-laughing.gif", "009-loudly-crying.gif", "140-party-popper.gif", "118-alien-monster.gif"):
+        assert read_clip_text(gallery / name, *reader).lines == (), name
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("Ain'tnobody got time forthat", "Ain't nobody got time for that"),
+    ("youshouldn'thaveletmepressallthosebuttons.", "you shouldn't have let me press all those buttons."),
+    ("WEDON'TFUCKWITH THEMBASIC", "WE DON'T FUCK WITH THEM BASIC"),
+    ("Did I break your concentration?", "Did I break your concentration?"),
+    ("DAT", "DAT"),  # short unknown words stay as read
+    ("aMCamcivoom", "aMCamcivoom"),  # a split into rare pieces is not taken
+])
+def test_words_that_lost_their_spaces_are_split(raw, clean):
+    assert clean_line(raw) == clean
+
+
+@pytest.mark.parametrize("noise", ["MAKE GIFS AT GIFSOUP.COM", "4GIFs.com", "[adult swim]", "FOX", "aMC",
+                                   "www.example.org", "M", "30", "双", "中"])
+def test_watermarks_logos_and_stray_glyphs_are_dropped(noise):
+    assert clean_line(noise) is None
+
+
+def test_low_confidence_lines_are_dropped():
+    assert clean_line("hello there", score=0.3) is None and clean_line("hello there", score=0.9) == "hello there"
+
+
+def test_repeats_across_frames_merge_into_the_best_read_line():
+    raw = [TextLine("Change approved!...", 2, (10, 100, 200, 120), 0.91),
+           TextLine("Change approved!..!", 5, (11, 100, 201, 121), 0.97),
+           TextLine("Change approved...!", 9, (10, 101, 200, 120), 0.90),
+           TextLine("双", 9, (0, 0, 10, 10), 0.99)]
+    merged = clean_lines(raw)
+    assert [(line.text, line.frame) for line in merged] == [("Change approved!..!", 2)]
+
+
+def test_words_split_by_the_detector_are_one_line():
+    boxes = [(10, 100, 60, 130), (75, 102, 200, 131), (10, 140, 90, 170), (300, 100, 340, 130)]
+    assert merge_into_lines(boxes) == [(10, 100, 200, 131), (10, 140, 90, 170), (300, 100, 340, 130)]
+
+
+def test_read_text_round_trips_and_rejects_garbage():
+    from pvse.errors import GalleryIndexError
+    read = ReadText("ppocr-v4@1", (TextLine("hi there", 3, (1, 2, 30, 40), 0.9),))
+    assert ReadText.from_dict(read.to_dict()) == ReadText("ppocr-v4@1", (TextLine("hi there", 3, (1, 2, 30, 40), 0.9),))
+    for bad in (None, {"reader": 5}, {"reader": "x", "lines": [{"text": 1, "frame": 0, "box": [0, 0, 1, 1],
+                                                                "score": 1}]}, {"reader": "x", "lines": [{}]}):
+        with pytest.raises(GalleryIndexError, match="read text"):
+            ReadText.from_dict(bad)
