@@ -183,7 +183,6 @@ def model_scores(index_dir: Path, labels: list[Label], queries_cat: list[str], w
                  ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     """Max-over-K² scores of the category and situation queries against the labelled clips of an index."""
     from pvse.index import Searcher
-    from pvse.index.query_text import prepare_query
     from pvse.similarity import max_over_k2_scores
     searcher = Searcher.load(index_dir, weights=weights, device="cpu")
     row_of = {c.path: i for i, c in enumerate(searcher.index.clips)}
@@ -192,8 +191,7 @@ def model_scores(index_dir: Path, labels: list[Label], queries_cat: list[str], w
     gallery = torch.from_numpy(np.asarray(searcher.index.embeddings[rows], dtype=np.float32))
 
     def score(texts: list[str]) -> np.ndarray:
-        emb = searcher.pipeline.encode_text([prepare_query(t).text for t in texts]).embeddings
-        return max_over_k2_scores(emb, gallery).scores.numpy()
+        return max_over_k2_scores(searcher.query_embeddings(texts), gallery).scores.numpy()
 
     return score(queries_cat), score([lab.query for lab in labels if lab.key in row_of]), missing, len(rows)
 

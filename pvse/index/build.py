@@ -319,10 +319,17 @@ def _reuse(previous: GalleryIndex | None, paths: list[str], hashes: dict[str, st
         name = None if old.name_from_path else old.name  # made again below from the current path if asked
         rows[rel] = _Row(ClipRecord(rel, old.content_hash, old.num_source_frames, name, old.caption,
                                     dict(old.metadata), read_text=old.read_text),
-                         np.asarray(previous.embeddings[old_row][:previous.gif_heads], dtype=np.float32),
+                         gif_embeddings(previous, old_row),
                          np.asarray(previous.attention[old_row], dtype=np.float32),
                          np.asarray(previous.frame_indices[old_row], dtype=np.int32))
     return rows, todo
+
+
+def gif_embeddings(index: GalleryIndex, row: int) -> np.ndarray:
+    """(K, H) the unit GIF heads of a row as the video encoder made them (undoing the joint form of text heads)."""
+    gif = np.asarray(index.embeddings[row][:index.gif_heads], dtype=np.float32)
+    layout = index.meta.layout
+    return gif if layout is None else gif[:, :layout.pvse_dim] * np.float32(layout.pixel_scale)
 
 
 def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,

@@ -22,6 +22,19 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 EXAMPLE = '"my reaction when the code compiles on the first try"'
 
 
+# How reaction queries start ("my reaction when ...", "mrw ...", "me when ..."): the genre, not the situation.
+REACTION_OPENERS = ("my reaction when", "my face when", "me when", "mrw", "mfw", "tfw", "that feeling when", "when")
+_OPENER = re.compile(r"^\s*(?:" + "|".join(re.escape(o) for o in REACTION_OPENERS) + r")\b[\s,:-]*", re.IGNORECASE)
+
+
+def without_opener(text: str) -> str:
+    """The query without its reaction-GIF opener ("my reaction when I am so happy" -> "I am so happy"): what the
+    sentence model compares with a clip's own words, which never say "my reaction when". All of it if nothing
+    would be left."""
+    rest = _OPENER.sub("", text, count=1)
+    return rest if rest.strip() else text
+
+
 @dataclass
 class PreparedQuery:
     text: str

@@ -35,7 +35,7 @@ from .clip_words import ClipWords, display_name
 from .faiss_search import TopClips, brute_force_top_k, configure_search, index_kind, score_rows, search_top_k
 from .hubness import check_weight, corrected_top_k
 from .meta import IndexMeta
-from .query_text import prepare_query
+from .query_text import prepare_query, without_opener
 from ..reading.types import ReadText
 from .store import GalleryIndex, clip_text
 from .text_heads import kind_mask
@@ -202,9 +202,7 @@ class Searcher:
                          "there are no results; try describing the reaction in other words.")
             return self._result(text, [], tokens, known, attention, notes, started, **extra)
         notes += _unknown_note(unknown, in_gallery)
-        query = encoding.embeddings[0]
-        if self.layout is not None:
-            query = self.layout.query(query, self.sentence_encoder().encode([prepared.text])[0])
+        query = self._joint(encoding.embeddings, [prepared.text])[0]
         top = (self.search_embeddings(query, top_k) if hubs is None else
                corrected_top_k(lambda n: self.search_embeddings(query, n), hubs, hub_correction, top_k))
         top, found_by = self._text_matches_first(query, top, in_gallery, top_k)
@@ -213,6 +211,18 @@ class Searcher:
         if hidden:
             notes.append(f"{hidden} result(s) were left out because their file now leads outside the gallery folder.")
         return self._result(text, hits, tokens, known, attention, notes, started, per_head=per_head, **extra)
+
+    def query_embeddings(self, texts: list[str]) -> torch.Tensor:
+        """(N, Kq, H) what the index is searched with for each text (prepared as a query): the PVSE query heads, and
+        with text heads the sentence head too, in the index's joint space (`text_heads`)."""
+        prepared = [prepare_query(t).text for t in texts]
+        return self._joint(self.pipeline.encode_text(prepared).embeddings, prepared)
+
+    def _joint(self, pvse: torch.Tensor, texts: list[str]) -> torch.Tensor:
+        if self.layout is None:
+            return pvse
+        sentences = self.sentence_encoder().encode([without_opener(t) for t in texts])
+        return torch.stack([self.layout.query(p, s) for p, s in zip(pvse, sentences)])
 
     def sentence_encoder(self):
         """The sentence model that scores the index's text heads (loaded on first use)."""

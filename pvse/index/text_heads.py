@@ -6,6 +6,8 @@ compared with the query by a sentence model made for that (all-MiniLM-L6-v2, `fe
 both kinds of similarity are put on one scale, so that one max over all head pairs still gives the score and the
 pair that won still explains it:
 
+- the sentence model reads the query without its reaction opener ("my reaction when", "mrw", ...), which says
+  what kind of query it is and would otherwise make every query alike to the sentence model;
 - each head's similarity s is calibrated as (s - r) / sigma, where r is the head's hub score (the mean of its
   NEIGHBOURS best similarities to the shipped generic reference sentences: how much it looks like a match to
   anything; CSLS, Conneau et al. 2018) and sigma the spread of its kind's similarities (PVSE or sentence model)
@@ -138,7 +140,8 @@ def encode_reference(pipeline, sentence_encoder) -> tuple[torch.Tensor, np.ndarr
     sentences = list(reference_sentences())
     pvse = torch.cat([pipeline.encode_text(sentences[i:i + 64]).embeddings.float().cpu()
                       for i in range(0, len(sentences), 64)])
-    return pvse, sentence_encoder.encode(sentences)
+    from .query_text import without_opener
+    return pvse, sentence_encoder.encode([without_opener(s) for s in sentences])
 
 
 def joint_embeddings(pipeline, sentence_encoder, gif: np.ndarray, texts: list[dict[str, str]],

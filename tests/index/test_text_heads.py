@@ -1,5 +1,6 @@
-"""Text heads: a clip's name or caption, embedded by the sentence encoder, joins its GIF heads in the one
-max-over-K² score. Bundled emoji GIFs under made-up names, a tiny random-init model, the real CNN on 4 frames."""
+"""Text heads: a clip's name or caption, compared with the query by the sentence model and calibrated onto one
+scale with its GIF heads, joins them in the one max-over-heads score. Bundled emoji GIFs under made-up names (they
+show no text, so reading finds none), a tiny random-init model, the real CNN on 4 frames."""
 import contextlib
 import io
 import json
@@ -17,6 +18,8 @@ from pvse.index import Searcher, build_index, read_index
 from pvse.index.faiss_search import brute_force_top_k
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from pvse.features.sentence_minilm import MiniLMSentenceEncoder
+from pvse.index.text_heads import CROSS
 from pvse.similarity import max_over_k2_scores
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -46,10 +49,11 @@ def setup(tmp_path_factory):
                 pixels=read_index(root / "pixels.index"), names=read_index(root / "names.index"))
 
 
-def test_pixels_only_is_the_default(setup):
+def test_pixels_only_is_the_default_for_clips_that_show_no_text(setup):
     index = setup["pixels"]
     assert index.text_heads == 0 and index.gif_heads == 3 and index.embeddings.shape == (5, 3, 32)
-    assert all(c.name is None for c in index.clips)
+    assert all(c.name is None and c.read_text is None for c in index.clips)
+    assert index.meta.reader == "ppocr-v4@1" and index.meta.layout is None
 
 
 def test_names_become_captions_and_text_heads_follow_the_gif_heads(setup):
@@ -58,37 +62,51 @@ def test_names_become_captions_and_text_heads_follow_the_gif_heads(setup):
     assert names == {"IMG_0001.gif": None, "party-time.gif": "party time", "reactions/annoyed/eye-roll.gif":
                      "eye roll (annoyed)", "reactions/sad/loudly-crying.gif": "loudly crying (sad)",
                      "slowClap_2.gif": "slow clap"}
-    assert index.text_heads == 3 and index.gif_heads == 3 and index.embeddings.shape == (5, 6, 32)
-    assert index.vectors.ntotal == 30 and index.attention.shape == (5, 3, 4)
-    # the GIF heads are the pixels-only index's; the text heads are the sentence encoder's embedding of the name
-    np.testing.assert_allclose(index.embeddings[:, :3], setup["pixels"].embeddings, atol=1e-3)  # cached features
+    layout = index.meta.layout
+    assert layout.sources == ("name",) and layout.pvse_dim == 32 and layout.sentence_dim == 384
+    assert index.text_heads == 1 and index.gif_heads == 3 and index.embeddings.shape == (5, 4, 32 + 384 + 3)
+    assert index.vectors.ntotal == 20 and index.attention.shape == (5, 3, 4)
+    # the GIF heads are the pixels-only index's, scaled; the text head is the sentence model's vector of the name
+    gif = index.embeddings[:, :3, :32] * layout.pixel_scale
+    np.testing.assert_allclose(gif, setup["pixels"].embeddings, atol=1e-3)  # (cached frame features)
     row = [c.path for c in index.clips].index("slowClap_2.gif")
-    text = setup["pipeline"].encode_text(["slow clap"]).embeddings[0].numpy()
-    np.testing.assert_allclose(index.embeddings[row, 3:], text, atol=1e-5)
-    # a clip without words repeats its GIF heads there
+    text = MiniLMSentenceEncoder().encode(["slow clap"])[0]
+    np.testing.assert_allclose(index.embeddings[row, 3, 32:32 + 384] * layout.text_scale, text, atol=1e-5)
+    # a clip without words repeats its first GIF head there
     img = [c.path for c in index.clips].index("IMG_0001.gif")
-    np.testing.assert_array_equal(index.embeddings[img, 3:], index.embeddings[img, :3])
+    np.testing.assert_array_equal(index.embeddings[img, 3], index.embeddings[img, 0])
 
 
 def test_a_query_naming_a_clip_finds_it_by_its_name(setup):
     searcher = Searcher(setup["names"], setup["pipeline"])
     result = searcher.search("loudly crying (sad)", top_k=5)
     top = result.hits[0]
-    assert top.path == "reactions/sad/loudly-crying.gif" and top.score == pytest.approx(1.0, abs=1e-5)
-    assert top.clip_head >= 3 and top.matched_by == "its name"
-    assert top.head_similarities.shape == (3, 6)
+    assert top.path == "reactions/sad/loudly-crying.gif"
+    assert top.query_head == 3 and top.clip_head == 3 and top.matched_by == "its name"
+    sims = top.head_similarities
+    assert sims.shape == (4, 4) and np.isnan(sims[:3, 3]).all() and np.isnan(sims[3, :3]).all()
+    assert sims[3, 3] == pytest.approx(top.score, abs=1e-4) and sims[3, 3] > np.nanmax(sims[:3, :3])
     no_words = next(h for h in result.hits if h.path == "IMG_0001.gif")
-    assert no_words.matched_by.startswith("GIF head") and no_words.head_similarities.shape == (3, 3)
+    assert no_words.matched_by.startswith("GIF head") and no_words.head_similarities.shape == (4, 3)
 
 
-def test_a_clip_without_words_scores_as_in_the_pixels_only_index(setup):
-    pixels, names = Searcher(setup["pixels"], setup["pipeline"]), Searcher(setup["names"], setup["pipeline"])
-    row = [c.path for c in names.index.clips].index("IMG_0001.gif")
-    for query in ("my reaction when the build is green", "so sad", "party"):
-        a = {h.path: (h.score, h.clip_head) for h in pixels.search(query, top_k=5).hits}
-        b = {h.path: (h.score, h.clip_head) for h in names.search(query, top_k=5).hits}
-        assert b["IMG_0001.gif"][1] == a["IMG_0001.gif"][1] and names.index.clips[row].name is None
-        assert b["IMG_0001.gif"][0] == pytest.approx(a["IMG_0001.gif"][0], abs=1e-3)  # (cached frame features)
+def test_scores_are_calibrated_similarities_and_other_kinds_never_win(setup):
+    """A GIF head scores (cos - its clip's hub score) / sigma; the sentence head against a GIF head, or a PVSE query
+    head against a text head, scores -CROSS or less."""
+    index, pipeline = setup["names"], setup["pipeline"]
+    layout = index.meta.layout
+    searcher = Searcher(index, pipeline)
+    pvse = pipeline.encode_text(["so sad"]).embeddings[0]
+    query = layout.query(pvse, MiniLMSentenceEncoder().encode(["so sad"])[0])
+    scores = query.numpy() @ np.asarray(index.embeddings).reshape(-1, layout.dim).T  # (4, 5 * 4)
+    scores = scores.reshape(4, 5, 4)
+    named = [i for i, c in enumerate(index.clips) if c.name]
+    assert len(named) == 4 and (scores[:3, named, 3] <= -CROSS + 50).all() and (scores[3, :, :3] <= -CROSS + 50).all()
+    pixels = max_over_k2_scores(pvse[None], torch.from_numpy(np.asarray(setup["pixels"].embeddings))).scores[0]
+    row = [c.path for c in index.clips].index("IMG_0001.gif")
+    hit = next(h for h in searcher.search("so sad", top_k=5).hits if h.path == "IMG_0001.gif")
+    hub = -float(index.embeddings[row, 0, 32 + 384]) * layout.pixel_scale
+    assert hit.score == pytest.approx((float(pixels[row]) - hub) / layout.pixel_scale, abs=1e-2)
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
@@ -99,7 +117,9 @@ def test_flat_faiss_search_with_text_heads_equals_brute_force(setup, kind):
     index = read_index(setup["root"] / f"names-{kind}.index")
     searcher = Searcher(index, setup["pipeline"], exhaustive_below=0)  # always through faiss
     queries = ["eye roll", "loudly crying", "my reaction when the party starts", "slow clap", "alien"]
-    embeddings = setup["pipeline"].encode_text(queries).embeddings
+    layout, sentences = index.meta.layout, MiniLMSentenceEncoder().encode(queries)
+    embeddings = torch.stack([layout.query(p, s) for p, s in zip(setup["pipeline"].encode_text(queries).embeddings,
+                                                                  sentences)])
     for query in embeddings:
         got = searcher.search_embeddings(query, top_k=3)
         ref = brute_force_top_k(query, index.embeddings, 3)
@@ -108,7 +128,7 @@ def test_flat_faiss_search_with_text_heads_equals_brute_force(setup, kind):
         if kind == "flat":
             assert got.exact
     brute = max_over_k2_scores(embeddings, torch.from_numpy(np.asarray(index.embeddings)))
-    assert (brute.gallery_head[0] >= 3).any()  # some text head wins somewhere: the test is not vacuous
+    assert (brute.gallery_head >= 3).any()  # some text head wins somewhere: the test is not vacuous
 
 
 def test_a_renamed_file_gets_its_new_name_and_a_pixels_rerun_drops_names(setup, tmp_path):
@@ -123,8 +143,8 @@ def test_a_renamed_file_gets_its_new_name_and_a_pixels_rerun_drops_names(setup, 
     clip = next(c for c in index.clips if c.path == "big-celebration.gif")
     assert clip.name == "big celebration" and clip.name_from_path
     row = [c.path for c in index.clips].index("big-celebration.gif")
-    text = setup["pipeline"].encode_text(["big celebration"]).embeddings[0].numpy()
-    np.testing.assert_allclose(index.embeddings[row, 3:], text, atol=1e-5)
+    text = MiniLMSentenceEncoder().encode(["big celebration"])[0]
+    np.testing.assert_allclose(index.embeddings[row, 3, 32:32 + 384] * index.meta.layout.text_scale, text, atol=1e-5)
     build_index(gallery, out, **setup["common"])  # without the option: pixels only again, no made-up names
     index = read_index(out)
     assert index.text_heads == 0 and index.embeddings.shape == (5, 3, 32) and all(c.name is None for c in index.clips)
