@@ -13,10 +13,12 @@ benchmarks/real_gifs_README.md for how to fetch them). Only labelled GIFs are ra
 
 Hubness: the largest share of all top-5 lists (category + situation queries) that one GIF appears in.
 
-Tracks: `pixels` (the default index: frames only), `names` (the model with the GIFs' file and folder names as
-caption heads, `pvse index --names-as-captions`), and two baselines that use the names alone, no pixels:
-`names-lexical` (query words found in the name, a plain text match) and `names-minilm` (cosine of the
-all-MiniLM-L6-v2 sentence embeddings of query and name).
+Tracks: `pixels` (frames only, `pvse index --no-read-text`), `read` (the default index: frames and the text read
+in them, no file names), `names` (frames, read text and the GIFs' file and folder names as text heads, `pvse index
+--names-as-captions`), and baselines that use text alone, no pixels and no PVSE: `read-minilm` (cosine of the
+all-MiniLM-L6-v2 sentence embeddings of query and read text; GIFs without text last), `names-lexical` (query words
+found in the name, a plain text match), `names-minilm` (MiniLM cosine of query and name) and `names-read-minilm`
+(the better of the two MiniLM cosines, name or read text).
 """
 from __future__ import annotations
 
@@ -78,6 +80,8 @@ CATEGORY_QUERIES = {
     "bye": "my reaction when it is time to say goodbye",
 }
 MIN_CATEGORY_SIZE = 3
+INDEX_TRACKS = ("pixels", "read", "names")
+TRACKS = (*INDEX_TRACKS, "read-minilm", "names-lexical", "names-minilm", "names-read-minilm")
 TOP = 5
 STOPWORDS = FILLER_WORDS  # the text baselines' stop words are the project's filler words
 
@@ -169,12 +173,15 @@ def lexical_scores(queries: list[str], names: list[str | None]) -> np.ndarray:
 
 
 def minilm_scores(queries: list[str], names: list[str | None]) -> np.ndarray:
-    """Cosine of all-MiniLM-L6-v2 sentence embeddings (mean pooled) of queries and names."""
-    from tools.situations.pairs import SentenceTeacher
-    teacher = SentenceTeacher()
-    q = teacher.embed(queries)
-    g = teacher.embed([n or "" for n in names])
-    return (q @ g.T).astype(np.float32)
+    """Cosine of all-MiniLM-L6-v2 sentence embeddings (mean pooled) of queries and names; a GIF without a name (or
+    without text) scores -2, below every cosine."""
+    from pvse.features.sentence_minilm import MiniLMSentenceEncoder
+    encoder = MiniLMSentenceEncoder()
+    q = encoder.encode(queries)
+    g = encoder.encode([n or "" for n in names])
+    scores = (q @ g.T).astype(np.float32)
+    scores[:, [not n for n in names]] = -2.0
+    return scores
 
 
 # ---------------------------------------------------------------------------------------------- model tracks
@@ -196,10 +203,21 @@ def model_scores(index_dir: Path, labels: list[Label], queries_cat: list[str], w
     return score(queries_cat), score([lab.query for lab in labels if lab.key in row_of]), missing, len(rows)
 
 
-def build(gif_dir: Path, out: Path, weights: str | None, feature_cache: str | None, names: bool) -> Path:
+def read_texts(index_dir: Path | None, labels: list[Label]) -> list[str | None]:
+    """The text read in each labelled GIF's frames, from an index built with reading on (track `read`)."""
+    if index_dir is None:
+        raise SystemExit("the read-minilm tracks need the read track (or --read-index) first")
+    from pvse.index import read_index
+    clips = {c.path: c for c in read_index(index_dir, load_vectors=False).clips}
+    return [clips[lab.key].read_text.text if lab.key in clips and clips[lab.key].read_text else None
+            for lab in labels]
+
+
+def build(gif_dir: Path, out: Path, weights: str | None, feature_cache: str | None, names: bool,
+          read_text: bool = True) -> Path:
     from pvse.index import build_index
-    kwargs = {"names_as_captions": True} if names else {}
-    report = build_index(gif_dir, out, weights, device="cpu", feature_cache=feature_cache, progress=False, **kwargs)
+    report = build_index(gif_dir, out, weights, device="cpu", feature_cache=feature_cache, progress=False,
+                         names_as_captions=names, read_text=read_text)
     for path, reason in report.failed:
         print(f"note: {path} not indexed: {reason}", file=sys.stderr)
     return out
@@ -225,11 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("gif_dir", type=Path, help="folder holding the GIFs at <set>/<path> of labels.tsv")
     parser.add_argument("--labels", type=Path, required=True, help="labels.tsv (set, path, categories, query, ...)")
     parser.add_argument("--weights", default=None, help="checkpoint to index with (default: the bundled model)")
-    parser.add_argument("--index", type=Path, default=None, help="a pixels-only index of GIF_DIR (skips building it)")
+    parser.add_argument("--index", type=Path, default=None,
+                        help="a frames-only index of GIF_DIR (--no-read-text; skips building it)")
+    parser.add_argument("--read-index", type=Path, default=None,
+                        help="an index of GIF_DIR built with the defaults, reading text (skips building it)")
     parser.add_argument("--names-index", type=Path, default=None,
                         help="an index of GIF_DIR built with --names-as-captions (skips building it)")
-    parser.add_argument("--tracks", default="pixels,names,names-lexical,names-minilm",
-                        help="comma-separated: pixels, names, names-lexical, names-minilm")
+    parser.add_argument("--tracks", default=",".join(TRACKS), help="comma-separated: " + ", ".join(TRACKS))
     parser.add_argument("--out", type=Path, default=None, help="keep the indexes built here (default: a temporary folder)")
     parser.add_argument("--feature-cache", default=None, help="frame feature cache (reruns skip the CNN)")
     parser.add_argument("--json", action="store_true", help="print every number as JSON")
@@ -246,25 +266,32 @@ def main(argv: list[str] | None = None) -> int:
     tracks = [t.strip() for t in args.tracks.split(",") if t.strip()]
     results: dict[str, dict] = {}
     sizes: dict[str, int] = {}
+    indexes: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="real-gifs-") as tmp:
         work = args.out or Path(tmp)
         for track in tracks:
-            if track in ("pixels", "names"):
-                index = args.index if track == "pixels" else args.names_index
+            if track in INDEX_TRACKS:
+                index = {"pixels": args.index, "read": args.read_index, "names": args.names_index}[track]
                 if index is None:
                     index = build(args.gif_dir, work / f"{track}.index", args.weights, args.feature_cache,
-                                  names=track == "names")
+                                  names=track == "names", read_text=track != "pixels")
+                indexes[track] = index
                 cat, sit, missing, n = model_scores(index, labels, queries_cat, args.weights)
                 kept = [lab for lab in labels if lab.key not in set(missing)]
                 if missing:
                     print(f"note: {track}: {len(missing)} labelled GIF(s) not in the index, left out: "
                           f"{', '.join(missing[:5])}", file=sys.stderr)
-            elif track in ("names-lexical", "names-minilm"):
+            elif track in ("names-lexical", "names-minilm", "read-minilm", "names-read-minilm"):
                 from pvse.index.captions import words_from_path
                 kept = labels
                 names = [words_from_path(lab.key) for lab in labels]
-                fn = lexical_scores if track == "names-lexical" else minilm_scores
-                cat, sit = fn(queries_cat, names), fn([lab.query for lab in labels], names)
+                if track == "names-lexical":
+                    cat, sit = lexical_scores(queries_cat, names), lexical_scores([lab.query for lab in labels], names)
+                else:
+                    read = read_texts(indexes.get("read") or args.read_index, labels)
+                    sources = {"names-minilm": [names], "read-minilm": [read], "names-read-minilm": [names, read]}
+                    cat = np.maximum.reduce([minilm_scores(queries_cat, t) for t in sources[track]])
+                    sit = np.maximum.reduce([minilm_scores([lab.query for lab in labels], t) for t in sources[track]])
                 n = len(labels)
             else:
                 parser.error(f"unknown track {track!r}")

@@ -18,6 +18,7 @@ from .registry import FrameTextReaderSpec, register_frame_text_reader
 from .types import TextLine
 
 DETECT_SIDE = 480  # longest side of the copy text is detected on: at 320, 20-px captions of 480-px GIFs went unseen
+GLANCE_SIDE = 320  # a first look at the middle frames on a smaller copy: where it finds nothing, nothing is read
 SAME_CROP_DIFF = 10.0  # mean absolute grey difference (0-255) under which two crops show the same text
 LINE_GAP = 1.5  # word gap, in line heights, under which two boxes are one line
 MAX_BOXES = 32  # per frame: a comic page has ~30 balloons; more is texture read as text
@@ -35,11 +36,14 @@ class PPOCRReader:
                                "pip install 'rapidocr-onnxruntime==1.4.4' (or index with --no-read-text)") from exc
         self._engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=threads, print_verbose=False)
         detector = self._engine.text_det
-        detector.get_preprocess = lambda _longest: DetPreProcess(DETECT_SIDE, "max", detector.mean, detector.std)
+        self._side = DETECT_SIDE
+        detector.get_preprocess = lambda _longest: DetPreProcess(self._side, "max", detector.mean, detector.std)
 
     def read_frames(self, frames: Sequence[np.ndarray], indices: Sequence[int]) -> list[TextLine]:
         """Raw lines of every frame (RGB uint8), with boxes in that frame's pixels; a frame equal to the previous
         one is not read again."""
+        if not self._glance(frames):
+            return []
         lines: list[TextLine] = []
         seen: list[tuple[np.ndarray, str, float]] = []  # (thumbnail of a crop, its text, score)
         previous = None
@@ -49,6 +53,16 @@ class PPOCRReader:
             previous = frame
             lines += self._read_frame(np.ascontiguousarray(frame[:, :, ::-1]), int(index), seen)
         return lines
+
+    def _glance(self, frames: Sequence[np.ndarray]) -> bool:
+        """Whether the detector, on a small copy of the middle frame(s), sees any text at all: most clips without
+        text are done after this (a caption that is only partly seen still counts)."""
+        middle = frames[len(frames) // 2 - (len(frames) > 1): len(frames) // 2 + 1]
+        self._side = GLANCE_SIDE
+        try:
+            return any(_found(self._engine.text_det(np.ascontiguousarray(f[:, :, ::-1]))[0]) for f in middle)
+        finally:
+            self._side = DETECT_SIDE
 
     def _read_frame(self, bgr: np.ndarray, index: int, seen: list) -> list[TextLine]:
         quads, _ = self._engine.text_det(bgr)
@@ -66,6 +80,10 @@ class PPOCRReader:
                 results[i] = (text, float(score))
                 seen.append((thumbs[i], text, float(score)))
         return [TextLine(text, index, rect, score) for rect, (text, score) in zip(rects, results)]
+
+
+def _found(quads) -> bool:
+    return quads is not None and len(quads) > 0
 
 
 def _rect(quad: np.ndarray) -> tuple[int, int, int, int]:
