@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"how many clips (default 10, at most {MAX_TOP_K})")
     parser.add_argument("--json", action="store_true", help='print only a JSON list of {"rank", "name", "path" (absolute), '
                         '"relative_path" (in the gallery), "score", "query_head", "clip_head", "matched_by", '
-                        '"found_by", and for a clip whose frames show text "read_text" and "read_lines" (text, frame, box)} on stdout ("name": the clip\'s name, caption or file name; "found_by": the query '
+                        '"found_by", and for a clip whose frames show text "read_text" and "read_lines" (text, frame, box)} '
+                        'on stdout ("name": the clip\'s name, caption or file name; "found_by": the query '
                         'words the model does not know that its name or text has, which put it first)')
     parser.add_argument("--per-head", type=bounded_int(1, MAX_TOP_K), default=0, metavar="N",
                         help=f"also list each query head's own N best clips, at most {MAX_TOP_K} (one reading of the "

@@ -29,6 +29,7 @@ from ..errors import GalleryIndexError, MediaError
 from ..features.pieces import Word, group_tokens, word_attention
 from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
+from ..reading.types import ReadText
 from ..similarity import head_similarities
 from .backends import is_faiss, open_index
 from .clip_words import ClipWords, display_name
@@ -36,7 +37,6 @@ from .faiss_search import TopClips, brute_force_top_k, configure_search, index_k
 from .hubness import check_weight, corrected_top_k
 from .meta import IndexMeta
 from .query_text import prepare_query, without_opener
-from ..reading.types import ReadText
 from .store import GalleryIndex, clip_text
 from .text_heads import kind_mask
 from .trust import check_gallery_root, resolve_inside

@@ -23,8 +23,8 @@ from .types import MAX_LINES, TextLine
 MIN_SCORE = 0.6  # recogniser confidence below which a line is noise (faces, textures read as letters)
 MIN_LETTERS = 2
 SAME_LINE_RATIO = 0.8  # difflib ratio of two lines' letters above which they are one caption read twice
-MIN_SEGMENT_LENGTH = 6
-COMMON_WORDS = 20_000  # a split of a run-together word may only use words of this frequency rank or better  # shorter unknown words are left as read ("Ain't", "DAT")
+MIN_SEGMENT_LENGTH = 6  # shorter unknown words are left as read ("Ain't", "DAT")
+COMMON_WORDS = 20_000  # a split of a run-together word may only use words of this frequency rank or better
 
 # Watermark words: sites that make or host GIFs, and channel logos. Compared on lower-case letters and digits,
 # a line holding one of them (as a whole word, or as the whole line for the logos) is dropped.

@@ -14,12 +14,12 @@ import torch
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.cli import main
 from pvse.config import PVSEConfig
+from pvse.features.sentence_minilm import MiniLMSentenceEncoder
 from pvse.index import Searcher, build_index, read_index
 from pvse.index.faiss_search import brute_force_top_k
+from pvse.index.text_heads import CROSS
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
-from pvse.features.sentence_minilm import MiniLMSentenceEncoder
-from pvse.index.text_heads import CROSS
 from pvse.similarity import max_over_k2_scores
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
