@@ -198,6 +198,7 @@ def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None
         best = tuple(int(i) for i in np.unravel_index(np.nanargmax(sims), sims.shape))  # type: ignore[assignment]
     if not (0 <= best[0] < rows and 0 <= best[1] < cols):
         raise ValueError(f"best pair {best} is outside the {rows}x{cols} matrix")
+    blank = np.isnan(sims)  # pairs of different kinds (a query head with a text head): no score
     low, high = float(np.nanmin(sims)), float(np.nanmax(sims))
     scaled = (sims - low) / (high - low) if high > low else np.full_like(sims, 0.5)
     colors = heat_rgb(scaled, SIM_CMAP)
@@ -214,6 +215,10 @@ def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None
                   fill=TEXT_COLOR)
         for j in range(cols):
             box = (margin + j * cell_px, margin + i * cell_px, margin + (j + 1) * cell_px - 1, margin + (i + 1) * cell_px - 1)
+            if blank[i, j]:
+                draw.rectangle(box, outline=TEXT_COLOR)
+                draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), "–", anchor="mm", font=font, fill=TEXT_COLOR)
+                continue
             color = tuple(int(c) for c in colors[i, j])
             draw.rectangle(box, fill=color)
             luminance = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
@@ -223,3 +228,15 @@ def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None
     draw.rectangle((margin + j * cell_px - 2, margin + i * cell_px - 2, margin + (j + 1) * cell_px + 1,
                     margin + (i + 1) * cell_px + 1), outline=MARK_COLOR, width=3)
     return canvas
+
+
+def text_boxes(frame: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], max_px: int = 480) -> Image.Image:
+    """The frame (H, W, 3 RGB) with each (x0, y0, x1, y1) box of text read in it outlined, shrunk to `max_px` wide."""
+    image = Image.fromarray(np.asarray(frame, dtype=np.uint8)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    width = max(2, round(max(image.size) / 160))
+    for x0, y0, x1, y1 in boxes:
+        draw.rectangle((x0 - width, y0 - width, x1 + width, y1 + width), outline=MARK_COLOR, width=width)
+    if image.width > max_px:
+        image = image.resize((max_px, max(1, round(image.height * max_px / image.width))), Image.LANCZOS)
+    return image

@@ -75,6 +75,7 @@ class Explanation:
     path: str = ""  # the clip's path inside the gallery
     link: str = ""  # the app's link to the original file
     numbers: str = ""  # the score, head pair and attention in numbers (Markdown), for the details
+    text_frame: Image.Image | None = None  # the frame its words were read in, each line boxed (`read_text`)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -178,7 +179,9 @@ def plain_summary(words: list[str], word_weights: np.ndarray, frame_weights: np.
         word, where = found_by[0]
         parts.append(f"Shown first because its {where} has “{escape_markdown(word)}”, a word the model does not know")
     how = f"matched mostly on {quoted}" if quoted else "matched"
-    if not matched_by.startswith("GIF head"):
+    if matched_by.startswith("the GIF says"):
+        parts.append(f"{escape_markdown(matched_by[0].upper() + matched_by[1:])}, close in meaning to your words")
+    elif not matched_by.startswith("GIF head"):
         parts.append(f"{how}, through {escape_markdown(matched_by)} rather than its frames")
     else:
         parts.append(how + _frames_phrase(frame_weights))
@@ -453,9 +456,25 @@ class DemoHandlers:
             "word_attention": word_att.round(5).tolist(),
             "words": shown,
             "words_attention": shown_att.round(5).tolist(),
-            "head_similarities": sims.round(5).tolist(),
+            "head_similarities": [[None if np.isnan(v) else v for v in row] for row in sims.round(5).tolist()],
             "frames_note": frames_note,
         }
+        read = getattr(hit, "read_text", None)
+        if read is not None and read.lines:
+            payload["read_text"] = [line.to_dict() for line in read.lines]
         return Explanation(summary, frames_img, words, labels, heatmap, payload, ok=True, frames_compact=compact,
                            frames_note=frames_note, title=name, path=str(hit.path), link=payload["link"],
-                           numbers=" ".join(x for x in (numbers, ties, frames_note) if x))
+                           numbers=" ".join(x for x in (numbers, ties, frames_note) if x),
+                           text_frame=self._text_frame(hit))
+
+    def _text_frame(self, hit) -> Image.Image | None:
+        """The frame the clip's words were read in, each read line boxed (None: no text, or not decodable)."""
+        read = getattr(hit, "read_text", None)
+        reader = getattr(self.searcher, "read_text_frame", None)
+        if read is None or not read.lines or reader is None:
+            return None
+        try:
+            frame, lines = reader(hit.row)
+        except PVSEError:
+            return None
+        return drawing.text_boxes(frame, [line.box for line in lines])

@@ -144,6 +144,8 @@ class ExplainPanel:
             self.frames_compact = gr.Image(show_label=False, type="pil", format="png", interactive=False,
                                            elem_id="frames-compact", buttons=[], container=False)
             gr.Markdown(FRAMES_CAPTION, elem_classes=["caption"])
+            self.text_frame = gr.Image(show_label=False, type="pil", format="png", interactive=False,
+                                       elem_id="text-frame", buttons=[], container=False, visible=False)
             with gr.Accordion("Details: the scores, the words each reading weighs, and all the pairs", open=False,
                               elem_id="explain-details"):
                 self.numbers = gr.Markdown(elem_id="explain-numbers")
@@ -161,16 +163,17 @@ class ExplainPanel:
                                                 elem_id="heatmap", buttons=[], container=False)
                 with gr.Accordion("All the numbers (JSON)", open=False, elem_id="payload-box"):
                     self.payload = gr.JSON(show_label=False, elem_id="payload")
-        self.outputs = [self.box, self.head, self.summary, self.frames, self.frames_compact, self.numbers,
-                        *self.words, self.heatmap, self.payload]
+        self.outputs = [self.box, self.head, self.summary, self.frames, self.frames_compact, self.text_frame,
+                        self.numbers, *self.words, self.heatmap, self.payload]
 
     def render(self, explanation: Explanation) -> list[Any]:
         words = [gr.HighlightedText(value=explanation.words[k], label=explanation.word_labels[k], visible=True)
                  if k < len(explanation.words) else gr.HighlightedText(value=None, visible=False)
                  for k in range(self.num_heads)]
         head = actions_html(explanation.title, explanation.path, explanation.link) if explanation.ok else ""
+        text_frame = gr.Image(value=explanation.text_frame, visible=explanation.text_frame is not None)
         return [gr.Column(visible=True), head, explanation.summary, explanation.frames, explanation.frames_compact,
-                explanation.numbers, *words, explanation.heatmap, explanation.payload or None]
+                text_frame, explanation.numbers, *words, explanation.heatmap, explanation.payload or None]
 
 
 class HeadsPanel:

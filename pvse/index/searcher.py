@@ -332,6 +332,21 @@ class Searcher:
                            sampling=self.pipeline.config.frame_preprocessing().frame_sampling)
         return list(clip.frames)
 
+    def read_text_frame(self, row: int) -> tuple[np.ndarray, list]:
+        """(the frame the clip's first read line was read in, the read lines of that frame), for drawing the boxes;
+        a MediaError when the clip has no read text or the frame cannot be decoded again."""
+        read = self.index.clips[row].read_text
+        path = self.clip_path(row)
+        if read is None or not read.lines or not path.is_file():
+            raise MediaError(path, "no text was read in this clip's frames")
+        from ..reading import frame_text_reader_spec
+        spec = frame_text_reader_spec(read.reader.split("@")[0])
+        frame = read.lines[0].frame
+        clip = decode_clip(path, num_frames=spec.frames, limits=MediaLimits())
+        if frame not in clip.indices:
+            raise MediaError(path, f"frame {frame} is no longer in the file; re-run `pvse index` to update the index")
+        return clip.frames[clip.indices.index(frame)], [line for line in read.lines if line.frame == frame]
+
     def _hits(self, query: torch.Tensor, top: TopClips, query_head: int | None = None,
               found_by: dict[int, list[tuple[str, str]]] | None = None) -> tuple[list[SearchHit], int]:
         """SearchHits for `top`; query_head: the head `top` was searched with alone (its query_heads are then 0);

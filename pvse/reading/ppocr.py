@@ -1,7 +1,8 @@
 """PP-OCRv4 text detection and recognition (PaddleOCR's models as ONNX, shipped in `rapidocr-onnxruntime`).
 
-Built for cost: detection runs on a small copy of each frame (longest side DETECT_SIDE), recognition only on
-the boxes found, cut from the frame at its own size, and a box that shows the same pixels as a box already read
+Built for cost: each frame gets a first look on a small copy (longest side GLANCE_SIDE) and, only where that
+finds any text, detection on a larger copy (DETECT_SIDE); recognition runs only on the boxes found (words on one
+line joined), cut from the frame at its own size, and a box that shows the same pixels as a box already read
 in an earlier frame (a caption held for several frames) takes that reading instead of running the recogniser
 again. The angle classifier is not used: captions in reaction GIFs are upright. One ONNX Runtime thread each,
 since indexing already keeps the cores busy with the frame CNN. Nothing is downloaded: the ONNX files are inside
@@ -18,7 +19,7 @@ from .registry import FrameTextReaderSpec, register_frame_text_reader
 from .types import TextLine
 
 DETECT_SIDE = 480  # longest side of the copy text is detected on: at 320, 20-px captions of 480-px GIFs went unseen
-GLANCE_SIDE = 320  # a first look at the middle frames on a smaller copy: where it finds nothing, nothing is read
+GLANCE_SIDE = 320  # a first look at each frame on a smaller copy: where it finds nothing, nothing more is done
 SAME_CROP_DIFF = 10.0  # mean absolute grey difference (0-255) under which two crops show the same text
 LINE_GAP = 1.5  # word gap, in line heights, under which two boxes are one line
 MAX_BOXES = 32  # per frame: a comic page has ~30 balloons; more is texture read as text
@@ -42,8 +43,6 @@ class PPOCRReader:
     def read_frames(self, frames: Sequence[np.ndarray], indices: Sequence[int]) -> list[TextLine]:
         """Raw lines of every frame (RGB uint8), with boxes in that frame's pixels; a frame equal to the previous
         one is not read again."""
-        if not self._glance(frames):
-            return []
         lines: list[TextLine] = []
         seen: list[tuple[np.ndarray, str, float]] = []  # (thumbnail of a crop, its text, score)
         previous = None
@@ -51,16 +50,19 @@ class PPOCRReader:
             if previous is not None and frame.shape == previous.shape and np.array_equal(frame, previous):
                 continue
             previous = frame
-            lines += self._read_frame(np.ascontiguousarray(frame[:, :, ::-1]), int(index), seen)
+            bgr = np.ascontiguousarray(frame[:, :, ::-1])
+            if self._glance(bgr):
+                lines += self._read_frame(bgr, int(index), seen)
         return lines
 
-    def _glance(self, frames: Sequence[np.ndarray]) -> bool:
-        """Whether the detector, on a small copy of the middle frame(s), sees any text at all: most clips without
-        text are done after this (a caption that is only partly seen still counts)."""
-        middle = frames[len(frames) // 2 - (len(frames) > 1): len(frames) // 2 + 1]
+    def _glance(self, bgr: np.ndarray) -> bool:
+        """Whether the detector sees any text at all on a small copy of the frame: most frames without text are
+        done after this cheap look (a caption only partly seen there still counts)."""
+        if max(bgr.shape[:2]) <= GLANCE_SIDE:
+            return True  # the full look costs no more
         self._side = GLANCE_SIDE
         try:
-            return any(_found(self._engine.text_det(np.ascontiguousarray(f[:, :, ::-1]))[0]) for f in middle)
+            return _found(self._engine.text_det(bgr)[0])
         finally:
             self._side = DETECT_SIDE
 
@@ -125,5 +127,5 @@ def _match(thumb: np.ndarray, seen: list) -> tuple[str, float] | None:
 
 
 SPEC = register_frame_text_reader(FrameTextReaderSpec(
-    name="ppocr-v4", version="1", build=PPOCRReader, frames=4,
+    name="ppocr-v4", version="2", build=PPOCRReader, frames=4,
     about="PP-OCRv4 detection + recognition (rapidocr-onnxruntime 1.4, ONNX in the wheel), detection at 320 px"))

@@ -26,7 +26,7 @@ def test_a_subtitle_is_read_with_its_frame_and_box(reader, tmp_path):
     line = read.lines[0]
     x0, y0, x1, y1 = line.box
     assert 0 <= x0 < x1 <= WIDTH and 150 <= y0 < y1 <= HEIGHT and line.frame in range(8)
-    assert read.reader == reader[0].ref == "ppocr-v4@1"
+    assert read.reader == reader[0].ref == "ppocr-v4@2"
 
 
 def test_captions_that_change_are_both_caught_in_order(reader, tmp_path):
@@ -92,8 +92,8 @@ def test_words_split_by_the_detector_are_one_line():
 
 def test_read_text_round_trips_and_rejects_garbage():
     from pvse.errors import GalleryIndexError
-    read = ReadText("ppocr-v4@1", (TextLine("hi there", 3, (1, 2, 30, 40), 0.9),))
-    assert ReadText.from_dict(read.to_dict()) == ReadText("ppocr-v4@1", (TextLine("hi there", 3, (1, 2, 30, 40), 0.9),))
+    read = ReadText("ppocr-v4@2", (TextLine("hi there", 3, (1, 2, 30, 40), 0.9),))
+    assert ReadText.from_dict(read.to_dict()) == ReadText("ppocr-v4@2", (TextLine("hi there", 3, (1, 2, 30, 40), 0.9),))
     for bad in (None, {"reader": 5}, {"reader": "x", "lines": [{"text": 1, "frame": 0, "box": [0, 0, 1, 1],
                                                                 "score": 1}]}, {"reader": "x", "lines": [{}]}):
         with pytest.raises(GalleryIndexError, match="read text"):
