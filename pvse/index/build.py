@@ -48,7 +48,7 @@ from .captions import CaptionEntry, match_captions, read_captions, words_from_pa
 from .faiss_search import DEFAULT_KIND, build_vector_index, default_params, index_kind
 from .hubness import encode_hub_scores, hub_meta
 from .meta import IndexMeta, WeightsRef
-from .store import ClipRecord, GalleryIndex, clip_text, read_index, recover_index, write_index
+from .store import ClipRecord, GalleryIndex, read_index, recover_index, write_index
 from .text_heads import SOURCES, encode_reference, joint_embeddings, reference_query_encoder
 
 
@@ -438,18 +438,6 @@ def _label(ordered: list[_Row], caption_entries: dict[str, CaptionEntry] | None,
             if not row.record.name:
                 row.record.name = words_from_path(row.record.path)
                 row.record.name_from_path = row.record.name is not None
-
-
-def text_embeddings(pipeline: PVSEPipeline, records: list[ClipRecord], visual: np.ndarray, batch_size: int
-                     ) -> np.ndarray:
-    """(M, K, H): each clip's caption or name through the sentence encoder; its GIF heads again when it has none."""
-    out = visual.copy()
-    texts = [(i, text) for i, record in enumerate(records) if (text := clip_text(record)[0])]
-    for start in range(0, len(texts), batch_size):
-        part = texts[start:start + batch_size]
-        encoded = pipeline.encode_text([t for _, t in part]).embeddings.numpy()
-        out[[i for i, _ in part]] = encoded
-    return out
 
 
 def _check_writable(out_dir: Path) -> None:

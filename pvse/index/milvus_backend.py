@@ -60,6 +60,7 @@ from .faiss_search import KINDS as FAISS_KINDS
 from .faiss_search import ROUNDING_SLACK, TopClips, default_params, rank, score_rows
 from .meta import FORMAT_NAME, IndexMeta, MetaView, newer_format
 from .store import ClipRecord, safe_relative_path
+from .text_heads import SOURCES, encode_reference, joint_embeddings
 
 SCHEMES = ("milvus://", "http://", "https://")
 DEFAULT_GALLERY = "pvse_gallery"
@@ -641,7 +642,7 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
                                                                 **(index_params or {})}
     reusable = old_collection is not None
     in_place = (reusable and kind == old_vectors.get("kind") and user_params == old_vectors.get("user_params", {})
-                and (old_text_heads > 0) == use_text)
+                and old_text_heads == 0 and not use_text)  # text heads are calibrated anew over the whole gallery
 
     tick = time.perf_counter()
     old: dict[str, _Stored] = {}
@@ -704,7 +705,49 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
         gif_heads = next(iter(encoded.values())).embeddings.shape[0]
     elif old_gif_heads > 0:
         gif_heads = old_gif_heads
-    num_text_heads = gif_heads if use_text else 0
+    old_layout = current.layout if current is not None else None
+
+    def chunk_clips(chunk: list[str]) -> list[ClipData]:
+        """The chunk's clips: new ones as encoded, the others fetched from the previous build, labelled."""
+        sources = {p: _source(p, hashes[p], old, by_hash) for p in chunk if p not in encoded}
+        stored = store.fetch(old_collection, sorted(set(sources.values())), old_gif_heads + old_text_heads) \
+            if sources else {}
+        clips = []
+        for p in chunk:
+            if p in encoded:
+                row = encoded[p]
+                base = ClipData(ids[p], row.record, row.embeddings, row.attention, row.frame_indices)
+                info: dict[str, Any] = {}
+            else:
+                source = stored[sources[p]]
+                gif = np.asarray(source.embeddings[:old_gif_heads], dtype=np.float32)
+                if old_layout is not None:  # back from the joint form (`text_heads`) to the plain GIF heads
+                    gif = gif[:, :old_layout.pvse_dim] * np.float32(old_layout.pixel_scale)
+                base = ClipData(ids[p], source.record, gif, source.attention, source.frame_indices)
+                info = old[p].info if p in old and old[p].content_hash == hashes[p] else \
+                    _info_of(source.record)
+            name, caption, metadata, from_path = labels(p, info)
+            base.record = ClipRecord(p, hashes[p], base.record.num_source_frames, name, caption, metadata,
+                                     from_path)
+            clips.append(base)
+        return clips
+
+    joined: list[ClipData] | None = None
+    layout = None
+    if use_text:  # text heads are calibrated over the whole gallery (`text_heads`): all clips first
+        joined = [c for start in range(0, len(write), WRITE_CLIPS) for c in chunk_clips(write[start:start + WRITE_CLIPS])]
+        texts = [c.record.texts() for c in joined]
+        sources = tuple(s for s in SOURCES if s != "read text" and any(s in t for t in texts))
+        if sources:
+            from ..features.sentence_minilm import MiniLMSentenceEncoder
+            sentence_encoder = MiniLMSentenceEncoder()
+            reference = encode_reference(pipeline, sentence_encoder)
+            joint, layout = joint_embeddings(pipeline, sentence_encoder, np.stack([c.embeddings for c in joined]),
+                                             texts, sources, reference)
+            for clip, vectors in zip(joined, joint):
+                clip.embeddings = vectors
+            dim = layout.dim
+    num_text_heads = len(layout.sources) if layout is not None else 0
     num_embeds = gif_heads + num_text_heads
     params = default_params(kind, len(final) * num_embeds, dim, user_params)
     target = old_collection if in_place else f"{loc.gallery}__{datetime.now(UTC):%Y%m%dt%H%M%S}_{secrets.token_hex(3)}"
@@ -715,31 +758,7 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
         bar = tqdm(total=len(write), desc="writing to Milvus", unit="clip", disable=not progress or len(write) < 2000)
         for start in range(0, len(write), WRITE_CLIPS):
             chunk = write[start:start + WRITE_CLIPS]
-            sources = {p: _source(p, hashes[p], old, by_hash) for p in chunk if p not in encoded}
-            stored = store.fetch(old_collection, sorted(set(sources.values())), old_gif_heads + old_text_heads) \
-                if sources else {}
-            clips = []
-            for p in chunk:
-                if p in encoded:
-                    row = encoded[p]
-                    base = ClipData(ids[p], row.record, row.embeddings, row.attention, row.frame_indices)
-                    info: dict[str, Any] = {}
-                else:
-                    source = stored[sources[p]]
-                    base = ClipData(ids[p], source.record, source.embeddings[:old_gif_heads], source.attention,
-                                    source.frame_indices)
-                    info = old[p].info if p in old and old[p].content_hash == hashes[p] else \
-                        _info_of(source.record)
-                name, caption, metadata, from_path = labels(p, info)
-                base.record = ClipRecord(p, hashes[p], base.record.num_source_frames, name, caption, metadata,
-                                         from_path)
-                clips.append(base)
-            if use_text:
-                visual = np.stack([c.embeddings for c in clips]).astype(np.float32)
-                text = builder.text_embeddings(pipeline, [c.record for c in clips], visual,
-                                                batch_size=max(batch_size, 32))
-                for clip, extra in zip(clips, text):
-                    clip.embeddings = np.concatenate([clip.embeddings, extra])
+            clips = joined[start:start + WRITE_CLIPS] if joined is not None else chunk_clips(chunk)
             store.write(target, clips, upsert=in_place)
             bar.update(len(chunk))
         bar.close()
@@ -752,6 +771,8 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
                                     f"{len(final) * num_embeds}; another build may be writing the same gallery")
         meta = builder.index_meta(pipeline, root, root, kind, params, user_params, num_embeds, num_text_heads, report)
         meta.gallery_root = str(root)
+        if layout is not None:
+            meta.text_layout, meta.embed_dim = layout.to_dict(), layout.dim
         if meta.weights.ref_is_relative_path:
             meta.weights.ref = os.path.abspath(Path(str(pipeline.checkpoint.source)).expanduser())
             meta.weights.ref_is_relative_path = False
@@ -816,7 +837,8 @@ def _current_build(store: MilvusStore, fingerprint: str, dim: int, rebuild: bool
         from .build import precision_note
         report.notes.append(precision_note("gallery", current.frame_precision, precision))
         return current, None
-    if current.embed_dim != dim or not store.has(collection):
+    plain_dim = current.layout.pvse_dim if current.layout is not None else current.embed_dim
+    if plain_dim != dim or not store.has(collection):
         report.notes.append("the existing gallery does not match this model or lost its vectors; it is rebuilt")
         return current, None
     store.call(f"loading collection {collection}", "load_collection", collection)

@@ -5,8 +5,8 @@ Pure functions, no model: what real reaction GIFs showed the recogniser does wro
   are split into the most likely words (`wordninja`, a unigram model of English Wikipedia shipped in its wheel).
 - Watermarks, web addresses and channel logos ("MAKE GIFS AT GIFSOUP.COM", "4GIFs.com", "[adult swim]", "FOX")
   say nothing about the reaction: such lines are dropped.
-- Stray glyphs (a lone "M", "30", a CJK character read into a face): characters outside the Latin script are
-  removed, and lines with fewer than two letters or a low recogniser score are dropped.
+- Stray glyphs (a lone "M", "30", a CJK character read into a face, crying eyes read as "T-T"): characters outside
+  the Latin script are removed, and lines without two letters in a row or with a low recogniser score are dropped.
 - A caption shown for several frames is read several times with small differences: near-equal lines are merged,
   keeping the best-read one, in order of first appearance.
 """
@@ -21,7 +21,7 @@ from functools import lru_cache
 from .types import MAX_LINES, TextLine
 
 MIN_SCORE = 0.6  # recogniser confidence below which a line is noise (faces, textures read as letters)
-MIN_LETTERS = 2
+MIN_LETTERS = 2  # a line must hold this many letters in a row ("OK" is a word, "T-T" is a face)
 SAME_LINE_RATIO = 0.8  # difflib ratio of two lines' letters above which they are one caption read twice
 MIN_SEGMENT_LENGTH = 6  # shorter unknown words are left as read ("Ain't", "DAT")
 COMMON_WORDS = 20_000  # a split of a run-together word may only use words of this frequency rank or better
@@ -115,7 +115,7 @@ def clean_line(text: str, score: float = 1.0) -> str | None:
     if score < MIN_SCORE:
         return None
     text = latin_only(text)
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS or is_watermark(text):
+    if not re.search(r"[^\W\d_]{%d}" % MIN_LETTERS, text) or is_watermark(text):
         return None
     return " ".join(segment_word(token) for token in text.split())
 

@@ -67,7 +67,7 @@ def test_words_that_lost_their_spaces_are_split(raw, clean):
 
 
 @pytest.mark.parametrize("noise", ["MAKE GIFS AT GIFSOUP.COM", "4GIFs.com", "[adult swim]", "FOX", "aMC",
-                                   "www.example.org", "M", "30", "双", "中"])
+                                   "www.example.org", "M", "30", "双", "中", "T-T"])
 def test_watermarks_logos_and_stray_glyphs_are_dropped(noise):
     assert clean_line(noise) is None
 
