@@ -21,6 +21,8 @@ from functools import lru_cache
 from .types import MAX_LINES, TextLine
 
 MIN_SCORE = 0.6  # recogniser confidence below which a line is noise (faces, textures read as letters)
+SHORT_LETTERS = 3  # a line with at most this many letters ("XX" of x-eyes, "BS" of a monkey's face) ...
+SHORT_SCORE = 0.85  # ... needs this confidence: real short captions ("ME", "GOD", "Hey!") read at 0.89 or more
 MIN_LETTERS = 2  # a line must hold this many letters in a row ("OK" is a word, "T-T" is a face)
 SAME_LINE_RATIO = 0.8  # difflib ratio of two lines' letters above which they are one caption read twice
 MIN_SEGMENT_LENGTH = 6  # shorter unknown words are left as read ("Ain't", "DAT")
@@ -31,7 +33,7 @@ COMMON_WORDS = 20_000  # a split of a run-together word may only use words of th
 WATERMARK_WORDS = frozenset("""gifsoup giphy gifbin makeagif imgur tumblr reddit 4gifs awesomegifs auesomegifs
 reactiongifs gifsforum gifrific tenor gfycat imgflip memegenerator youtube tiktok instagram twitter""".split())
 CHANNEL_LOGOS = frozenset("""fox amc hbo nbc cbs abc bbc mtv tbs tnt cnn espn pbs cw vh1 bravo syfy adultswim
-comedycentral nickelodeon disney netflix hulu fx e""".split())
+comedycentral nickelodeon disney netflix hulu fx e com net org www""".split())
 _URL = re.compile(r"(https?://|www\.|\b[\w-]+\.(com|net|org|tv|co|io|me|ly|gif|us|uk)\b)", re.IGNORECASE)
 _TOKEN = re.compile(r"^(\W*)([\w']+?)(\W*)$")
 
@@ -115,6 +117,8 @@ def clean_line(text: str, score: float = 1.0) -> str | None:
     if score < MIN_SCORE:
         return None
     text = latin_only(text)
+    if sum(ch.isalpha() for ch in text) <= SHORT_LETTERS and score < SHORT_SCORE:
+        return None
     if not re.search(r"[^\W\d_]{%d}" % MIN_LETTERS, text) or is_watermark(text):
         return None
     return " ".join(segment_word(token) for token in text.split())

@@ -50,7 +50,7 @@ def test_a_watermark_is_read_and_dropped(reader, tmp_path):
 def test_bundled_emoji_read_no_words(reader):
     from pathlib import Path
     gallery = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
-    for name in ("005-laughing.gif", "009-loudly-crying.gif", "140-party-popper.gif", "118-alien-monster.gif"):
+    for name in ("005-laughing.gif", "009-loudly-crying.gif", "086-x-eyes.gif", "539-monkey.gif", "118-alien-monster.gif"):
         assert read_clip_text(gallery / name, *reader).lines == (), name
 
 
@@ -74,6 +74,9 @@ def test_watermarks_logos_and_stray_glyphs_are_dropped(noise):
 
 def test_low_confidence_lines_are_dropped():
     assert clean_line("hello there", score=0.3) is None and clean_line("hello there", score=0.9) == "hello there"
+    # a short line is a face or a texture more often than a word: it needs more confidence
+    assert clean_line("XX", score=0.77) is None and clean_line("BS", score=0.64) is None
+    assert clean_line("ME", score=0.99) == "ME" and clean_line("com", score=0.99) is None
 
 
 def test_repeats_across_frames_merge_into_the_best_read_line():
