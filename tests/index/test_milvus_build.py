@@ -195,7 +195,7 @@ def test_text_heads_answer_like_the_faiss_index(built, tmp_path):
     location = f"milvus://{tmp_path}/named.db"
     build_index(built["gallery"], location, **common)
     index = open_index(location)
-    assert (index.gif_heads, index.text_heads, index.num_embeds) == (3, 3, 6)
+    assert (index.gif_heads, index.text_heads, index.num_embeds) == (3, 1, 4) and index.meta.layout.sources == ("name",)
     milvus, faiss = Searcher(index, built["pipeline"]), Searcher(read_index(tmp_path / "named.index"), built["pipeline"])
     assert_same_answers(milvus, faiss)
     for query in QUERIES:
