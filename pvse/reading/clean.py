@@ -35,6 +35,7 @@ reactiongifs gifsforum gifrific tenor gfycat imgflip memegenerator youtube tikto
 CHANNEL_LOGOS = frozenset("""fox amc hbo nbc cbs abc bbc mtv tbs tnt cnn espn pbs cw vh1 bravo syfy adultswim
 comedycentral nickelodeon disney netflix hulu fx e com net org www""".split())
 _URL = re.compile(r"(https?://|www\.|\b[\w-]+\.(com|net|org|tv|co|io|me|ly|gif|us|uk)\b)", re.IGNORECASE)
+_LETTER_RUN = re.compile(rf"[^\W\d_]{{{MIN_LETTERS}}}")
 _TOKEN = re.compile(r"^(\W*)([\w']+?)(\W*)$")
 
 
@@ -119,7 +120,7 @@ def clean_line(text: str, score: float = 1.0) -> str | None:
     text = latin_only(text)
     if sum(ch.isalpha() for ch in text) <= SHORT_LETTERS and score < SHORT_SCORE:
         return None
-    if not re.search(r"[^\W\d_]{%d}" % MIN_LETTERS, text) or is_watermark(text):
+    if not _LETTER_RUN.search(text) or is_watermark(text):
         return None
     return " ".join(segment_word(token) for token in text.split())
 
