@@ -57,6 +57,17 @@ def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, be
             "per_query": per_query}
 
 
+def score_index(index_dir: Path, gallery: Path = BUNDLED_GALLERY, benchmark: Path = BENCHMARK) -> dict:
+    """`score_situations` through a built index of `gallery`: its stored heads and the queries as it reads them."""
+    from pvse.index import Searcher
+    searcher = Searcher.load(index_dir, device="cpu")
+    row_of = {Path(c.path).name: i for i, c in enumerate(searcher.index.clips)}
+    paths = sorted(gallery.glob("*.gif"))
+    clip_emb = torch.from_numpy(searcher.index.embeddings[[row_of[p.name] for p in paths]].astype("float32"))
+    text_emb = searcher.query_embeddings([r["query"] for r in read_benchmark(benchmark)])
+    return score_situations(searcher.pipeline, gallery, benchmark, clip_emb=clip_emb, text_emb=text_emb)
+
+
 def random_situations(gallery_size: int = 445, queries: Path = BENCHMARK) -> dict:
     """Expected top-1 / top-5 hit rates (percent) of a random ranking of the gallery on a query file."""
     sizes = [len(r["acceptable"].split(",")) for r in read_benchmark(queries)]
@@ -72,10 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=Path, default=BENCHMARK,
                         help="query file (topic<TAB>query<TAB>acceptable; default the situation benchmark)")
     parser.add_argument("--feature-cache", default=None)
+    parser.add_argument("--index", type=Path, default=None,
+                        help="score through this index of the gallery as `pvse search` does (its heads, text heads "
+                             "read in the frames included) instead of the checkpoint's pixels alone")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    pipeline = PVSEPipeline.from_pretrained(args.weights or default_weights(), device="cpu")
-    result = score_situations(pipeline, args.gallery, args.queries, feature_cache=args.feature_cache)
+    if args.index is not None:
+        result = score_index(args.index, args.gallery, args.queries)
+    else:
+        pipeline = PVSEPipeline.from_pretrained(args.weights or default_weights(), device="cpu")
+        result = score_situations(pipeline, args.gallery, args.queries, feature_cache=args.feature_cache)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

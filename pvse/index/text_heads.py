@@ -35,6 +35,8 @@ from .hubness import NEIGHBOURS, reference_sentences
 SOURCES = ("read text", "name", "caption")  # text-head order: what the clip says, then what it was called
 CROSS = 100.0  # score of a pair of different kinds: below any calibrated similarity
 CHUNK = 4096
+PIXEL_HUBS = True
+TEXT_HUBS = True
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,10 @@ def pixel_calibration(reference: torch.Tensor, gif: np.ndarray) -> tuple[np.ndar
         total, total_sq, count = total + float(scores.sum()), total_sq + float((scores.double() ** 2).sum()), \
             count + scores.numel()
     mean = total / count
-    return torch.cat(hubs).numpy().astype(np.float32), float(np.sqrt(max(total_sq / count - mean ** 2, 1e-12)))
+    sigma = float(np.sqrt(max(total_sq / count - mean ** 2, 1e-12)))
+    if not PIXEL_HUBS:
+        return np.full(gif.shape[0], mean, np.float32), sigma
+    return torch.cat(hubs).numpy().astype(np.float32), sigma
 
 
 def text_calibration(reference: np.ndarray, texts: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, float]:
@@ -130,8 +135,10 @@ def text_calibration(reference: np.ndarray, texts: np.ndarray, present: np.ndarr
     flat = texts.reshape(-1, texts.shape[-1])
     scores = torch.from_numpy(reference @ flat.T)  # (R, M*S)
     hubs = _top_mean(scores).numpy().reshape(texts.shape[:2]).astype(np.float32)
-    hubs[~present] = 0.0
     kept = scores[:, torch.from_numpy(present.reshape(-1))]
+    if not TEXT_HUBS:
+        hubs[:] = float(kept.mean()) if kept.numel() else 0.0
+    hubs[~present] = 0.0
     return hubs, float(kept.std(unbiased=False)) if kept.numel() > 1 else 1.0
 
 
