@@ -12,7 +12,11 @@ pair that won still explains it:
   NEIGHBOURS best similarities to the shipped generic reference sentences: how much it looks like a match to
   anything; CSLS, Conneau et al. 2018) and sigma the spread of its kind's similarities (PVSE or sentence model)
   over the reference sentences and the gallery. A GIF head whose frames sit near every sentence (a hub of the
-  domain the frame CNN was not trained on) and a caption that is only generically "reaction-like" stop winning;
+  domain the frame CNN was not trained on) and a caption that is only generically "reaction-like" stop winning.
+  That is done for GIF heads only in a gallery where words are common (at least WORDY_SHARE of its clips have
+  some): there the frames are typically real footage, far from what the model was trained on. Where words are
+  rare (6 of the 445 emoji show letters: SOS, NEW, COOL, ...), GIF heads keep the plain cosine order, less the
+  gallery's mean, since on the model's own domain a per-clip correction costs 10-12 points of top-5;
 - the two spaces are joined into one: a vector holds [PVSE part | sentence part | 1 | pvse gate | text gate]. A
   query gets its K PVSE heads and one sentence head; a clip its GIF heads and one head per text source. The inner
   product of a pair of the same kind is its calibrated similarity; a PVSE query head with a text head, or the
@@ -35,8 +39,7 @@ from .hubness import NEIGHBOURS, reference_sentences
 SOURCES = ("read text", "name", "caption")  # text-head order: what the clip says, then what it was called
 CROSS = 100.0  # score of a pair of different kinds: below any calibrated similarity
 CHUNK = 4096
-PIXEL_HUBS = True
-TEXT_HUBS = True
+WORDY_SHARE = 0.10  # a gallery where at least this share of clips has words is searched by words and frames alike
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class TextLayout:
     sentence_dim: int
     pixel_scale: float  # sigma of PVSE similarities (max over K²) of reference sentences with the GIFs
     text_scale: float  # sigma of sentence-model similarities of reference sentences with the clips' words
+    gif_hubs: bool = True  # GIF heads less their own hub score (a wordy gallery), or less the gallery's mean
 
     @property
     def dim(self) -> int:
@@ -60,7 +64,8 @@ class TextLayout:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TextLayout:
         layout = cls(tuple(str(s) for s in data["sources"]), str(data["sentence_model"]), int(data["pvse_dim"]),
-                     int(data["sentence_dim"]), float(data["pixel_scale"]), float(data["text_scale"]))
+                     int(data["sentence_dim"]), float(data["pixel_scale"]), float(data["text_scale"]),
+                     bool(data.get("gif_hubs", True)))
         if not layout.sources or any(s not in SOURCES for s in layout.sources) or min(
                 layout.pvse_dim, layout.sentence_dim) < 1 or not (layout.pixel_scale > 0 and layout.text_scale > 0):
             raise ValueError(f"text layout {data!r} is not one pvse-gif writes")
@@ -113,9 +118,10 @@ def _top_mean(scores: torch.Tensor) -> torch.Tensor:
     return scores.topk(k, dim=0).values.mean(0)
 
 
-def pixel_calibration(reference: torch.Tensor, gif: np.ndarray) -> tuple[np.ndarray, float]:
+def pixel_calibration(reference: torch.Tensor, gif: np.ndarray, per_clip: bool = True) -> tuple[np.ndarray, float]:
     """(hub score per clip (M,), sigma) of the PVSE max-over-K² similarities of the reference sentences (R, Kq, H)
-    with the clips' GIF heads (M, K, H)."""
+    with the clips' GIF heads (M, K, H); per_clip=False gives every clip the mean instead (the GIF heads' order
+    among themselves is then the plain cosine order)."""
     hubs, total, total_sq, count = [], 0.0, 0.0, 0
     for i in range(0, gif.shape[0], CHUNK):
         scores = max_over_k2_scores(reference, torch.from_numpy(np.asarray(gif[i:i + CHUNK], np.float32))).scores
@@ -124,7 +130,7 @@ def pixel_calibration(reference: torch.Tensor, gif: np.ndarray) -> tuple[np.ndar
             count + scores.numel()
     mean = total / count
     sigma = float(np.sqrt(max(total_sq / count - mean ** 2, 1e-12)))
-    if not PIXEL_HUBS:
+    if not per_clip:
         return np.full(gif.shape[0], mean, np.float32), sigma
     return torch.cat(hubs).numpy().astype(np.float32), sigma
 
@@ -136,8 +142,6 @@ def text_calibration(reference: np.ndarray, texts: np.ndarray, present: np.ndarr
     scores = torch.from_numpy(reference @ flat.T)  # (R, M*S)
     hubs = _top_mean(scores).numpy().reshape(texts.shape[:2]).astype(np.float32)
     kept = scores[:, torch.from_numpy(present.reshape(-1))]
-    if not TEXT_HUBS:
-        hubs[:] = float(kept.mean()) if kept.numel() else 0.0
     hubs[~present] = 0.0
     return hubs, float(kept.std(unbiased=False)) if kept.numel() > 1 else 1.0
 
@@ -165,10 +169,11 @@ def joint_embeddings(pipeline, sentence_encoder, gif: np.ndarray, texts: list[di
         part = todo[start:start + 256]
         vectors[[i for i, _, _ in part], [j for _, j, _ in part]] = sentence_encoder.encode([t for _, _, t in part])
     ref_pvse, ref_sentence = reference if reference is not None else encode_reference(pipeline, sentence_encoder)
-    gif_hubs, pixel_scale = pixel_calibration(ref_pvse, gif)
+    wordy = bool(present.any(axis=1).mean() >= WORDY_SHARE)
+    gif_hubs, pixel_scale = pixel_calibration(ref_pvse, gif, per_clip=wordy)
     text_hubs, text_scale = text_calibration(ref_sentence, vectors, present)
     layout = TextLayout(tuple(sources), sentence_encoder.name, gif.shape[-1], sentence_encoder.dim,
-                        round(pixel_scale, 6), round(text_scale, 6))
+                        round(pixel_scale, 6), round(text_scale, 6), wordy)
     joint_gif = layout.gif_heads(np.asarray(gif, np.float32), gif_hubs)
     return np.concatenate([joint_gif, layout.text_heads(vectors, text_hubs, present, joint_gif)], axis=1), layout
 
