@@ -280,9 +280,10 @@ class Searcher:
 
     def _per_head(self, query: torch.Tensor, words: list[str], words_attention: np.ndarray,
                   top_k: int) -> list[HeadHits]:
-        """Each query head alone against every clip: max over the clip's heads, exact like the fused search."""
+        """Each query head alone against every clip: max over the clip's heads, exact like the fused search. With text
+        heads, the sentence head (the last) is not one of them: it reads no words of its own and meets only words."""
         out = []
-        for head in range(query.size(0)):
+        for head in range(query.size(0) - (self.layout is not None)):
             top = self.search_embeddings(query[head:head + 1], top_k)
             hits, _ = self._hits(query, top, query_head=head)
             order = np.argsort(-words_attention[head], kind="stable")[:3] if words_attention.shape[0] > head else []

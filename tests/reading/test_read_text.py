@@ -101,3 +101,36 @@ def test_read_text_round_trips_and_rejects_garbage():
                                                                 "score": 1}]}, {"reader": "x", "lines": [{}]}):
         with pytest.raises(GalleryIndexError, match="read text"):
             ReadText.from_dict(bad)
+
+
+def test_a_gif_is_found_by_what_it_says_and_the_hit_says_so(tmp_path):
+    """End to end with the bundled model: `pvse index` reads the captions, the query meets them through the text
+    head, the hit says what the GIF says, and the sentence head is not one of the per-head readings."""
+    import shutil
+    from pathlib import Path
+
+    from pvse.index import Searcher, build_index, read_index
+    gallery = tmp_path / "gifs"
+    gallery.mkdir()
+    write_gif(gallery / "a.gif", ["DID I BREAK YOUR CONCENTRATION"] * 8)
+    write_gif(gallery / "b.gif", ["NOT REALLY"] * 4 + ["BUT OKAY"] * 4)
+    bundled = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
+    shutil.copy(bundled / "005-laughing.gif", gallery / "c.gif")
+    build_index(gallery, tmp_path / "g.index", progress=False)
+    index = read_index(tmp_path / "g.index")
+    assert index.meta.reader == "ppocr-v4@2" and index.meta.layout.sources == ("read text",)
+    assert [c.read_text is not None for c in index.clips] == [True, True, False]
+    searcher = Searcher(index, searcher_pipeline())
+    result = searcher.search("my reaction when someone breaks my concentration", top_k=3, per_head_k=1)
+    top = result.hits[0]
+    assert top.path == "a.gif" and top.matched_by.lower().startswith('the gif says: "did i break your')
+    assert top.query_head == index.gif_heads and top.clip_head == index.gif_heads
+    assert len(result.per_head) == index.gif_heads
+    frame, lines = searcher.read_text_frame(top.row)
+    assert frame.ndim == 3 and lines and lines[0].frame == top.read_text.lines[0].frame
+
+
+def searcher_pipeline():
+    from pvse.defaults import default_weights
+    from pvse.pipeline import PVSEPipeline
+    return PVSEPipeline.from_pretrained(default_weights(), device="cpu")
