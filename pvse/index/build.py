@@ -329,7 +329,7 @@ def gif_embeddings(index: GalleryIndex, row: int) -> np.ndarray:
     """(K, H) the unit GIF heads of a row as the video encoder made them (undoing the joint form of text heads)."""
     gif = np.asarray(index.embeddings[row][:index.gif_heads], dtype=np.float32)
     layout = index.meta.layout
-    return gif if layout is None else gif[:, :layout.pvse_dim] * np.float32(layout.pixel_scale)
+    return gif if layout is None else gif[:, :layout.pvse_dim]
 
 
 def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,

@@ -722,7 +722,7 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
                 source = stored[sources[p]]
                 gif = np.asarray(source.embeddings[:old_gif_heads], dtype=np.float32)
                 if old_layout is not None:  # back from the joint form (`text_heads`) to the plain GIF heads
-                    gif = gif[:, :old_layout.pvse_dim] * np.float32(old_layout.pixel_scale)
+                    gif = gif[:, :old_layout.pvse_dim]
                 base = ClipData(ids[p], source.record, gif, source.attention, source.frame_indices)
                 info = old[p].info if p in old and old[p].content_hash == hashes[p] else \
                     _info_of(source.record)

@@ -8,15 +8,16 @@ pair that won still explains it:
 
 - the sentence model reads the query without its reaction opener ("my reaction when", "mrw", ...), which says
   what kind of query it is and would otherwise make every query alike to the sentence model;
-- each head's similarity s is calibrated as (s - r) / sigma, where r is the head's hub score (the mean of its
-  NEIGHBOURS best similarities to the shipped generic reference sentences: how much it looks like a match to
-  anything; CSLS, Conneau et al. 2018) and sigma the spread of its kind's similarities (PVSE or sentence model)
-  over the reference sentences and the gallery. A GIF head whose frames sit near every sentence (a hub of the
+- each head's similarity s is calibrated as mu + sigma_pvse (s - r) / sigma, where r is the head's hub score (the
+  mean of its NEIGHBOURS best similarities to the shipped generic reference sentences: how much it looks like a
+  match to anything; CSLS, Conneau et al. 2018), sigma the spread of its kind's similarities (PVSE or sentence
+  model) over the reference sentences and the gallery, and mu, sigma_pvse the mean and spread of the PVSE ones:
+  the scores stay on the GIF heads' cosine scale. A GIF head whose frames sit near every sentence (a hub of the
   domain the frame CNN was not trained on) and a caption that is only generically "reaction-like" stop winning.
   That is done for GIF heads only in a gallery where words are common (at least WORDY_SHARE of its clips have
   some): there the frames are typically real footage, far from what the model was trained on. Where words are
-  rare (6 of the 445 emoji show letters: SOS, NEW, COOL, ...), GIF heads keep the plain cosine order, less the
-  gallery's mean, since on the model's own domain a per-clip correction costs 10-12 points of top-5;
+  rare (6 of the 445 emoji show letters: SOS, NEW, COOL, ...), GIF heads score their plain cosine, since on the
+  model's own domain a per-clip correction costs 10-12 points of top-5;
 - the two spaces are joined into one: a vector holds [PVSE part | sentence part | 1 | pvse gate | text gate]. A
   query gets its K PVSE heads and one sentence head; a clip its GIF heads and one head per text source. The inner
   product of a pair of the same kind is its calibrated similarity; a PVSE query head with a text head, or the
@@ -83,22 +84,26 @@ class TextLayout:
         out[-1, h + e + 2] = 1.0
         return out
 
-    def gif_heads(self, gif: np.ndarray, hubs: np.ndarray) -> np.ndarray:
-        """(M, K, dim) from unit GIF heads (M, K, H) and each clip's pixel hub score (M,)."""
+    def gif_heads(self, gif: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """(M, K, dim) from unit GIF heads (M, K, H) and each clip's offset (M,): its score is its cosine plus that
+        (the gallery's mean less the clip's hub score in a wordy gallery, 0 elsewhere: plain cosine)."""
         h, e = self.pvse_dim, self.sentence_dim
         out = np.zeros((*gif.shape[:2], self.dim), np.float32)
-        out[..., :h] = gif / self.pixel_scale
-        out[..., h + e] = (-hubs / self.pixel_scale)[:, None]
+        out[..., :h] = gif
+        out[..., h + e] = offsets[:, None]
         out[..., h + e + 2] = -CROSS
         return out
 
-    def text_heads(self, texts: np.ndarray, hubs: np.ndarray, present: np.ndarray, gif: np.ndarray) -> np.ndarray:
-        """(M, S, dim) from unit sentence vectors (M, S, E), their hub scores (M, S) and which exist (M, S); a
+    def text_heads(self, texts: np.ndarray, hubs: np.ndarray, present: np.ndarray, gif: np.ndarray,
+                   pixel_mean: float) -> np.ndarray:
+        """(M, S, dim) from unit sentence vectors (M, S, E), their hub scores (M, S) and which exist (M, S): a text
+        head scores pixel_mean + pixel_scale * (cos - hub) / text_scale, i.e. on the GIF heads' cosine scale. A
         missing text repeats the clip's first GIF head (`gif`, already in joint form), which never wins a tie."""
         h, e = self.pvse_dim, self.sentence_dim
+        ratio = self.pixel_scale / self.text_scale
         out = np.zeros((*texts.shape[:2], self.dim), np.float32)
-        out[..., h:h + e] = texts / self.text_scale
-        out[..., h + e] = -hubs / self.text_scale
+        out[..., h:h + e] = texts * ratio
+        out[..., h + e] = pixel_mean - hubs * ratio
         out[..., h + e + 1] = -CROSS
         out[~present] = np.broadcast_to(gif[:, :1], out.shape)[~present]
         return out
@@ -118,10 +123,11 @@ def _top_mean(scores: torch.Tensor) -> torch.Tensor:
     return scores.topk(k, dim=0).values.mean(0)
 
 
-def pixel_calibration(reference: torch.Tensor, gif: np.ndarray, per_clip: bool = True) -> tuple[np.ndarray, float]:
-    """(hub score per clip (M,), sigma) of the PVSE max-over-K² similarities of the reference sentences (R, Kq, H)
-    with the clips' GIF heads (M, K, H); per_clip=False gives every clip the mean instead (the GIF heads' order
-    among themselves is then the plain cosine order)."""
+def pixel_calibration(reference: torch.Tensor, gif: np.ndarray, per_clip: bool = True
+                      ) -> tuple[np.ndarray, float, float]:
+    """(hub score per clip (M,), mean, sigma) of the PVSE max-over-K² similarities of the reference sentences
+    (R, Kq, H) with the clips' GIF heads (M, K, H); per_clip=False gives every clip the mean as its hub score (the
+    GIF heads then score their plain cosine)."""
     hubs, total, total_sq, count = [], 0.0, 0.0, 0
     for i in range(0, gif.shape[0], CHUNK):
         scores = max_over_k2_scores(reference, torch.from_numpy(np.asarray(gif[i:i + CHUNK], np.float32))).scores
@@ -131,8 +137,8 @@ def pixel_calibration(reference: torch.Tensor, gif: np.ndarray, per_clip: bool =
     mean = total / count
     sigma = float(np.sqrt(max(total_sq / count - mean ** 2, 1e-12)))
     if not per_clip:
-        return np.full(gif.shape[0], mean, np.float32), sigma
-    return torch.cat(hubs).numpy().astype(np.float32), sigma
+        return np.full(gif.shape[0], mean, np.float32), mean, sigma
+    return torch.cat(hubs).numpy().astype(np.float32), mean, sigma
 
 
 def text_calibration(reference: np.ndarray, texts: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, float]:
@@ -170,12 +176,13 @@ def joint_embeddings(pipeline, sentence_encoder, gif: np.ndarray, texts: list[di
         vectors[[i for i, _, _ in part], [j for _, j, _ in part]] = sentence_encoder.encode([t for _, _, t in part])
     ref_pvse, ref_sentence = reference if reference is not None else encode_reference(pipeline, sentence_encoder)
     wordy = bool(present.any(axis=1).mean() >= WORDY_SHARE)
-    gif_hubs, pixel_scale = pixel_calibration(ref_pvse, gif, per_clip=wordy)
+    gif_hubs, pixel_mean, pixel_scale = pixel_calibration(ref_pvse, gif, per_clip=wordy)
     text_hubs, text_scale = text_calibration(ref_sentence, vectors, present)
     layout = TextLayout(tuple(sources), sentence_encoder.name, gif.shape[-1], sentence_encoder.dim,
                         round(pixel_scale, 6), round(text_scale, 6), wordy)
-    joint_gif = layout.gif_heads(np.asarray(gif, np.float32), gif_hubs)
-    return np.concatenate([joint_gif, layout.text_heads(vectors, text_hubs, present, joint_gif)], axis=1), layout
+    joint_gif = layout.gif_heads(np.asarray(gif, np.float32), (pixel_mean - gif_hubs).astype(np.float32))
+    text = layout.text_heads(vectors, text_hubs, present, joint_gif, pixel_mean)
+    return np.concatenate([joint_gif, text], axis=1), layout
 
 
 def reference_query_encoder(layout: TextLayout, reference: tuple[torch.Tensor, np.ndarray]):

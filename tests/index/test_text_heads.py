@@ -67,11 +67,12 @@ def test_names_become_captions_and_text_heads_follow_the_gif_heads(setup):
     assert index.text_heads == 1 and index.gif_heads == 3 and index.embeddings.shape == (5, 4, 32 + 384 + 3)
     assert index.vectors.ntotal == 20 and index.attention.shape == (5, 3, 4)
     # the GIF heads are the pixels-only index's, scaled; the text head is the sentence model's vector of the name
-    gif = index.embeddings[:, :3, :32] * layout.pixel_scale
+    gif = index.embeddings[:, :3, :32]
     np.testing.assert_allclose(gif, setup["pixels"].embeddings, atol=1e-3)  # (cached frame features)
     row = [c.path for c in index.clips].index("slowClap_2.gif")
     text = MiniLMSentenceEncoder().encode(["slow clap"])[0]
-    np.testing.assert_allclose(index.embeddings[row, 3, 32:32 + 384] * layout.text_scale, text, atol=1e-5)
+    ratio = layout.pixel_scale / layout.text_scale
+    np.testing.assert_allclose(index.embeddings[row, 3, 32:32 + 384] / ratio, text, atol=1e-5)
     # a clip without words repeats its first GIF head there
     img = [c.path for c in index.clips].index("IMG_0001.gif")
     np.testing.assert_array_equal(index.embeddings[img, 3], index.embeddings[img, 0])
@@ -91,8 +92,8 @@ def test_a_query_naming_a_clip_finds_it_by_its_name(setup):
 
 
 def test_scores_are_calibrated_similarities_and_other_kinds_never_win(setup):
-    """A GIF head scores (cos - its clip's hub score) / sigma; the sentence head against a GIF head, or a PVSE query
-    head against a text head, scores -CROSS or less."""
+    """A GIF head scores its cosine less its clip's hub score plus the gallery's mean; the sentence head against a
+    GIF head, or a PVSE query head against a text head, scores -CROSS or less."""
     index, pipeline = setup["names"], setup["pipeline"]
     layout = index.meta.layout
     searcher = Searcher(index, pipeline)
@@ -105,8 +106,8 @@ def test_scores_are_calibrated_similarities_and_other_kinds_never_win(setup):
     pixels = max_over_k2_scores(pvse[None], torch.from_numpy(np.asarray(setup["pixels"].embeddings))).scores[0]
     row = [c.path for c in index.clips].index("IMG_0001.gif")
     hit = next(h for h in searcher.search("so sad", top_k=5).hits if h.path == "IMG_0001.gif")
-    hub = -float(index.embeddings[row, 0, 32 + 384]) * layout.pixel_scale
-    assert hit.score == pytest.approx((float(pixels[row]) - hub) / layout.pixel_scale, abs=1e-2)
+    offset = float(index.embeddings[row, 0, 32 + 384])  # the gallery's mean less the clip's hub score
+    assert hit.score == pytest.approx(float(pixels[row]) + offset, abs=1e-3)
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
@@ -144,7 +145,9 @@ def test_a_renamed_file_gets_its_new_name_and_a_pixels_rerun_drops_names(setup, 
     assert clip.name == "big celebration" and clip.name_from_path
     row = [c.path for c in index.clips].index("big-celebration.gif")
     text = MiniLMSentenceEncoder().encode(["big celebration"])[0]
-    np.testing.assert_allclose(index.embeddings[row, 3, 32:32 + 384] * index.meta.layout.text_scale, text, atol=1e-5)
+    layout = index.meta.layout
+    np.testing.assert_allclose(index.embeddings[row, 3, 32:32 + 384] * layout.text_scale / layout.pixel_scale, text,
+                               atol=1e-5)
     build_index(gallery, out, **setup["common"])  # without the option: pixels only again, no made-up names
     index = read_index(out)
     assert index.text_heads == 0 and index.embeddings.shape == (5, 3, 32) and all(c.name is None for c in index.clips)
