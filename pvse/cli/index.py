@@ -5,8 +5,7 @@ import argparse
 import json
 
 from ..config import DEFAULT_FRAME_PRECISION, FRAME_PRECISIONS
-from ..index.faiss_search import KINDS
-from ..index.milvus_backend import KINDS as MILVUS_KINDS
+from ..index.backends import all_backends
 from ..media import MediaLimits
 from .arguments import positive_int
 
@@ -59,14 +58,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="clips per CNN batch (default 8)")
     parser.add_argument("--workers", type=positive_int, default=2, metavar="N", help="decoding threads (default 2)")
     parser.add_argument("--feature-cache", metavar="DIR", help="keep frame features here and reuse them next time")
-    parser.add_argument("--index-kind", choices=list(KINDS), default=None, metavar="KIND",
-                        help="faiss index: " + "; ".join(f"{k.name} = {k.about}" for k in KINDS.values())
+    backends = all_backends().values()
+    kinds = {name: kind for backend in backends for name, kind in backend.kinds.items()}
+    offered = "; ".join(f"{b.title}: {', '.join(b.kinds)}" for b in backends)
+    parser.add_argument("--index-kind", choices=list(kinds), default=None, metavar="KIND",
+                        help="vector index: " + "; ".join(f"{k.name} = {k.about}" for k in kinds.values())
                              + ". Approximate ones are re-scored exactly; default for a rerun: the existing index's "
-                             f"kind. Milvus offers {', '.join(MILVUS_KINDS)} (Milvus Lite: not ivf-pq)")
-    params = {p.name: p for kind in KINDS.values() for p in kind.params}
+                             f"kind. Offered by {offered}")
+    params = {p.name: p for kind in kinds.values() for p in kind.params}
     parser.add_argument("--index-param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                         help="index parameter, repeatable: " + "; ".join(
-                            f"{name} = {p.help} [{', '.join(k for k, kind in KINDS.items() if p in kind.params)}]"
+                            f"{name} = {p.help} [{', '.join(k for k, kind in kinds.items() if p in kind.params)}]"
                             for name, p in params.items()))
     parser.add_argument("--max-file-mb", type=float, default=50.0, metavar="MB",
                         help="skip files larger than this (default 50)")

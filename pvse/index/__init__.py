@@ -10,8 +10,8 @@ import importlib
 _WHERE = {
     "Searcher": "searcher", "HeadHits": "searcher", "SearchHit": "searcher", "SearchResult": "searcher",
     "build_index": "build", "BuildReport": "build", "GalleryIndex": "store", "read_index": "store", "IndexMeta": "meta",
-    "INDEX_KINDS": "faiss_search", "TopClips": "faiss_search", "search_top_k": "faiss_search",
-    "brute_force_top_k": "faiss_search",
+    "INDEX_KINDS": "faiss_search", "TopClips": "ranking", "search_top_k": "faiss_search",
+    "brute_force_top_k": "ranking", "GalleryBackend": "backend", "Gallery": "backend", "register_backend": "backend",
 }
 __all__ = list(_WHERE)
 

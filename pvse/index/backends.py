@@ -1,46 +1,56 @@
-"""Where a gallery index lives: a faiss directory (the embedded default) or a vector database named by a URI.
+"""Which gallery backends exist and which one a location names (the contract is `backend.GalleryBackend`).
 
-An engine is one module listed in ENGINES with three functions:
-
-- `claims(location: str) -> bool`: whether the location names this engine (e.g. `milvus://...`);
-- `open_index(location: str)`: an object the Searcher reads like a `store.GalleryIndex` (meta, clips[row],
-  embeddings[row], attention[row], frame_indices[row], num_clips, fingerprint, gallery_root, directory,
-  weights_ref()) plus `top_k(query, top_k) -> TopClips`, which replaces the faiss search;
-- `build_index(location, gallery_dir, ...)`: `build.build_index`'s work into that engine, same arguments.
-
-Anything not claimed (and every `Path`) is a faiss index directory. Engines import their client library
-only when used, so faiss-only installs never need it.
+The built-in engines are the modules in `BUILTIN_MODULES` (a faiss index folder, the default, and Milvus);
+other packages add theirs through the `pvse_gif.backends` entry-point group (each entry point names a module that
+calls `backend.register_backend` on import). Engines import their client library only when used, so faiss-only
+installs never need Milvus's.
 """
 from __future__ import annotations
 
 import importlib
+import threading
+from importlib.metadata import entry_points
 from pathlib import Path
-from types import ModuleType
 
-from .store import GalleryIndex, read_index
+from ..errors import GalleryIndexError
+from .backend import Gallery, GalleryBackend, registered
 
-ENGINES = ("pvse.index.milvus_backend",)
-
-
-def engine_for(location: str | Path | None) -> ModuleType | None:
-    """The engine module that claims `location`, or None for a faiss index directory."""
-    if not isinstance(location, str):
-        return None
-    for name in ENGINES:
-        module = importlib.import_module(name)
-        if module.claims(location):
-            return module
-    return None
+BUILTIN_MODULES = ("pvse.index.faiss_backend", "pvse.index.milvus_backend")
+ENTRY_POINT_GROUP = "pvse_gif.backends"
+_DISCOVERED = threading.Event()
+_LOCK = threading.Lock()
 
 
-def open_index(location: str | Path):
-    """A loaded index: `read_index` (faiss vectors left on disk) for a directory, else the engine's index."""
-    engine = engine_for(location)
-    if engine is not None:
-        return engine.open_index(location)
-    return read_index(location, load_vectors=False)
+def all_backends() -> dict[str, GalleryBackend]:
+    """Every registered backend by name: the built-in ones, the entry points' and any registered since."""
+    if not _DISCOVERED.is_set():
+        with _LOCK:
+            if not _DISCOVERED.is_set():
+                for module in BUILTIN_MODULES:
+                    importlib.import_module(module)
+                for entry in entry_points(group=ENTRY_POINT_GROUP):
+                    entry.load()
+                _DISCOVERED.set()
+    return registered()
 
 
-def is_faiss(index) -> bool:
-    """True for an on-disk faiss index (searched by `faiss_search`), False for an engine's index (`index.top_k`)."""
-    return isinstance(index, GalleryIndex)
+def backend_for(location: str | Path | None) -> GalleryBackend:
+    """The backend that claims `location` (None: a build's default, a faiss folder beside the gallery)."""
+    for backend in all_backends().values():
+        if backend.claims(location):
+            return backend
+    raise GalleryIndexError(f"no gallery backend reads {location!r}")
+
+
+def open_index(location: str | Path) -> Gallery:
+    """The gallery index at `location`, opened by the backend that claims it."""
+    return backend_for(location).open(location)
+
+
+def index_kinds() -> dict[str, list[str]]:
+    """Every index kind any backend offers -> the backends that offer it (for the CLI's choices and help)."""
+    out: dict[str, list[str]] = {}
+    for backend in all_backends().values():
+        for kind in backend.kinds:
+            out.setdefault(kind, []).append(backend.name)
+    return out

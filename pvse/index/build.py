@@ -17,7 +17,6 @@ wins and its score is unchanged.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,16 +38,16 @@ from ..clip_features import (
 )
 from ..config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
 from ..errors import GalleryIndexError, MediaError, PVSEError
-from ..limits import MAX_META_BYTES, read_json
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
 from ..reading.registry import DEFAULT_READER
-from .backends import engine_for
+from .backend import BuiltGallery, Gallery, GalleryBackend, Target
+from .backends import backend_for
 from .captions import CaptionEntry, match_captions, read_captions, words_from_path
-from .faiss_search import DEFAULT_KIND, build_vector_index, default_params, index_kind
-from .hubness import encode_hub_scores, hub_meta
+from .faiss_search import DEFAULT_KIND, default_params, index_kind
+from .hubness import encode_hub_scores, hub_meta, reference_key
 from .meta import IndexMeta, WeightsRef
-from .store import ClipRecord, GalleryIndex, read_index, recover_index, write_index
+from .store import ClipRecord
 from .text_heads import SOURCES, encode_reference, joint_embeddings, reference_query_encoder
 
 
@@ -110,6 +109,8 @@ class _Row:
     embeddings: np.ndarray  # (K, H)
     attention: np.ndarray  # (K_att, T)
     frame_indices: np.ndarray  # (T,)
+    source: int | None = None  # the previous index's row it was reused from (None: encoded)
+    stored_embeddings: np.ndarray | None = None  # that row's embeddings as stored (GIF and text heads)
 
 
 def scan_gallery(root: Path, exclude: tuple[Path, ...] = (), limits: MediaLimits = MediaLimits()
@@ -192,59 +193,59 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 names_as_captions: bool = False, precision: str = DEFAULT_PRECISION,
                 encoder: ClipEncoder | None = None, read_text: bool = True, reader: str | None = None) -> BuildReport:
     """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it), or into
-    the vector database `out_dir` names (`milvus://gifs.db`, `https://host:19530`; see `backends`).
+    the gallery backend `out_dir` names (`milvus://gifs.db`, `https://host:19530`; see `backends`).
 
     weights: checkpoint directory or Hub repo id (default: the bundled model, `pvse.defaults`); `pipeline`
     may be passed instead to reuse a loaded model. An existing index at `out_dir` built with the same
     weights is updated incrementally; one built with other weights is rebuilt from scratch (said in
-    `report.notes`); `rebuild=True` forces that. index_kind: a name in `faiss_search.KINDS` (default
+    `report.notes`); `rebuild=True` forces that. index_kind: a kind the backend offers (default
     "flat", exact; or the kind of the existing index). text_heads: also match queries against each clip's
     caption / name (see the module doc); names_as_captions: name clips after their file and folder names where
     the captions file gives no name (implies text_heads). precision: the frame CNN's, "fp32" or "int8"
     (`pvse.features.quantize`; ignored when `pipeline` is given: the pipeline's own). encoder: what turns the
     clips to encode into rows (`ClipEncoder`; default `encode_clips`, this process; `ray_build.RayEncoder`
-    spreads them over a Ray cluster). read_text: read the words shown in each clip's
-    frames (`pvse.reading`, reader `reader`, default PP-OCRv4) and make them a text head of the clip (`text_heads`).
+    spreads them over a Ray cluster). read_text: read the words shown in each clip's frames (`pvse.reading`,
+    reader `reader`, default PP-OCRv4) and make them a text head of the clip (`text_heads`).
 
-    Three steps: `plan_build` (checks, model, scan, what is reused), `encode_plan` (decode + CNN + video
-    encoder for the rest), `write_plan` (captions, text heads, faiss, metadata, the atomic write).
+    Three steps, the same for every backend: `plan_build` (checks, model, scan, what is reused), `encode_plan`
+    (decode + CNN + video encoder for the rest), `write_plan` (captions, text heads, hub scores, metadata, and the
+    backend's writer last).
     """
     started = time.perf_counter()
     root = gallery_folder(gallery_dir)
     if precision != DEFAULT_PRECISION and pipeline is None:
         pipeline = load_pipeline(weights, device, None, precision)
-    engine = engine_for(out_dir)
-    if engine is not None:  # a vector database named by URI (e.g. milvus://gifs.db)
-        return engine.build_index(out_dir, root, weights, captions=captions, device=device, batch_size=batch_size,
-                                  feature_cache=feature_cache, index_kind=index_kind, index_params=index_params,
-                                  rebuild=rebuild, decode_workers=decode_workers, limits=limits,
-                                  progress=progress, pipeline=pipeline, text_heads=text_heads,
-                                  names_as_captions=names_as_captions, encoder=encoder)
-    plan = plan_build(root, out_dir, weights, captions=captions, device=device, feature_cache=feature_cache,
-                      index_kind=index_kind, index_params=index_params, rebuild=rebuild, limits=limits,
-                      pipeline=pipeline)
-    ordered = encode_plan(plan, batch_size=batch_size, feature_cache=feature_cache, decode_workers=decode_workers,
-                          limits=limits, progress=progress, encoder=encoder)
-    read_plan_text(plan, ordered, (reader or DEFAULT_READER) if read_text else None, limits=limits, progress=progress)
-    write_plan(plan, ordered, text_heads=text_heads or names_as_captions, names_as_captions=names_as_captions,
-               batch_size=batch_size)
+    plan = plan_build(backend_for(out_dir), root, out_dir, weights, captions=captions, device=device,
+                      feature_cache=feature_cache, index_kind=index_kind, index_params=index_params, rebuild=rebuild,
+                      limits=limits, pipeline=pipeline)
+    try:
+        ordered = encode_plan(plan, batch_size=batch_size, feature_cache=feature_cache,
+                              decode_workers=decode_workers, limits=limits, progress=progress, encoder=encoder)
+        read_plan_text(plan, ordered, (reader or DEFAULT_READER) if read_text else None, limits=limits,
+                       progress=progress)
+        write_plan(plan, ordered, text_heads=text_heads or names_as_captions, names_as_captions=names_as_captions,
+                   batch_size=batch_size)
+    finally:
+        if plan.previous is not None:
+            plan.previous.close()
     plan.report.seconds = time.perf_counter() - started
     return plan.report
 
 
 @dataclass
 class BuildPlan:
-    """What a faiss build will do: where, with which model and index kind, which clips it reuses and encodes."""
+    """What a build will do: where, with which model and index kind, which clips it reuses and encodes."""
 
     root: Path  # the gallery folder, absolute
-    out_dir: Path  # the index folder, absolute
+    backend: GalleryBackend
+    target: Target  # where the backend writes
     pipeline: PVSEPipeline
     kind: str
     user_params: dict[str, Any]
     caption_entries: dict[str, CaptionEntry] | None
     paths: list[str]  # readable media files, sorted
     hashes: dict[str, str]  # path -> content hash
-    previous: GalleryIndex | None  # the index being updated (None: built from scratch)
+    previous: Gallery | None  # the index being updated (None: built from scratch)
     rows: dict[str, _Row]  # path -> row, reused from `previous` so far
     todo: list[str]  # paths to encode
     report: BuildReport
@@ -268,137 +269,85 @@ def load_pipeline(weights: str | None, device: str, pipeline: PVSEPipeline | Non
     return PVSEPipeline.from_pretrained(weights or default_weights(), device=device, frame_precision=precision)
 
 
-def plan_build(root: Path, out_dir: str | Path | None, weights: str | None, *, captions: str | Path | None,
-               device: str, feature_cache: str | Path | None, index_kind: str | None,
+def plan_build(backend: GalleryBackend, root: Path, out_dir: str | Path | None, weights: str | None, *,
+               captions: str | Path | None, device: str, feature_cache: str | Path | None, index_kind: str | None,
                index_params: dict[str, Any] | None, rebuild: bool, limits: MediaLimits,
                pipeline: PVSEPipeline | None) -> BuildPlan:
     """Check the output and the index kind (before any work), load the model, scan and hash the gallery, and
     decide which clips the existing index gives back."""
-    out_dir = Path(os.path.abspath(Path(out_dir).expanduser() if out_dir else root.with_name(root.name + ".index")))
-    recover_index(out_dir)  # a build killed in the middle of its swap: its index comes back, reusable
-    if out_dir == root:
-        raise GalleryIndexError("the index cannot be written into the gallery folder itself; choose another --out")
-    _check_writable(out_dir)
+    target = backend.target(out_dir, root)
     if index_kind is None:  # a rerun keeps the existing index's kind; parameters are checked against it
-        index_kind = _existing_vectors_meta(out_dir).get("kind", DEFAULT_KIND)
-        index_params = {**_existing_vectors_meta(out_dir).get("user_params", {}), **(index_params or {})}
-    default_params(index_kind, 1, 8, index_params)  # a bad kind / parameter fails before any work
-    report = BuildReport(out_dir)
+        existing = backend.existing_vectors(target)
+        index_kind = existing.get("kind", DEFAULT_KIND)
+        index_params = {**existing.get("user_params", {}), **(index_params or {})}
+    check_kind(backend, index_kind, index_params)
+    report = BuildReport(target.text)
 
     pipeline = load_pipeline(weights, device, pipeline)
     caption_entries = read_captions(captions) if captions else None
 
     tick = time.perf_counter()
-    exclude = tuple(p for p in (out_dir, Path(feature_cache).expanduser() if feature_cache else None) if p)
+    exclude = target.exclude + ((Path(feature_cache).expanduser(),) if feature_cache else ())
     paths, hashes = scan_and_hash(root, exclude, limits, report)
     report.timings["scan"] = time.perf_counter() - tick
 
-    previous = _previous_index(out_dir, pipeline, rebuild, report)
+    previous = _previous_index(backend, target, pipeline, rebuild, report)
     rows, todo = _reuse(previous, paths, hashes)
     report.reused = len(rows)
-    return BuildPlan(root, out_dir, pipeline, index_kind, dict(index_params or {}), caption_entries, paths, hashes,
-                     previous, rows, todo, report)
+    return BuildPlan(root, backend, target, pipeline, index_kind, dict(index_params or {}), caption_entries, paths,
+                     hashes, previous, rows, todo, report)
 
 
-def _reuse(previous: GalleryIndex | None, paths: list[str], hashes: dict[str, str]
+def check_kind(backend: GalleryBackend, kind: str, params: dict[str, Any] | None) -> None:
+    """A kind the backend offers, with parameters that apply to it; else a GalleryIndexError before any work."""
+    if kind not in backend.kinds:
+        index_kind(kind)  # an unknown kind: the message lists every kind
+        raise GalleryIndexError(f"index kind '{kind}' is not available in {backend.title}; choose one of "
+                                f"{', '.join(backend.kinds)}")
+    default_params(kind, 1, 8, params)
+
+
+def _reuse(previous: Gallery | None, paths: list[str], hashes: dict[str, str]
            ) -> tuple[dict[str, _Row], list[str]]:
     """(rows taken from `previous` by content hash, paths left to encode)."""
     rows: dict[str, _Row] = {}
     if previous is None:
         return rows, list(paths)
     old_by_hash: dict[str, int] = {}
-    for row, clip in enumerate(previous.clips):
+    for row, clip in previous.records():
         old_by_hash.setdefault(clip.content_hash, row)
-    todo: list[str] = []
-    for rel in paths:
-        old_row = old_by_hash.get(hashes[rel])
-        if old_row is None:
-            todo.append(rel)
-            continue
-        old = previous.clips[old_row]
-        name = None if old.name_from_path else old.name  # made again below from the current path if asked
-        rows[rel] = _Row(ClipRecord(rel, old.content_hash, old.num_source_frames, name, old.caption,
-                                    dict(old.metadata), read_text=old.read_text),
-                         gif_embeddings(previous, old_row),
-                         np.asarray(previous.attention[old_row], dtype=np.float32),
-                         np.asarray(previous.frame_indices[old_row], dtype=np.int32))
+    todo = [rel for rel in paths if hashes[rel] not in old_by_hash]
+    wanted = {rel: old_by_hash[hashes[rel]] for rel in paths if hashes[rel] in old_by_hash}
+    stored = previous.stored(sorted(set(wanted.values())))
+    for rel, old_row in wanted.items():
+        old = stored[old_row]
+        record = old.record
+        name = None if record.name_from_path else record.name  # made again below from the current path if asked
+        rows[rel] = _Row(ClipRecord(rel, record.content_hash, record.num_source_frames, name, record.caption,
+                                    dict(record.metadata), read_text=record.read_text),
+                         gif_embeddings(previous, old.embeddings),
+                         np.asarray(old.attention, dtype=np.float32),
+                         np.asarray(old.frame_indices, dtype=np.int32), old_row, old.embeddings)
     return rows, todo
 
 
-def gif_embeddings(index: GalleryIndex, row: int) -> np.ndarray:
-    """(K, H) the unit GIF heads of a row as the video encoder made them (undoing the joint form of text heads)."""
-    gif = np.asarray(index.embeddings[row][:index.gif_heads], dtype=np.float32)
-    layout = index.meta.layout
-    return gif if layout is None else gif[:, :layout.pvse_dim]
+def gif_embeddings(previous: Gallery, stored: np.ndarray) -> np.ndarray:
+    """(K, H) a stored row's GIF heads as the video encoder made them (the joint form of text heads undone)."""
+    gif = np.asarray(stored[:previous.gif_heads], dtype=np.float32)
+    layout = previous.meta.layout
+    return gif if layout is None else np.ascontiguousarray(gif[:, :layout.pvse_dim])
 
 
-def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,
-                limits: MediaLimits, progress: bool, encoder: ClipEncoder | None = None) -> list[_Row]:
-    """Encode the plan's new and changed clips (with `encoder`, default `encode_clips`); the index's rows in
-    gallery order, with the report's counts."""
-    report, rows = plan.report, plan.rows
-    (encoder or encode_clips)(plan.todo, plan.root, plan.pipeline, rows, report, batch_size=batch_size,
-                 feature_cache=feature_cache, decode_workers=decode_workers, limits=limits, progress=progress)
-    old_hash_of = {c.path: c.content_hash for c in plan.previous.clips} if plan.previous is not None else {}
-    if plan.previous is not None:
-        report.changed = sum(1 for rel in plan.todo if rel in rows and rel in old_hash_of
-                             and old_hash_of[rel] != plan.hashes[rel])
-    report.added = sum(1 for rel in plan.todo if rel in rows) - report.changed
-    ordered = [rows[rel] for rel in plan.paths if rel in rows]
-    if not ordered:
-        raise GalleryIndexError(f"none of the {len(plan.paths)} media files under {plan.root} could be indexed"
-                                + listing(report))
-    report.removed = len(set(old_hash_of) - set(rows))
-    return ordered
-
-
-def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_as_captions: bool,
-               batch_size: int) -> None:
-    """Label the rows (captions, names), add text heads, build the faiss index and write it all atomically."""
-    report, timings = plan.report, plan.report.timings
-    _label(ordered, plan.caption_entries, names_as_captions)
-    tick = time.perf_counter()
-    embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
-    texts = [r.record.texts() for r in ordered]
-    sources = tuple(s for s in SOURCES if (s == "read text" or text_heads) and any(s in t for t in texts))
-    layout = None
-    if sources:
-        from ..features.sentence_minilm import MiniLMSentenceEncoder
-        sentence_encoder = MiniLMSentenceEncoder()
-        reference = encode_reference(plan.pipeline, sentence_encoder)
-        embeddings, layout = joint_embeddings(plan.pipeline, sentence_encoder, embeddings, texts, sources, reference)
-        timings["text"] = time.perf_counter() - tick
-        tick = time.perf_counter()
-    num_embeds, dim = embeddings.shape[1:]
-    vectors, params = build_vector_index(embeddings.reshape(-1, dim), plan.kind, plan.user_params)
-    timings["faiss"] = time.perf_counter() - tick
-
-    report.indexed = len(ordered)
-    meta = index_meta(plan.pipeline, plan.root, plan.out_dir, plan.kind, params, plan.user_params, num_embeds,
-                      len(sources), report)
-    meta.reader = plan.reader
-    tick = time.perf_counter()
-    encode = None
-    if layout is not None:
-        meta.text_layout, meta.embed_dim = layout.to_dict(), layout.dim
-        encode = reference_query_encoder(layout, reference)
-    hubs = encode_hub_scores(plan.pipeline, embeddings, plan.previous, encode=encode)
-    meta.hub_scores = hub_meta()
-    timings["hubs"] = time.perf_counter() - tick
-    index = GalleryIndex(meta, [r.record for r in ordered], embeddings,
-                         np.stack([r.attention for r in ordered]).astype(np.float32),
-                         np.stack([r.frame_indices for r in ordered]).astype(np.int32), vectors, hub_scores=hubs)
-    tick = time.perf_counter()
-    write_index(index, plan.out_dir)
-    timings["write"] = time.perf_counter() - tick
+def plain_dim(meta: IndexMeta) -> int:
+    """The PVSE embedding size of an index (its vectors are larger when text heads join the sentence space)."""
+    layout = meta.layout
+    return layout.pvse_dim if layout is not None else meta.embed_dim
 
 
 def read_plan_text(plan: BuildPlan, ordered: list[_Row], reader: str | None, *, limits: MediaLimits,
                    progress: bool) -> None:
     """Read the text in the frames of every clip that has none from this reader yet (new and changed clips, and all
     of them when the previous index was read by another reader or not at all); None: read nothing, keep none."""
-    if reader is None and plan.previous is None:
-        return
     if reader is None:
         for row in ordered:
             row.record.read_text = None
@@ -426,6 +375,76 @@ def read_plan_text(plan: BuildPlan, ordered: list[_Row], reader: str | None, *, 
     plan.report.timings["read text"] = time.perf_counter() - tick
 
 
+def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,
+                limits: MediaLimits, progress: bool, encoder: ClipEncoder | None = None) -> list[_Row]:
+    """Encode the plan's new and changed clips (with `encoder`, default `encode_clips`); the index's rows in
+    gallery order, with the report's counts."""
+    report, rows = plan.report, plan.rows
+    (encoder or encode_clips)(plan.todo, plan.root, plan.pipeline, rows, report, batch_size=batch_size,
+                 feature_cache=feature_cache, decode_workers=decode_workers, limits=limits, progress=progress)
+    old_hash_of = {c.path: c.content_hash for _, c in plan.previous.records()} if plan.previous is not None else {}
+    if plan.previous is not None:
+        report.changed = sum(1 for rel in plan.todo if rel in rows and rel in old_hash_of
+                             and old_hash_of[rel] != plan.hashes[rel])
+    report.added = sum(1 for rel in plan.todo if rel in rows) - report.changed
+    ordered = [rows[rel] for rel in plan.paths if rel in rows]
+    if not ordered:
+        raise GalleryIndexError(f"none of the {len(plan.paths)} media files under {plan.root} could be indexed"
+                                + listing(report))
+    report.removed = len(set(old_hash_of) - set(rows))
+    return ordered
+
+
+def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_as_captions: bool,
+               batch_size: int) -> None:
+    """Label the rows (captions, names), add text heads and hub scores, and hand it all to the backend's writer."""
+    report, timings = plan.report, plan.report.timings
+    _label(ordered, plan.caption_entries, names_as_captions)
+    tick = time.perf_counter()
+    embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
+    texts = [r.record.texts() for r in ordered]
+    sources = tuple(s for s in SOURCES if (s == "read text" or text_heads) and any(s in t for t in texts))
+    layout = encode = None
+    if sources:
+        from ..features.sentence_minilm import MiniLMSentenceEncoder
+        sentence_encoder = MiniLMSentenceEncoder()
+        reference = encode_reference(plan.pipeline, sentence_encoder)
+        embeddings, layout = joint_embeddings(plan.pipeline, sentence_encoder, embeddings, texts, sources, reference)
+        encode = reference_query_encoder(layout, reference)
+        timings["text"] = time.perf_counter() - tick
+    num_embeds, dim = embeddings.shape[1:]
+    params = default_params(plan.kind, len(ordered) * num_embeds, dim, plan.user_params)
+    report.indexed = len(ordered)
+    meta = index_meta(plan.pipeline, plan.root, plan.target.relative_to, plan.kind, params, plan.user_params,
+                      num_embeds, len(sources), report)
+    meta.reader = plan.reader
+    if layout is not None:
+        meta.text_layout, meta.embed_dim = layout.to_dict(), layout.dim
+    tick = time.perf_counter()
+    hubs = encode_hub_scores(plan.pipeline, embeddings, _known_hub_scores(plan.previous, ordered, embeddings),
+                             encode=encode)
+    meta.hub_scores = hub_meta()
+    timings["hubs"] = time.perf_counter() - tick
+    built = BuiltGallery(meta, [r.record for r in ordered], embeddings,
+                         np.stack([r.attention for r in ordered]).astype(np.float32),
+                         np.stack([r.frame_indices for r in ordered]).astype(np.int32), hubs)
+    tick = time.perf_counter()
+    plan.backend.write(plan.target, built, plan.previous)
+    timings["write"] = time.perf_counter() - tick
+
+
+def _known_hub_scores(previous: Gallery | None, ordered: list[_Row], embeddings: np.ndarray) -> np.ndarray:
+    """(M,) the previous index's hub score of each reused row whose embeddings are unchanged; NaN for the rest."""
+    known = np.full(len(ordered), np.nan, dtype=np.float32)
+    old = previous.hub_scores if previous is not None else None
+    if old is None or (previous.meta.hub_scores or {}).get("reference") != reference_key():
+        return known
+    for i, row in enumerate(ordered):
+        if row.source is not None and np.array_equal(row.stored_embeddings, embeddings[i]):
+            known[i] = old[row.source]
+    return known
+
+
 def _label(ordered: list[_Row], caption_entries: dict[str, CaptionEntry] | None, names_as_captions: bool) -> None:
     """Names, captions and metadata from the captions file; names from paths where asked and none is given."""
     if caption_entries is not None:
@@ -440,51 +459,33 @@ def _label(ordered: list[_Row], caption_entries: dict[str, CaptionEntry] | None,
                 row.record.name_from_path = row.record.name is not None
 
 
-def _check_writable(out_dir: Path) -> None:
-    """Refuse an --out that cannot be written (or is some other folder) before anything is decoded."""
+def _previous_index(backend: GalleryBackend, target: Target, pipeline: PVSEPipeline, rebuild: bool,
+                    report: BuildReport) -> Gallery | None:
+    """The index already at the target if it can be reused with these weights (else None, with a note why)."""
     try:
-        if out_dir.exists() and not (out_dir / "index.json").is_file() and any(out_dir.iterdir()):
-            raise GalleryIndexError(f"{out_dir} exists and is not a pvse-gif index; choose another --out or remove it")
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.mkdtemp(prefix=f".{out_dir.name}.probe-", dir=out_dir.parent)
-        os.rmdir(probe)
-    except OSError as exc:
-        raise GalleryIndexError(f"cannot write the index to {out_dir}: {exc.strerror or exc} "
-                                f"({exc.filename or out_dir.parent}); choose another --out") from None
-
-
-def _existing_vectors_meta(out_dir: Path) -> dict[str, Any]:
-    try:
-        meta = read_json(out_dir / "index.json", MAX_META_BYTES)  # bounded: the index may be tampered with
-        vectors = meta.get("vectors") if isinstance(meta, dict) else None
-        return dict(vectors) if isinstance(vectors, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _previous_index(out_dir: Path, pipeline: PVSEPipeline, rebuild: bool, report: BuildReport) -> GalleryIndex | None:
-    """The index already at out_dir if it can be reused with these weights and frame CNN (else None, with a note
-    why)."""
-    fingerprint = pipeline.fingerprint
-    if not (out_dir / "index.json").is_file():
-        return None
-    if rebuild:
-        report.notes.append("--rebuild: every clip is encoded again")
-        return None
-    try:
-        previous = read_index(out_dir, load_vectors=False)  # rows are reused; the faiss index is rebuilt
+        previous = backend.previous(target)
     except PVSEError as exc:
         report.notes.append(f"the existing index could not be read, so it is rebuilt from scratch ({exc})")
         return None
-    if previous.fingerprint != fingerprint:
-        report.notes.append(f"the existing index was built with other weights ({previous.meta.weights.ref}, "
-                            f"fingerprint {previous.fingerprint}); every clip is encoded again with these weights "
-                            f"({fingerprint})")
+    if previous is None:
         return None
-    if previous.meta.frame_precision != pipeline.frame_precision:
-        report.notes.append(precision_note("index", previous.meta.frame_precision, pipeline.frame_precision))
-        return None
-    return previous
+    fingerprint, why = pipeline.fingerprint, None
+    if rebuild:
+        why = "--rebuild: every clip is encoded again"
+    elif previous.fingerprint != fingerprint:
+        why = (f"the existing index was built with other weights ({previous.meta.weights.ref}, fingerprint "
+               f"{previous.fingerprint}); every clip is encoded again with these weights ({fingerprint})")
+    elif previous.meta.frame_precision != pipeline.frame_precision:
+        why = precision_note("index", previous.meta.frame_precision, pipeline.frame_precision)
+    elif plain_dim(previous.meta) != pipeline.config.embed_dim:
+        why = "the existing index does not match this model; it is rebuilt"
+    if why is None:
+        return previous
+    report.notes.append(why)
+    previous.close()
+    return None
+
+
 
 
 def precision_note(what: str, old: str, new: str) -> str:
@@ -539,20 +540,22 @@ def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict
         flush()
 
 
-def index_meta(pipeline: PVSEPipeline, root: Path, out_dir: Path, kind: str, params: dict, user_params: dict,
+def index_meta(pipeline: PVSEPipeline, root: Path, out_dir: Path | None, kind: str, params: dict, user_params: dict,
                num_embeds: int, num_text_heads: int, report: BuildReport) -> IndexMeta:
-    """The metadata of an index just built (`root` and the weights relative to `out_dir` when possible)."""
+    """The metadata of an index just built (`root` and the weights relative to `out_dir` when possible; absolute
+    when `out_dir` is None)."""
     config = pipeline.config
     source = str(pipeline.checkpoint.source)
     weights = WeightsRef(source, pipeline.fingerprint, False)
     if Path(source).expanduser().is_dir():
-        weights.ref = _relative_or_absolute(Path(source).expanduser(), out_dir)
+        weights.ref = _relative_or_absolute(Path(source).expanduser(), out_dir) if out_dir else \
+            os.path.abspath(Path(source).expanduser())
         weights.ref_is_relative_path = not Path(weights.ref).is_absolute()
     return IndexMeta(
         weights=weights, config=config.to_dict(), attention_heads=int(config.num_embeds),
         embeddings_per_clip=int(num_embeds), embed_dim=int(config.embed_dim), num_frames=int(config.num_frames),
         frame_features=config.frame_features, word_features=config.word_features,
-        gallery_root=_relative_or_absolute(root, out_dir),
+        gallery_root=_relative_or_absolute(root, out_dir) if out_dir else str(root),
         vectors={"kind": kind, "params": params, "user_params": user_params, "metric": "inner_product",
                  "id": "row * num_embeds + head", "exact": index_kind(kind).exact},
         counts={"clips": report.indexed, "vectors": report.indexed * int(num_embeds)},

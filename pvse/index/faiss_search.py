@@ -23,26 +23,17 @@ import numpy as np
 import torch
 
 from ..errors import GalleryIndexError
-from ..similarity import max_over_k2_scores
+from .ranking import ROUNDING_SLACK, SCORE_BLOCK, TopClips, brute_force_top_k, rank, score_rows  # noqa: F401
 
 if TYPE_CHECKING:
     import faiss  # imported by the functions that build or search an index: a flat scan needs none
 
-ROUNDING_SLACK = 1e-4  # float32 inner products of unit vectors agree to far better than this
 TRAIN_SAMPLE = 100_000  # at most this many vectors train IVF / PQ quantizers (faiss wants >= 39 per list)
-SCORE_BLOCK = 65_536  # clips scored per block by brute force (bounded memory with memory-mapped embeddings)
-
-
-@dataclass
-class TopClips:
-    """The ranked result of one query: best first."""
-
-    rows: np.ndarray  # (k,) int64 clip rows
-    scores: np.ndarray  # (k,) float32 max-over-K² similarity
-    query_heads: np.ndarray  # (k,) int64 which query embedding gave the max
-    clip_heads: np.ndarray  # (k,) int64 which clip embedding gave the max
-    candidates: int  # clips re-scored exactly
-    exact: bool  # provably equal to brute force
+# Exact (flat) indexes with fewer K*M vectors than this are answered by the exhaustive max_over_k2_scores scan
+# instead of faiss IndexFlatIP + re-scoring: both give the same ranking, and with one query thread the scan
+# measured 1.1-1.3x faster at 10k-1M clips (benchmarks/search_benchmark.py), and the faiss copy of the
+# vectors then never has to be loaded (half the memory). A searcher made with exhaustive_below=0 uses faiss flat.
+SCAN_BELOW_VECTORS = 2**62
 
 
 @dataclass(frozen=True)
@@ -58,7 +49,6 @@ class IndexParam:
     default: Callable[[int, int, dict[str, Any]], int]
     when: str = "build"
     apply: Callable[[faiss.Index, int], None] | None = None  # sets the knob on a built index
-    milvus: str | None = None  # the same parameter's name in a Milvus index (None: Milvus has none)
 
 
 @dataclass(frozen=True)
@@ -70,8 +60,6 @@ class IndexKind:
     params: tuple[IndexParam, ...]
     exact: bool
     about: str
-    milvus: str | None = None  # the Milvus index type of this kind (None: not offered by the Milvus backend)
-    milvus_fixed: tuple[tuple[str, int], ...] = ()  # Milvus build parameters with a fixed value
 
     def factory_string(self, params: dict[str, Any]) -> str:
         return self.factory.format(**params)
@@ -101,29 +89,28 @@ def _set_ef_construction(index: faiss.Index, value: int) -> None:
     index.hnsw.efConstruction = value
 
 
-NLIST = IndexParam("nlist", "inverted lists, default ~4 sqrt(N) with >= 39 vectors each", _nlist, milvus="nlist")
+NLIST = IndexParam("nlist", "inverted lists, default ~4 sqrt(N) with >= 39 vectors each", _nlist)
 NPROBE = IndexParam("nprobe", "lists visited per query, default nlist/8 but >= 32",
-                    lambda n, d, p: min(p["nlist"], max(32, p["nlist"] // 8)), "search", _set_nprobe, "nprobe")
-PQ_M = IndexParam("pq_m", "PQ sub-quantizers dividing H, default H/8", _pq_m, milvus="m")
-HNSW_M = IndexParam("hnsw_m", "HNSW graph degree, default 32", lambda n, d, p: 32, milvus="M")
+                    lambda n, d, p: min(p["nlist"], max(32, p["nlist"] // 8)), "search", _set_nprobe)
+PQ_M = IndexParam("pq_m", "PQ sub-quantizers dividing H, default H/8", _pq_m)
+HNSW_M = IndexParam("hnsw_m", "HNSW graph degree, default 32", lambda n, d, p: 32)
 EF_CONSTRUCTION = IndexParam("ef_construction", "HNSW build beam, default 40", lambda n, d, p: 40, "build",
-                             _set_ef_construction, "efConstruction")
-EF_SEARCH = IndexParam("ef_search", "HNSW search beam, default 128", lambda n, d, p: 128, "search", _set_ef_search,
-                       "ef")
+                             _set_ef_construction)
+EF_SEARCH = IndexParam("ef_search", "HNSW search beam, default 128", lambda n, d, p: 128, "search", _set_ef_search)
 CANDIDATES = IndexParam("candidates_per_head", "vectors per query head re-scored exactly, default 256",
                         lambda n, d, p: 256, "rescore")
 
 _IVF = (NLIST, NPROBE)
 _HNSW = (HNSW_M, EF_CONSTRUCTION, EF_SEARCH)
 KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
-    IndexKind("flat", "Flat", (), True, "exact, every vector compared, the default", "FLAT"),
+    IndexKind("flat", "Flat", (), True, "exact, every vector compared, the default"),
     IndexKind("flat-fp16", "SQfp16", (CANDIDATES,), False, "every vector compared, stored as fp16"),
-    IndexKind("ivf", "IVF{nlist},Flat", (*_IVF, CANDIDATES), False, "inverted lists, full vectors", "IVF_FLAT"),
-    IndexKind("ivf-sq8", "IVF{nlist},SQ8", (*_IVF, CANDIDATES), False, "inverted lists, 8-bit vectors", "IVF_SQ8"),
+    IndexKind("ivf", "IVF{nlist},Flat", (*_IVF, CANDIDATES), False, "inverted lists, full vectors"),
+    IndexKind("ivf-sq8", "IVF{nlist},SQ8", (*_IVF, CANDIDATES), False, "inverted lists, 8-bit vectors"),
     IndexKind("ivf-fp16", "IVF{nlist},SQfp16", (*_IVF, CANDIDATES), False, "inverted lists, fp16 vectors"),
     IndexKind("ivf-pq", "IVF{nlist},PQ{pq_m}x4fs", (*_IVF, PQ_M, CANDIDATES), False,
-              "inverted lists, 4-bit fast-scan PQ, H/8 bytes per vector", "IVF_PQ", (("nbits", 8),)),
-    IndexKind("hnsw", "HNSW{hnsw_m}", (*_HNSW, CANDIDATES), False, "HNSW graph, full vectors", "HNSW"),
+              "inverted lists, 4-bit fast-scan PQ, H/8 bytes per vector"),
+    IndexKind("hnsw", "HNSW{hnsw_m}", (*_HNSW, CANDIDATES), False, "HNSW graph, full vectors"),
     IndexKind("hnsw-fp16", "HNSW{hnsw_m}_SQfp16", (*_HNSW, CANDIDATES), False, "HNSW graph, fp16 vectors"),
 )}
 INDEX_KINDS = tuple(KINDS)  # the built-in kinds' names
@@ -199,46 +186,6 @@ def configure_search(index: faiss.Index, params: dict[str, Any], kind: str | Non
     for name, param in knobs.items():
         if name in params and param.apply is not None:
             param.apply(index, int(params[name]))
-
-
-def rank(rows: np.ndarray, scores: np.ndarray, query_heads: np.ndarray, clip_heads: np.ndarray, top_k: int,
-         candidates: int, exact: bool) -> TopClips:
-    """Sort by score (desc), then row (asc), and keep the first top_k."""
-    if len(scores) > 4 * top_k > 0:  # only clips scoring at least the k-th best can rank (ties included)
-        kth = np.partition(scores, len(scores) - top_k)[len(scores) - top_k]
-        keep = np.flatnonzero(scores >= kth)
-        rows, scores, query_heads, clip_heads = rows[keep], scores[keep], query_heads[keep], clip_heads[keep]
-    order = np.lexsort((rows, -scores.astype(np.float64)))[:top_k]
-    return TopClips(rows[order].astype(np.int64), scores[order].astype(np.float32), query_heads[order].astype(np.int64),
-                    clip_heads[order].astype(np.int64), candidates, exact)
-
-
-def score_rows(query: torch.Tensor, embeddings: np.ndarray, rows: np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Exact max-over-K² scores of one query (Kq, H) against the clips `rows` (all when None)."""
-    query = query.unsqueeze(0).float()
-    if rows is None and embeddings.shape[0] == 0:
-        rows = np.zeros(0, dtype=np.int64)
-    if rows is not None:
-        rows = np.asarray(rows, dtype=np.int64)
-        out = max_over_k2_scores(query, _tensor(embeddings[rows]))
-        return rows, out.scores[0].numpy(), out.query_head[0].numpy(), out.gallery_head[0].numpy()
-    parts = [max_over_k2_scores(query, _tensor(embeddings[start:start + SCORE_BLOCK]))
-             for start in range(0, embeddings.shape[0], SCORE_BLOCK)]
-    return (np.arange(embeddings.shape[0]), *(torch.cat([getattr(p, name)[0] for p in parts]).numpy()
-                                              for name in ("scores", "query_head", "gallery_head")))
-
-
-def _tensor(block: np.ndarray) -> torch.Tensor:
-    """A float32 CPU tensor over `block`, sharing memory when it is an ordinary array (copied from a memmap)."""
-    block = np.ascontiguousarray(block, dtype=np.float32)
-    return torch.from_numpy(block if block.flags.writeable else block.copy())
-
-
-def brute_force_top_k(query: torch.Tensor, embeddings: np.ndarray, top_k: int) -> TopClips:
-    """Score every clip (the reference the faiss path must equal); embeddings (M, K, H)."""
-    rows, scores, qh, ch = score_rows(query, embeddings)
-    return rank(rows, scores, qh, ch, top_k, len(rows), True)
 
 
 def search_top_k(query: torch.Tensor, embeddings: np.ndarray, index: faiss.Index, top_k: int, *,

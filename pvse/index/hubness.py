@@ -22,11 +22,10 @@ import torch
 
 from ..errors import QueryError
 from ..similarity import max_over_k2_scores
-from .faiss_search import TopClips
+from .ranking import TopClips
 
 if TYPE_CHECKING:
     from ..pipeline import PVSEPipeline
-    from .store import GalleryIndex
 
 REFERENCE_FILE = Path(__file__).with_name("reference_sentences.txt")
 NEIGHBOURS = 10  # a GIF's hub score averages its scores with this many closest reference sentences
@@ -56,20 +55,16 @@ def reference_key() -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def encode_hub_scores(pipeline: PVSEPipeline, gallery: np.ndarray, previous: GalleryIndex | None = None,
+def encode_hub_scores(pipeline: PVSEPipeline, gallery: np.ndarray, known: np.ndarray | None = None,
                       batch_size: int = 64, encode: Callable[[list[str]], torch.Tensor] | None = None) -> np.ndarray:
     """Hub scores of an index's (M, K, H) clip embeddings, the reference sentences encoded by `pipeline`.
 
-    previous: the index being updated (built by the same weights); clips whose embeddings it holds unchanged keep
-    their stored hub score, so a rerun that encodes no clip does not load the sentence encoder either.
-    encode: sentences -> (R, Kq, H) query embeddings (default: the pipeline's; an index with text heads passes
-    its joint queries, `text_heads.TextLayout.query`).
+    known: (M,) the scores a build already has (a reused clip with unchanged embeddings keeps its stored score),
+    NaN where none; when every clip has one, the sentence encoder is not even loaded. encode: sentences -> (R, Kq,
+    H) query embeddings (default: the pipeline's; an index with text heads passes its joint queries,
+    `text_heads.reference_query_encoder`).
     """
-    known: dict[bytes, float] = {}
-    if (previous is not None and previous.hub_scores is not None
-            and (previous.meta.hub_scores or {}).get("reference") == reference_key()):
-        known = {_embedding_key(row): float(score) for row, score in zip(previous.embeddings, previous.hub_scores)}
-    out = np.array([known.get(_embedding_key(row), np.nan) for row in gallery], dtype=np.float32)
+    out = np.full(len(gallery), np.nan, dtype=np.float32) if known is None else np.array(known, dtype=np.float32)
     todo = np.flatnonzero(np.isnan(out))
     if len(todo):
         sentences = list(reference_sentences())
@@ -77,11 +72,6 @@ def encode_hub_scores(pipeline: PVSEPipeline, gallery: np.ndarray, previous: Gal
         reference = torch.cat([encode(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)])
         out[todo] = hub_scores(reference, np.asarray(gallery)[todo])
     return out
-
-
-def _embedding_key(row: np.ndarray) -> bytes:
-    """A clip's (K, H) embeddings as a dictionary key: equal bytes, equal hub score."""
-    return hashlib.sha1(np.ascontiguousarray(row, dtype=np.float32).tobytes()).digest()
 
 
 def hub_meta() -> dict:

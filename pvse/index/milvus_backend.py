@@ -39,7 +39,6 @@ import os
 import re
 import secrets
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -53,22 +52,25 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..config import DEFAULT_FRAME_PRECISION
 from ..errors import GalleryIndexError, PVSEError
-from ..media import MediaLimits
+from .backend import BuiltGallery, Target, register_backend
+from .faiss_search import DEFAULT_KIND
 from .faiss_search import KINDS as FAISS_KINDS
-from .faiss_search import ROUNDING_SLACK, TopClips, default_params, rank, score_rows
 from .meta import FORMAT_NAME, IndexMeta, MetaView, newer_format
-from .store import ClipRecord, safe_relative_path
-from .text_heads import SOURCES, encode_reference, joint_embeddings
+from .ranking import ROUNDING_SLACK, TopClips, rank, score_rows
+from .store import ClipRecord, StoredClip, safe_relative_path
 
 SCHEMES = ("milvus://", "http://", "https://")
 DEFAULT_GALLERY = "pvse_gallery"
 META_COLLECTION = "pvse_galleries"
 TOKEN_ENV = "PVSE_MILVUS_TOKEN"
 INSTALL_HINT = "pip install 'pvse-gif[milvus]'"
-# pvse index kinds Milvus offers (Milvus Lite: all but ivf-pq): those with a Milvus type in faiss_search.KINDS
-KINDS = {name: kind.milvus for name, kind in FAISS_KINDS.items() if kind.milvus}
+# The pvse index kinds Milvus offers (Milvus Lite: all but ivf-pq) -> their Milvus index type; the kinds'
+# parameters (faiss_search.KINDS) go to Milvus under the names in PARAM_NAMES, plus the fixed FIXED_PARAMS.
+KINDS = {"flat": "FLAT", "ivf": "IVF_FLAT", "ivf-sq8": "IVF_SQ8", "ivf-pq": "IVF_PQ", "hnsw": "HNSW"}
+FIXED_PARAMS = {"ivf-pq": {"nbits": 8}}
+PARAM_NAMES = {"nlist": "nlist", "nprobe": "nprobe", "pq_m": "m", "hnsw_m": "M", "ef_construction": "efConstruction",
+               "ef_search": "ef"}
 MAX_GROUPS = 16_384  # Milvus's largest search topk and query limit
 WRITE_CLIPS = 256  # clips per insert / upsert request (K x H floats each)
 CONNECT_TIMEOUT_S = 10.0
@@ -102,6 +104,7 @@ class ClipData:
     embeddings: np.ndarray
     attention: np.ndarray | None = None
     frame_indices: np.ndarray | None = None
+    hub_score: float | None = None
 
 
 def claims(location: str) -> bool:
@@ -333,9 +336,9 @@ class MilvusStore:
 
 def _milvus_params(kind: str, params: dict[str, Any], when: str) -> dict[str, Any]:
     """The kind's `when` ("build" / "search") parameters under their Milvus names (see faiss_search.KINDS)."""
-    spec = FAISS_KINDS[kind]
-    out = {p.milvus: int(params[p.name]) for p in spec.params if p.when == when and p.milvus}
-    return {**out, **dict(spec.milvus_fixed)} if when == "build" else out
+    out = {PARAM_NAMES[p.name]: int(params[p.name]) for p in FAISS_KINDS[kind].params
+           if p.when == when and p.name in PARAM_NAMES}
+    return {**out, **FIXED_PARAMS.get(kind, {})} if when == "build" else out
 
 
 def _index_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -350,15 +353,25 @@ def _search_params(kind: str, params: dict[str, Any], groups: int) -> dict[str, 
 
 
 def _rows(data: ClipData) -> list[dict[str, Any]]:
+    """A clip's rows: one per head; head 0 carries its record (all but path and hash, which have columns), arrays
+    and hub score in `info`."""
     k = data.embeddings.shape[0]
     rec = data.record
-    info = {"num_source_frames": rec.num_source_frames, "name": rec.name, "caption": rec.caption,
-            "metadata": rec.metadata, "name_from_path": rec.name_from_path,
-            "attention": np.asarray(data.attention, dtype=np.float32).tolist(),
-            "frame_indices": np.asarray(data.frame_indices, dtype=np.int64).tolist()}
+    info = {key: value for key, value in rec.to_dict().items() if key not in ("path", "content_hash")}
+    info.update(attention=np.asarray(data.attention, dtype=np.float32).tolist(),
+                frame_indices=np.asarray(data.frame_indices, dtype=np.int64).tolist())
+    if data.hub_score is not None:
+        info["hub_score"] = float(data.hub_score)
     return [{"id": data.clip * k + h, "clip": data.clip, "head": h, "path": rec.path,
              "content_hash": rec.content_hash, "info": info if h == 0 else {},
              "vec": np.ascontiguousarray(data.embeddings[h], dtype=np.float32)} for h in range(k)]
+
+
+def _record(row: dict[str, Any]) -> ClipRecord:
+    """The record a head-0 row stores (`_rows`)."""
+    info = dict(row.get("info") or {})
+    return ClipRecord.from_dict({"num_source_frames": 0, **info, "path": row["path"],
+                                 "content_hash": row["content_hash"]})
 
 
 def _assemble(rows: list[dict[str, Any]], num_embeds: int, with_info: bool) -> dict[int, ClipData]:
@@ -376,23 +389,20 @@ def _assemble(rows: list[dict[str, Any]], num_embeds: int, with_info: bool) -> d
         if not with_info:
             out[clip] = ClipData(clip, ClipRecord("", "", 0), embeddings)
             continue
-        row = heads0[clip]
-        info = dict(row.get("info") or {})
-        record = ClipRecord(str(row["path"]), str(row["content_hash"]), int(info.get("num_source_frames", 0)),
-                            info.get("name"), info.get("caption"), dict(info.get("metadata") or {}),
-                            bool(info.get("name_from_path")))
-        out[clip] = ClipData(clip, record, embeddings, np.asarray(info.get("attention", []), dtype=np.float32),
-                             np.asarray(info.get("frame_indices", []), dtype=np.int32))
+        info = dict(heads0[clip].get("info") or {})
+        out[clip] = ClipData(clip, _record(heads0[clip]), embeddings,
+                             np.asarray(info.get("attention", []), dtype=np.float32),
+                             np.asarray(info.get("frame_indices", []), dtype=np.int32), info.get("hub_score"))
     return out
 
 
 # -- search ---------------------------------------------------------------------------------------------------
 def search_top_k(store: MilvusStore, collection: str, query: torch.Tensor, top_k: int, *, num_clips: int,
-                 num_embeds: int, kind: str = "flat", params: dict[str, Any] | None = None,
+                 num_embeds: int, kind: str = DEFAULT_KIND, params: dict[str, Any] | None = None,
                  max_groups: int = MAX_GROUPS) -> TopClips:
     """Top-k clip ids of one query (Kq, H) by max-over-K² (see the module doc); exact for kind "flat"."""
     params = params or {}
-    exact = kind == "flat"
+    exact = FAISS_KINDS[kind].exact
     top_k = max(1, min(int(top_k), num_clips))
     if num_clips == 0:
         return rank(*(np.zeros(0, dtype=np.int64),) * 4, top_k=0, candidates=0, exact=True)
@@ -457,6 +467,7 @@ class MilvusIndex(MetaView):
         self.num_clips = num_clips
         self.directory = store.loc.text  # where the index is, as the user wrote it (used in messages)
         self._cache: OrderedDict[int, ClipData] = OrderedDict()
+        self._hubs: np.ndarray | None = None
         self._lock = threading.Lock()
         self.clips = _Column(self, "record")
         self.embeddings = _Column(self, "embeddings")
@@ -483,6 +494,41 @@ class MilvusIndex(MetaView):
                               num_embeds=self.num_embeds, kind=self.meta.kind, params=self.meta.params)
         self.prefetch(result.rows)
         return result
+
+    def prepare_search(self, scan_below: int | None = None) -> None:
+        """Nothing to load: Milvus searches, and the candidates are re-scored exactly."""
+
+    def records(self) -> Iterator[tuple[int, ClipRecord]]:
+        """(clip id, record) of every clip, read from the collection in batches."""
+        for batch in self.store.iterate(self.collection, ["clip", "path", "content_hash", "info"], filter="head == 0"):
+            for row in batch:
+                yield int(row["clip"]), _record(row)
+
+    def stored(self, rows: Sequence[int]) -> dict[int, StoredClip]:
+        fetched = self.store.fetch(self.collection, rows, self.num_embeds)
+        return {clip: StoredClip(d.record, d.embeddings, d.attention, d.frame_indices) for clip, d in fetched.items()}
+
+    @property
+    def hub_scores(self) -> np.ndarray | None:
+        """Hub scores by clip id (ids no clip has: the largest score, which no bound uses); None without them."""
+        if self.meta.hub_scores is None:
+            return None
+        if self._hubs is None:
+            found = {clip: data.hub_score for clip, data in self._all_info().items()}
+            if not found or any(v is None for v in found.values()):
+                return None
+            hubs = np.full(max(found) + 1, max(found.values()), dtype=np.float32)
+            hubs[list(found)] = list(found.values())
+            self._hubs = hubs
+        return self._hubs
+
+    def _all_info(self) -> dict[int, ClipData]:
+        out = {}
+        for batch in self.store.iterate(self.collection, ["clip", "info"], filter="head == 0"):
+            for row in batch:
+                out[int(row["clip"])] = ClipData(int(row["clip"]), ClipRecord("", "", 0), np.zeros(0),
+                                                 hub_score=(row.get("info") or {}).get("hub_score"))
+        return out
 
     def clip_paths(self) -> Iterator[tuple[int, str]]:
         """(clip id, path) of every clip, read from the collection in batches."""
@@ -544,6 +590,14 @@ class _Column:
 def open_index(location: str) -> MilvusIndex:
     """Connect to a gallery in Milvus and check it; a missing or damaged one is a one-line GalleryIndexError."""
     store = MilvusStore(location)
+    try:
+        return _open(store)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _open(store: MilvusStore) -> MilvusIndex:
     loc = store.loc
     meta = store.read_meta()
     if meta is None:
@@ -580,208 +634,101 @@ def _meta_problem(meta: dict[str, Any]) -> str | None:
     return newer_format(meta)
 
 
-# -- build ------------------------------------------------------------------------------------------------------
-@dataclass
-class _Stored:
-    clip: int
-    content_hash: str
-    info: dict[str, Any]
 
 
-def build_index(location: str, gallery_dir: str | Path, weights: str | None = None, *,
-                captions: str | Path | None = None, device: str = "auto", batch_size: int = 8,
-                feature_cache: str | Path | None = None, index_kind: str | None = None,
-                index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
-                limits: MediaLimits = MediaLimits(), progress: bool = True, pipeline=None, text_heads: bool = False,
-                names_as_captions: bool = False, encoder=None):
-    """`build.build_index` into Milvus: same arguments and report; see the module doc for what is safe when."""
-    started = time.perf_counter()
-    loc = parse_location(location)
-    if index_kind is not None and index_kind not in KINDS:
-        raise GalleryIndexError(f"index kind '{index_kind}' is not available in Milvus; choose one of {', '.join(KINDS)}")
-    root = Path(os.path.abspath(Path(gallery_dir).expanduser()))
-    store = MilvusStore(loc, create=True)
-    try:
-        return _build(store, root, weights, captions=captions, device=device, batch_size=batch_size,
-                      feature_cache=feature_cache, index_kind=index_kind, index_params=index_params, rebuild=rebuild,
-                      decode_workers=decode_workers, limits=limits, progress=progress, pipeline=pipeline,
-                      text_heads=text_heads, names_as_captions=names_as_captions, started=started, encoder=encoder)
-    finally:
-        store.close()
+# -- the backend: the last step of a build ----------------------------------------------------------------------
+class MilvusBackend:
+    """Galleries in Milvus (see the module doc for the locations, the layout and what is safe when)."""
+
+    name = "milvus"
+    title = "Milvus"
+
+    @property
+    def kinds(self) -> dict[str, Any]:
+        return {name: FAISS_KINDS[name] for name in KINDS}
+
+    def claims(self, location: str | Path | None) -> bool:
+        return claims(location)
+
+    def open(self, location: str) -> MilvusIndex:
+        return open_index(location)
+
+    def target(self, location: str, gallery_root: Path) -> Target:
+        loc = parse_location(location)
+        return Target(loc, loc.text, exclude=(Path(loc.uri),) if loc.is_lite else ())
+
+    def existing_vectors(self, target: Target) -> dict[str, Any]:
+        if target.location.is_lite and not os.path.exists(target.location.uri):
+            return {}
+        store = MilvusStore(target.location)
+        try:
+            meta = store.read_meta()
+        finally:
+            store.close()
+        return dict(meta.get("vectors") or {}) if isinstance(meta, dict) else {}
+
+    def previous(self, target: Target) -> MilvusIndex | None:
+        if target.location.is_lite and not os.path.exists(target.location.uri):
+            return None
+        store = MilvusStore(target.location)
+        try:
+            found = store.read_meta() is not None
+        finally:
+            store.close()
+        return open_index(target.location.text) if found else None
+
+    def write(self, target: Target, built: BuiltGallery, previous: MilvusIndex | None) -> None:
+        """Update the current collection in place when it holds the same kind of vectors, else write a new one and
+        switch the meta row to it; the previous build's collection (and any orphan) is dropped after the switch."""
+        store = MilvusStore(target.location, create=True)
+        try:
+            _write(store, built, previous)
+        finally:
+            store.close()
 
 
-def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, device, batch_size, feature_cache,
-           index_kind, index_params, rebuild, decode_workers, limits, progress, pipeline, text_heads: bool,
-           names_as_captions: bool, started: float, encoder=None):
-    from . import build as builder
-    from .captions import CaptionEntry, match_captions, read_captions, words_from_path
+def _in_place(built: BuiltGallery, previous: MilvusIndex | None) -> bool:
+    """Whether the build can update the current collection: same vector kind, parameters and heads."""
+    if previous is None:
+        return False
+    old, new = previous.meta, built.meta
+    return (old.kind, old.user_params, old.embeddings_per_clip, old.text_heads) == \
+        (new.kind, new.user_params, new.embeddings_per_clip, new.text_heads)
 
-    loc = store.loc
-    report = builder.BuildReport(loc.text)
-    timings = report.timings
-    pipeline = builder.load_pipeline(weights, device, pipeline)
-    config = pipeline.config
-    if index_kind is not None:
-        default_params(index_kind, 1, config.embed_dim, index_params)  # a bad parameter fails before any work
-    caption_entries = read_captions(captions) if captions else None
-    use_text = bool(text_heads or names_as_captions)
 
-    exclude = tuple(Path(p) for p in ((loc.uri if loc.is_lite else None),
-                                      (Path(feature_cache).expanduser() if feature_cache else None)) if p)
-    tick = time.perf_counter()
-    paths, hashes = builder.scan_and_hash(root, exclude, limits, report)
-    timings["scan"] = time.perf_counter() - tick
-
-    current, old_collection = _current_build(store, pipeline.fingerprint, config.embed_dim, rebuild, report,
-                                             pipeline.frame_precision)
-    old_vectors = current.vectors if current is not None else {}
-    old_text_heads = current.text_heads if current is not None else 0
-    old_gif_heads = current.gif_heads if current is not None else 0
-    kind = index_kind or old_vectors.get("kind", "flat")
-    user_params = dict(index_params or {}) if index_kind else {**old_vectors.get("user_params", {}),
-                                                                **(index_params or {})}
-    reusable = old_collection is not None
-    in_place = (reusable and kind == old_vectors.get("kind") and user_params == old_vectors.get("user_params", {})
-                and old_text_heads == 0 and not use_text)  # text heads are calibrated anew over the whole gallery
-
-    tick = time.perf_counter()
-    old: dict[str, _Stored] = {}
-    if reusable:
-        for batch in store.iterate(old_collection, ["clip", "path", "content_hash", "info"], filter="head == 0"):
-            for row in batch:
-                old[str(row["path"])] = _Stored(int(row["clip"]), str(row["content_hash"]), dict(row.get("info") or {}))
-    by_hash: dict[str, int] = {}
-    for stored in old.values():
-        by_hash.setdefault(stored.content_hash, stored.clip)
-    timings["milvus read"] = time.perf_counter() - tick
-
-    todo = [p for p in paths if hashes[p] not in by_hash]
-    encoded: dict[str, Any] = {}
-    (encoder or builder.encode_clips)(todo, root, pipeline, encoded, report, batch_size=batch_size,
-                                      feature_cache=feature_cache, decode_workers=decode_workers, limits=limits,
-                                      progress=progress)
-    final = [p for p in paths if p in encoded or hashes[p] in by_hash]
-    if not final:
-        raise GalleryIndexError(f"none of the {len(paths)} media files under {root} could be indexed"
-                                + builder.listing(report))
-    report.reused = sum(1 for p in final if p not in encoded)
-    report.changed = sum(1 for p in todo if p in encoded and p in old and old[p].content_hash != hashes[p])
-    report.added = sum(1 for p in todo if p in encoded) - report.changed
-    final_set = set(final)
-    removed = [old[p].clip for p in old if p not in final_set]
-    report.removed = len(removed)
-    report.indexed = len(final)
-    entries = match_captions(caption_entries, final) if caption_entries is not None else None
-
-    def labels(path: str, info: dict[str, Any]) -> tuple:
-        """(name, caption, metadata, name_from_path) of a clip, as `build.build_index` decides them."""
-        name = None if info.get("name_from_path") else info.get("name")
-        caption, metadata = info.get("caption"), dict(info.get("metadata") or {})
-        if entries is not None:
-            entry = entries.get(path, CaptionEntry())
-            name, caption, metadata = entry.name, entry.caption, dict(entry.metadata)
-        from_path = False
-        if names_as_captions and not name:
-            name = words_from_path(path)
-            from_path = name is not None
-        return name, caption, metadata, from_path
-
+def _write(store: MilvusStore, built: BuiltGallery, previous: MilvusIndex | None) -> None:
+    loc, meta = store.loc, built.meta
+    paths = [r.path for r in built.records]
+    in_place = _in_place(built, previous)
     if in_place:
-        next_id = max((s.clip for s in old.values()), default=-1) + 1
-        ids = {}
-        for p in final:
-            if p in old:
-                ids[p] = old[p].clip
+        target = previous.collection
+        old = {record.path: (clip, record) for clip, record in previous.records()}
+        next_id = max((clip for clip, _ in old.values()), default=-1) + 1
+        ids, write = [], []
+        for i, record in enumerate(built.records):
+            if record.path in old:
+                ids.append(old[record.path][0])
             else:
-                ids[p], next_id = next_id, next_id + 1
-        write = [p for p in final if p not in old or old[p].content_hash != hashes[p]
-                 or labels(p, old[p].info) != _stored_labels(old[p].info)]
+                ids.append(next_id)
+                next_id += 1
+            if record.path not in old or old[record.path][1] != record:
+                write.append(i)
+        removed = [clip for path, (clip, _) in old.items() if path not in set(paths)]
     else:
-        ids = {p: i for i, p in enumerate(final)}
-        write = list(final)
-
-    gif_heads, dim = int(config.num_embeds), int(config.embed_dim)
-    if encoded:
-        gif_heads = next(iter(encoded.values())).embeddings.shape[0]
-    elif old_gif_heads > 0:
-        gif_heads = old_gif_heads
-    old_layout = current.layout if current is not None else None
-
-    def chunk_clips(chunk: list[str]) -> list[ClipData]:
-        """The chunk's clips: new ones as encoded, the others fetched from the previous build, labelled."""
-        sources = {p: _source(p, hashes[p], old, by_hash) for p in chunk if p not in encoded}
-        stored = store.fetch(old_collection, sorted(set(sources.values())), old_gif_heads + old_text_heads) \
-            if sources else {}
-        clips = []
-        for p in chunk:
-            if p in encoded:
-                row = encoded[p]
-                base = ClipData(ids[p], row.record, row.embeddings, row.attention, row.frame_indices)
-                info: dict[str, Any] = {}
-            else:
-                source = stored[sources[p]]
-                gif = np.asarray(source.embeddings[:old_gif_heads], dtype=np.float32)
-                if old_layout is not None:  # back from the joint form (`text_heads`) to the plain GIF heads
-                    gif = gif[:, :old_layout.pvse_dim]
-                base = ClipData(ids[p], source.record, gif, source.attention, source.frame_indices)
-                info = old[p].info if p in old and old[p].content_hash == hashes[p] else \
-                    _info_of(source.record)
-            name, caption, metadata, from_path = labels(p, info)
-            base.record = ClipRecord(p, hashes[p], base.record.num_source_frames, name, caption, metadata,
-                                     from_path)
-            clips.append(base)
-        return clips
-
-    joined: list[ClipData] | None = None
-    layout = None
-    if use_text:  # text heads are calibrated over the whole gallery (`text_heads`): all clips first
-        joined = [c for start in range(0, len(write), WRITE_CLIPS) for c in chunk_clips(write[start:start + WRITE_CLIPS])]
-        texts = [c.record.texts() for c in joined]
-        sources = tuple(s for s in SOURCES if s != "read text" and any(s in t for t in texts))
-        if sources:
-            from ..features.sentence_minilm import MiniLMSentenceEncoder
-            sentence_encoder = MiniLMSentenceEncoder()
-            reference = encode_reference(pipeline, sentence_encoder)
-            joint, layout = joint_embeddings(pipeline, sentence_encoder, np.stack([c.embeddings for c in joined]),
-                                             texts, sources, reference)
-            for clip, vectors in zip(joined, joint):
-                clip.embeddings = vectors
-            dim = layout.dim
-    num_text_heads = len(layout.sources) if layout is not None else 0
-    num_embeds = gif_heads + num_text_heads
-    params = default_params(kind, len(final) * num_embeds, dim, user_params)
-    target = old_collection if in_place else f"{loc.gallery}__{datetime.now(UTC):%Y%m%dt%H%M%S}_{secrets.token_hex(3)}"
-    tick = time.perf_counter()
-    if not in_place:
-        store.create_vectors(target, dim, kind, params)
+        target = f"{loc.gallery}__{datetime.now(UTC):%Y%m%dt%H%M%S}_{secrets.token_hex(3)}"
+        ids, write, removed = list(range(len(paths))), list(range(len(paths))), []
+        store.create_vectors(target, meta.embed_dim, meta.kind, meta.params)
     try:
-        bar = tqdm(total=len(write), desc="writing to Milvus", unit="clip", disable=not progress or len(write) < 2000)
-        for start in range(0, len(write), WRITE_CLIPS):
-            chunk = write[start:start + WRITE_CLIPS]
-            clips = joined[start:start + WRITE_CLIPS] if joined is not None else chunk_clips(chunk)
-            store.write(target, clips, upsert=in_place)
-            bar.update(len(chunk))
-        bar.close()
-        if in_place and removed:
+        _write_clips(store, target, built, ids, write, upsert=in_place)
+        if removed:
             store.delete_clips(target, removed)
         store.call(f"flushing {target}", "flush", target)
+        expected = len(paths) * meta.embeddings_per_clip
         count = store.count(target)
-        if count != len(final) * num_embeds:
+        if count != expected:
             raise GalleryIndexError(f"Milvus at {loc.text}: {target} holds {count} vectors after the build, expected "
-                                    f"{len(final) * num_embeds}; another build may be writing the same gallery")
-        meta = builder.index_meta(pipeline, root, root, kind, params, user_params, num_embeds, num_text_heads, report)
-        meta.gallery_root = str(root)
-        if layout is not None:
-            meta.text_layout, meta.embed_dim = layout.to_dict(), layout.dim
-        if meta.weights.ref_is_relative_path:
-            meta.weights.ref = os.path.abspath(Path(str(pipeline.checkpoint.source)).expanduser())
-            meta.weights.ref_is_relative_path = False
-        meta.vectors.update(engine="milvus", collection=target, index_type=KINDS[kind], id="clip * num_embeds + head")
-        last = meta.last_build
-        for key in ("failed", "skipped"):  # keep the meta row small: the report lists them all
-            last[f"{key}_count"] = len(last[key])
-            last[key] = last[key][:100]
-        store.write_meta(meta.to_dict())
+                                    f"{expected}; another build may be writing the same gallery")
+        store.write_meta(_meta_row(meta, target))
     except BaseException:
         if not in_place:
             _drop_quietly(store, target)
@@ -789,60 +736,29 @@ def _build(store: MilvusStore, root: Path, weights: str | None, *, captions, dev
     for collection in store.build_collections():  # the previous build, and any left by an interrupted one
         if collection != target:
             _drop_quietly(store, collection)
-    timings["milvus write"] = time.perf_counter() - tick
-    report.seconds = time.perf_counter() - started
-    return report
 
 
-def _info_of(record: ClipRecord) -> dict[str, Any]:
-    return {"name": record.name, "caption": record.caption, "metadata": record.metadata,
-            "name_from_path": record.name_from_path}
+def _write_clips(store: MilvusStore, collection: str, built: BuiltGallery, ids: list[int], write: list[int],
+                 upsert: bool) -> None:
+    bar = tqdm(total=len(write), desc="writing to Milvus", unit="clip", disable=len(write) < 2000)
+    for start in range(0, len(write), WRITE_CLIPS):
+        chunk = write[start:start + WRITE_CLIPS]
+        store.write(collection, [ClipData(ids[i], built.records[i], built.embeddings[i], built.attention[i],
+                                          built.frame_indices[i], float(built.hub_scores[i])) for i in chunk],
+                    upsert=upsert)
+        bar.update(len(chunk))
+    bar.close()
 
 
-def _stored_labels(info: dict[str, Any]) -> tuple:
-    return (info.get("name"), info.get("caption"), dict(info.get("metadata") or {}), bool(info.get("name_from_path")))
-
-
-def _source(path: str, content_hash: str, old: dict[str, _Stored], by_hash: dict[str, int]) -> int:
-    """The stored clip whose vectors a reused path takes: its own row if unchanged, else one with its content."""
-    stored = old.get(path)
-    return stored.clip if stored is not None and stored.content_hash == content_hash else by_hash[content_hash]
-
-
-def _current_build(store: MilvusStore, fingerprint: str, dim: int, rebuild: bool, report,
-                   precision: str = DEFAULT_FRAME_PRECISION
-                   ) -> tuple[IndexMeta | None, str | None]:
-    """The gallery's meta row, and its collection when its clips can be reused with these weights (else None)."""
-    raw = store.read_meta()
-    if raw is None:
-        return None, None
-    problem = _meta_problem(raw)
-    try:
-        current = IndexMeta.from_dict(raw) if problem is None else None
-    except (KeyError, TypeError, ValueError, AttributeError):
-        problem, current = DAMAGED, None
-    if current is None:
-        report.notes.append(f"the existing gallery {problem.split('.')[0]}; it is rebuilt from scratch")
-        return None, None
-    collection = current.vectors["collection"]
-    if rebuild:
-        report.notes.append("--rebuild: every clip is encoded again")
-        return current, None
-    if current.weights.fingerprint != fingerprint:
-        report.notes.append(f"the existing gallery was built with other weights ({current.weights.ref}, "
-                            f"fingerprint {current.weights.fingerprint}); every clip is encoded again with "
-                            f"these weights ({fingerprint})")
-        return current, None
-    if current.frame_precision != precision:
-        from .build import precision_note
-        report.notes.append(precision_note("gallery", current.frame_precision, precision))
-        return current, None
-    plain_dim = current.layout.pvse_dim if current.layout is not None else current.embed_dim
-    if plain_dim != dim or not store.has(collection):
-        report.notes.append("the existing gallery does not match this model or lost its vectors; it is rebuilt")
-        return current, None
-    store.call(f"loading collection {collection}", "load_collection", collection)
-    return current, collection
+def _meta_row(meta: IndexMeta, collection: str) -> dict[str, Any]:
+    """The gallery's meta row: the index meta with where its vectors are; failures listed up to 100."""
+    meta.vectors.update(engine="milvus", collection=collection, index_type=KINDS[meta.kind],
+                        id="clip * num_embeds + head")
+    last = meta.last_build
+    for key in ("failed", "skipped"):  # keep the meta row small: the report lists them all
+        last[f"{key}_count"] = len(last[key])
+        last[key] = last[key][:100]
+    return meta.to_dict()
 
 
 def _drop_quietly(store: MilvusStore, collection: str) -> None:
@@ -850,3 +766,6 @@ def _drop_quietly(store: MilvusStore, collection: str) -> None:
         store.drop(collection)
     except PVSEError:
         pass  # the next build drops it
+
+
+BACKEND = register_backend(MilvusBackend())

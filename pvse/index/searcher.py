@@ -31,21 +31,17 @@ from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
 from ..reading.types import ReadText
 from ..similarity import head_similarities
-from .backends import is_faiss, open_index
+from .backend import Gallery
+from .backends import open_index
 from .clip_words import ClipWords, display_name
-from .faiss_search import TopClips, brute_force_top_k, configure_search, index_kind, score_rows, search_top_k
 from .hubness import check_weight, corrected_top_k
 from .meta import IndexMeta
 from .query_text import prepare_query, without_opener
-from .store import GalleryIndex, clip_text
+from .ranking import TopClips, score_rows
+from .store import clip_text
 from .text_heads import kind_mask
 from .trust import check_gallery_root, resolve_inside
 
-# Exact (flat) indexes with fewer K*M vectors than this are answered by the exhaustive max_over_k2_scores scan
-# instead of faiss IndexFlatIP + re-scoring: both give the same ranking, and with one query thread the scan
-# measured 1.1-1.3x faster at 10k-1M clips (benchmarks/search_benchmark.py), and the faiss copy of the
-# vectors then never has to be loaded (half the memory). Pass exhaustive_below=0 to use faiss flat.
-EXHAUSTIVE_BELOW_VECTORS = 2**62
 _PARTS = regex.compile(r"[^\W_]")  # a word with a letter or digit (not punctuation alone)
 QUERY_THREADS = 1  # one query is small, memory-bound work: on a shared 2-core CPU extra OpenMP threads only wait
 
@@ -100,18 +96,18 @@ class SearchResult:
 class Searcher:
     """A gallery index plus the model that built it, loaded once; `search` answers a sentence."""
 
-    def __init__(self, index: GalleryIndex, pipeline: PVSEPipeline,
-                 exhaustive_below: int = EXHAUSTIVE_BELOW_VECTORS, threads: int | None = QUERY_THREADS) -> None:
-        """threads: torch / faiss threads while answering a query (None: leave the process settings)."""
+    def __init__(self, index: Gallery, pipeline: PVSEPipeline, exhaustive_below: int | None = None,
+                 threads: int | None = QUERY_THREADS) -> None:
+        """index: any backend's `Gallery`. exhaustive_below: an exact index with fewer vectors is answered by scoring
+        every clip (None: the backend's default). threads: torch / faiss threads while answering a query (None:
+        leave the process settings)."""
         check_gallery_root(index.gallery_root, index.directory)
         if pipeline.fingerprint != index.fingerprint:
             raise GalleryIndexError(_mismatch_message(index, pipeline))
         self.index = index
         self.pipeline = pipeline
-        self.exhaustive_below = exhaustive_below
         self.threads = threads
-        if self._uses_faiss():
-            configure_search(index.load_vectors(), index.meta.params)
+        index.prepare_search(exhaustive_below)
         self._root = index.gallery_root
         self._real_root = Path(os.path.realpath(self._root))
         self._clip_words: ClipWords | None = None
@@ -235,10 +231,10 @@ class Searcher:
         """The index's hub scores when `weight` asks for the correction (None for 0); a GalleryIndexError without."""
         if check_weight(weight) == 0:
             return None
-        hubs = getattr(self.index, "hub_scores", None)
+        hubs = self.index.hub_scores
         if hubs is None:
-            raise GalleryIndexError(f"the index at {self.index.directory} has no hub scores (built before them, or not "
-                                    f"a faiss index folder), so --hub-correction cannot be used; rebuild it with "
+            raise GalleryIndexError(f"the index at {self.index.directory} has no hub scores (built before them), so "
+                                    f"--hub-correction cannot be used; rebuild it with "
                                     f"`pvse index {self.gallery_root} --out {self.index.directory}`.")
         return hubs
 
@@ -251,9 +247,7 @@ class Searcher:
 
     def clip_records(self) -> Iterator[tuple[int, object]]:
         """(row, ClipRecord) of every clip."""
-        if is_faiss(self.index):
-            return enumerate(self.index.clips)
-        return ((row, self.index.clips[row]) for row, _ in self.index.clip_paths())
+        return self.index.records()
 
     def _text_matches_first(self, query: torch.Tensor, top: TopClips, matches: dict[int, list[tuple[str, str]]],
                             top_k: int) -> tuple[TopClips, dict[int, list[tuple[str, str]]]]:
@@ -295,24 +289,10 @@ class Searcher:
         query = torch.as_tensor(query, dtype=torch.float32).cpu()
         top_k = max(1, min(int(top_k), self.num_clips))
         with _threads(self.threads):
-            if not is_faiss(self.index):  # a vector database searches (and re-scores) itself
-                return self.index.top_k(query, top_k)
-            if not self._uses_faiss():
-                return brute_force_top_k(query, self.index.embeddings, top_k)
-            return search_top_k(query, self.index.embeddings, self.index.load_vectors(), top_k,
-                                exact=index_kind(self.meta.kind).exact,
-                                candidates_per_head=self.meta.params.get("candidates_per_head"))
-
-    def _uses_faiss(self) -> bool:
-        if not is_faiss(self.index):
-            return False
-        num_vectors = self.index.num_clips * self.meta.embeddings_per_clip
-        return not index_kind(self.meta.kind).exact or num_vectors >= self.exhaustive_below
+            return self.index.top_k(query, top_k)
 
     def clip_paths(self) -> Iterator[tuple[int, str]]:
         """(row, path relative to the gallery root) of every clip (rows of a vector database need not be 0..M-1)."""
-        if is_faiss(self.index):
-            return ((row, clip.path) for row, clip in enumerate(self.index.clips))
         return self.index.clip_paths()
 
     def clip_path(self, row: int) -> Path:
@@ -442,7 +422,7 @@ def _threads(count: int | None) -> Iterator[None]:
             faiss.omp_set_num_threads(old_faiss)
 
 
-def _mismatch_message(index: GalleryIndex, pipeline: PVSEPipeline) -> str:
+def _mismatch_message(index: Gallery, pipeline: PVSEPipeline) -> str:
     """Why these weights cannot search this index, and the fix: the recorded weights if they are here, else a rebuild."""
     recorded, source = index.weights_ref(), str(pipeline.checkpoint.source)
     rebuild = f"`pvse index {index.gallery_root} --out {index.directory} --weights {source}`"

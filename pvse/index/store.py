@@ -64,20 +64,41 @@ class ClipRecord:
     name_from_path: bool = False  # the name was made from the file and folder names (--names-as-captions)
     read_text: ReadText | None = None  # the text shown in its frames (`pvse.reading`); None: none read or found
 
-    def to_json(self) -> str:
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data: what every backend stores for the clip (a clips.jsonl line)."""
         row = {"path": self.path, "content_hash": self.content_hash, "num_source_frames": self.num_source_frames,
                "name": self.name, "caption": self.caption, "metadata": self.metadata}
         if self.name_from_path:
             row["name_from_path"] = True
         if self.read_text is not None and self.read_text.lines:
             row["read_text"] = self.read_text.to_dict()
-        return json.dumps(row, ensure_ascii=False)
+        return row
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> ClipRecord:
+        """The record `to_dict` wrote; a missing key or a wrong type raises KeyError / TypeError / ValueError."""
+        return cls(str(row["path"]), str(row["content_hash"]), int(row["num_source_frames"]), row.get("name"),
+                   row.get("caption"), dict(row.get("metadata") or {}), bool(row.get("name_from_path", False)),
+                   _read_text(row.get("read_text"), "a clip record"))
 
     def texts(self) -> dict[str, str]:
         """The clip's words by source (`text_heads.SOURCES`): read text, name, caption; empty ones left out."""
         read = self.read_text.text if self.read_text is not None else ""
         return {k: v for k, v in (("read text", read), ("name", self.name or ""), ("caption", self.caption or ""))
                 if v}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+@dataclass
+class StoredClip:
+    """One clip as a backend keeps it: its record, (K, H) embeddings, (K_att, T) attention, (T,) frame indices."""
+
+    record: ClipRecord
+    embeddings: np.ndarray
+    attention: np.ndarray
+    frame_indices: np.ndarray
 
 
 def clip_text(record: ClipRecord) -> tuple[str | None, str | None]:
@@ -104,6 +125,7 @@ class GalleryIndex(MetaView):
     vectors: faiss.Index | None  # None until load_vectors() when read with load_vectors=False
     directory: Path | None = None
     hub_scores: np.ndarray | None = None  # (M,) float32, see `hubness`; None in indexes written before them
+    uses_faiss: bool = False  # queries go through `vectors` (else every clip is scored); see `prepare_search`
 
     def __post_init__(self) -> None:
         if isinstance(self.meta, dict):
@@ -137,6 +159,38 @@ class GalleryIndex(MetaView):
         if ref and self.meta.weights.ref_is_relative_path and self.directory is not None:
             return os.path.abspath(self.directory / ref)
         return ref
+
+    # -- the `backend.Gallery` contract ----------------------------------------------------------------------
+    def prepare_search(self, scan_below: int | None = None) -> None:
+        """Exact indexes under `scan_below` K*M vectors (default `faiss_search.SCAN_BELOW_VECTORS`) are answered
+        by scoring every clip; the others load `vectors.faiss` now, with their search knobs set."""
+        from .faiss_search import SCAN_BELOW_VECTORS, configure_search, index_kind
+        below = SCAN_BELOW_VECTORS if scan_below is None else scan_below
+        self.uses_faiss = not index_kind(self.meta.kind).exact or self.num_clips * self.meta.embeddings_per_clip >= below
+        if self.uses_faiss:
+            configure_search(self.load_vectors(), self.meta.params)
+
+    def top_k(self, query, top_k: int):
+        """Top-k rows by max-over-K² (exact for a flat index): a scan of every clip, or faiss then re-scoring."""
+        from .faiss_search import brute_force_top_k, index_kind, search_top_k
+        if not self.uses_faiss:
+            return brute_force_top_k(query, self.embeddings, top_k)
+        return search_top_k(query, self.embeddings, self.load_vectors(), top_k, exact=index_kind(self.meta.kind).exact,
+                            candidates_per_head=self.meta.params.get("candidates_per_head"))
+
+    def clip_paths(self):
+        return ((row, clip.path) for row, clip in enumerate(self.clips))
+
+    def records(self):
+        return enumerate(self.clips)
+
+    def stored(self, rows):
+        return {int(r): StoredClip(self.clips[r], np.asarray(self.embeddings[r], dtype=np.float32),
+                                   np.asarray(self.attention[r], dtype=np.float32),
+                                   np.asarray(self.frame_indices[r], dtype=np.int32)) for r in rows}
+
+    def close(self) -> None:
+        """Nothing is held open (the arrays are read, or memory-mapped read-only)."""
 
 
 def safe_relative_path(path: str) -> bool:
@@ -373,9 +427,8 @@ def _read_clips(file: Path, max_rows: int) -> list[ClipRecord]:
             if not isinstance(row.get("name_from_path", False), bool):
                 raise ValueError(f"{where}: name_from_path must be true or false")
             frames = whole(row.get("num_source_frames"), f"{where}: num_source_frames", 0, MAX_SOURCE_FRAMES)
-            read = ReadText.from_dict(row["read_text"], where) if row.get("read_text") is not None else None
             clips.append(ClipRecord(path, row["content_hash"], frames, texts["name"], texts["caption"], metadata,
-                                    row.get("name_from_path", False), read))
+                                    row.get("name_from_path", False), _read_text(row.get("read_text"), where)))
     return clips
 
 
@@ -416,3 +469,8 @@ def _validate(index: GalleryIndex) -> None:
 def _damaged(index_dir: Path | None, detail: str) -> GalleryIndexError:
     return GalleryIndexError(f"the gallery index at {index_dir} is damaged or incomplete ({detail}). "
                              "Rebuild it with `pvse index GIF_DIR --out INDEX_DIR`.")
+
+
+def _read_text(data: Any, where: str) -> ReadText | None:
+    """A stored clip's read text (`ReadText.to_dict`), or None when it has none; malformed: GalleryIndexError."""
+    return None if data is None else ReadText.from_dict(data, where)

@@ -15,8 +15,7 @@ from cnn_frames import count_cnn_frames
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError, MediaError, QueryError
-from pvse.index import Searcher, build_index, read_index
-from pvse.index import build as build_module
+from pvse.index import Searcher, build_index, faiss_backend, read_index
 from pvse.index.faiss_search import brute_force_top_k
 from pvse.media import MediaLimits, decode_clip, sample_frame_indices
 from pvse.model import PVSE
@@ -158,7 +157,7 @@ def test_top_k_is_capped_to_at_least_one(searcher):
 def test_exhaustive_and_faiss_paths_agree(searcher, built):
     query = searcher.pipeline.encode_text(["a big happy grin"]).embeddings[0]
     via_faiss = Searcher(read_index(built["index_dir"]), built["pipeline"], exhaustive_below=0)
-    assert via_faiss._uses_faiss() and not searcher._uses_faiss()
+    assert via_faiss.index.uses_faiss and not searcher.index.uses_faiss
     for top_k in (1, 3, 5):
         got = via_faiss.search_embeddings(query, top_k)
         brute = brute_force_top_k(query, searcher.index.embeddings, top_k)
@@ -215,7 +214,7 @@ def test_interrupted_build_leaves_the_previous_index_usable(built, tmp_path, sha
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(build_module, "build_vector_index", crash)  # after encoding, before writing
+    monkeypatch.setattr(faiss_backend, "build_vector_index", crash)  # after encoding, in the writer
     with pytest.raises(KeyboardInterrupt):
         build_index(gallery, index_dir, pipeline=built["pipeline"], feature_cache=built["root"] / "cache",
                     progress=False)
