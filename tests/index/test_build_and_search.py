@@ -48,7 +48,7 @@ def built(tmp_path_factory, shared_dir):
     (gallery / "empty.gif").write_bytes(b"")
     (gallery / "fake.gif").write_text("this is not a GIF at all")
     (gallery / "notes.txt").write_text("not media")
-    (gallery / "huge.gif").write_bytes(data * 3)  # ~790 kB, over the 512 kB limit given below
+    (gallery / "huge.gif").write_bytes(data * (512 * 1024 // len(data) + 2))  # over the 512 kB limit given below
     weights = make_checkpoint(root / "weights", seed=0)
     pipeline = PVSEPipeline(load_checkpoint(weights, device="cpu"), "cpu")
     report = build_index(gallery, root / "gallery.index", pipeline=pipeline, captions=shared_dir / "manifest.tsv",
