@@ -129,6 +129,9 @@ def load_checkpoint(ref: str | Path, device: str | torch.device | None = "auto")
         config = PVSEConfig.from_dict(parse_json(config_text, CONFIG_FILE, MAX_CONFIG_BYTES))
     except (OSError, ValueError, TypeError) as exc:
         raise WeightsError(f"{config_path} is not a valid pvse-gif config: {exc}") from None
+    except WeightsError as exc:  # a field of the wrong type or out of range: name the file, say what to do
+        raise WeightsError(f"{config_path}: {str(exc).removeprefix('config.json: ')} (a damaged or tampered "
+                           "checkpoint: re-download or re-export it)") from None
     weights_path = fetch_file(ref, WEIGHTS_FILE)
     state = _read_safetensors(weights_path, WEIGHTS_FILE, ref)
     model = PVSE(config)

@@ -345,7 +345,7 @@ def test_cli_convert_error_is_one_line_exit_2(tmp_path, capsys):
 
 def test_resnet152_frame_extractor_accepts_the_converted_cnn(resnet152):
     """The carried CNN plugs into pvse.features' resnet152 extractor and computes the official CNN's features."""
-    frames_mod = pytest.importorskip("pvse.features.frames")
+    from pvse.features import frames as frames_mod
     _, _, cnn_state, _ = convert_official_state_dict(official_state(resnet152, cnn_layout="sequential"), WORDS)
     extractor = frames_mod.build_frame_extractor("resnet152", state_dict=cnn_state, device="cpu", backend="torch")
     assert extractor.dim == CNN_DIM
@@ -359,9 +359,6 @@ def test_resnet152_frame_extractor_accepts_the_converted_cnn(resnet152):
 
 def test_pipeline_encodes_sentences_with_the_official_vocabulary(resnet152):
     """Sentences go <start> + tokens + <end> through the official word ids, unknown words to <unk>."""
-    import pvse.features
-    if not all(callable(getattr(pvse.features, name, None)) for name in ("tokenize", "build_word_features")):
-        pytest.skip("pvse.features does not export tokenize / build_word_features yet")
     from pvse.checkpoints import Checkpoint
     from pvse.pipeline import PVSEPipeline
 

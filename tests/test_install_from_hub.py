@@ -2,7 +2,8 @@
 
 The project's wheel is built (no build isolation, no network) from a copy of the checkout and must carry no
 weights, gallery or index; it is installed into a fresh venv that reuses this interpreter's packages
-(`--system-site-packages`, `--no-deps`), where `import pvse` must be the installed copy, not a checkout. Then
+(`--system-site-packages`, plus a .pth to its packages when it is itself a venv; `--no-deps`), where `import pvse`
+must be the installed copy, not a checkout. Then
 `pvse search --json` runs from an empty folder with `HF_ENDPOINT` at a local Hub server (tests/hub_server.py)
 serving the checkout's own weights and gallery as the default repos at their pinned revisions, and `HF_HOME` in
 a temporary folder: the first run downloads, a second with HF_HUB_OFFLINE=1 answers without a request, and
@@ -56,12 +57,25 @@ def installed(tmp_path_factory) -> Path:
     venv = tmp / "venv"
     assert run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)]).returncode == 0
     bin_dir = venv / "bin"
+    inherit_packages(bin_dir / "python")
     done = run([str(bin_dir / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "--force-reinstall",
                 str(wheel)], env=clean_env())
     assert done.returncode == 0, done.stderr
     where = run([str(bin_dir / "python"), "-c", "import pvse; print(pvse.__file__)"], env=clean_env(), cwd=tmp)
     assert where.returncode == 0 and Path(where.stdout.strip()).is_relative_to(venv), where.stdout + where.stderr
     return bin_dir
+
+
+def inherit_packages(python: Path) -> None:
+    """Give the new venv this interpreter's packages. `--system-site-packages` adds the *base* Python's, which are
+    this interpreter's only outside a venv; inside one (a newcomer's setup) torch and the rest are in the venv's
+    own site-packages, so they are added with a .pth file, after the new venv's own (the wheel stays first)."""
+    if sys.prefix == sys.base_prefix:
+        return
+    site = run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env=clean_env())
+    assert site.returncode == 0, site.stderr
+    ours = [p for p in sys.path if p.endswith("-packages") and Path(p).is_relative_to(sys.prefix)]
+    (Path(site.stdout.strip()) / "_running_interpreter_packages.pth").write_text("\n".join(ours) + "\n")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -21,9 +21,9 @@ def test_texts_from_manifest_row():
     assert len(texts) == len({t.lower() for t in texts})  # "happy cry" (name == shortcode) only once
 
 
-def test_split_by_code_point_group_on_the_full_set(shared_dir):
-    data = load_dataset(f"emoji:{shared_dir}")
-    with open(shared_dir / "manifest.tsv", newline="") as fh:
+def test_split_by_code_point_group_on_the_full_set(full_emoji_set):
+    data = load_dataset(f"emoji:{full_emoji_set}")
+    with open(full_emoji_set / "manifest.tsv", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
     assert sum(s.num_clips for s in data.splits.values()) == len(rows) == 711
     groups = {name: {c.group for c in s.clips} for name, s in data.splits.items()}
@@ -32,9 +32,9 @@ def test_split_by_code_point_group_on_the_full_set(shared_dir):
     assert abs(len(groups["test"]) - 0.1 * n) <= 1 and abs(len(groups["val"]) - 0.1 * n) <= 1
     palms = [c for s in data.splits.values() for c in s.clips if c.path.name.endswith("-palm.gif")]
     assert len(palms) == 6 and len({c.group for c in palms}) == 1
-    again = load_dataset(f"emoji:{shared_dir}")
+    again = load_dataset(f"emoji:{full_emoji_set}")
     assert [c.path for c in again.splits["test"].clips] == [c.path for c in data.splits["test"].clips]
-    reseeded = load_dataset(f"emoji:{shared_dir}", split_seed=1)
+    reseeded = load_dataset(f"emoji:{full_emoji_set}", split_seed=1)
     assert {c.group for c in reseeded.splits["test"].clips} != groups["test"]
     members = data.describe(list_members=True)["members"]["test"]
     assert {m["group"] for m in members} == groups["test"]
