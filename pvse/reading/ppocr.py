@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import WeightsError
-from .registry import FrameTextReaderSpec, register_frame_text_reader
+from .specs import FrameTextReaderSpec, register_frame_text_reader
 from .types import TextLine
 
 DETECT_SIDE = 480  # longest side of the copy text is detected on: at 320, 20-px captions of 480-px GIFs went unseen

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import MediaError
 from ..media import MediaLimits, decode_clip
 from .clean import clean_lines
-from .registry import FrameTextReader, FrameTextReaderSpec
+from .specs import FrameTextReader, FrameTextReaderSpec
 from .types import ReadText
 
 READ_SIDE = 960  # frames are read at most this large (aspect kept): captions stay legible, 4K clips stay cheap
