@@ -5,6 +5,7 @@ import argparse
 import json
 
 from ..config import DEFAULT_FRAME_PRECISION, FRAME_PRECISIONS
+from ..devices import DEFAULT_DEVICE, DEVICES
 from ..index.backends import all_backends
 from ..media import MediaLimits
 from .arguments import positive_int
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="let queries match each clip's caption (else its name) as well as its frames: the words "
                              "are embedded by the model's sentence encoder and join the clip's GIF heads in the one "
                              "max-over-K^2 score (default: pixels only)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE,
                         help="where the CNN and encoder run (auto: CUDA when present)")
     parser.add_argument("--precision", choices=FRAME_PRECISIONS, default=DEFAULT_FRAME_PRECISION,
                         help="frame CNN precision: int8 is ONNX Runtime static quantization (CPU; 2-3x faster "
