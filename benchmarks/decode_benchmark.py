@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pvse.index.store import META_FILE
+
 REPO = Path(__file__).resolve().parents[1]
 
 FULL_SIZE_PATCH = (
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                 cli = ["index", str(gallery), "--out", str(out_dir), "--quiet", *weights]
                 root = against if variant == "before" else REPO
                 wall, rss, out = run_child(code + RUN_CLI, [*extra, *cli], args.threads, root)
-                meta = json.loads((out_dir / "index.json").read_text())
+                meta = json.loads((out_dir / META_FILE).read_text())
                 clips = meta["counts"]["clips"]
                 busy = sum(float(m.group(1)) for m in re.finditer(r"(?:features|encoder) ([0-9.]+) s", out))
                 speed = clips / busy if busy else clips / wall  # decode + CNN + encoder, as the report counts

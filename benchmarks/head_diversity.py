@@ -39,6 +39,7 @@ from pvse.defaults import default_weights
 from pvse.errors import PVSEError
 from pvse.features.filler import filler_share
 from pvse.features.pieces import group_tokens, word_attention
+from pvse.features.specs import WordFeaturesSpec
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores, per_query_head_scores
 from pvse.training import evaluate, evaluate_random
@@ -69,11 +70,12 @@ def head_metrics(embeddings: torch.Tensor, attention: list[np.ndarray], clip_emb
 VARIANTS = (("", False, False), ("skip_filler", True, False), ("drop_filler_heads", False, True))
 
 
-def head_filler_shares(queries: list[str], tokens: list[list[str]], attention: list[np.ndarray]) -> np.ndarray:
+def head_filler_shares(queries: list[str], tokens: list[list[str]], attention: list[np.ndarray],
+                       spec: WordFeaturesSpec) -> np.ndarray:
     """(Q, K) share of each query head's word attention on filler words."""
     out = []
     for text, toks, att in zip(queries, tokens, attention):
-        words = group_tokens(list(toks), text)
+        words = group_tokens(list(toks), text, spec)
         out.append(filler_share([w.text for w in words], word_attention(att, words)))
     return np.stack(out)
 
@@ -139,7 +141,7 @@ def measure(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, feature_cac
     out: dict = {}
     for variant, skip, drop in VARIANTS:
         text = pipeline.encode_text(queries, skip_filler=skip)
-        shares = head_filler_shares(queries, text.tokens, text.attention)
+        shares = head_filler_shares(queries, text.tokens, text.attention, pipeline.word_spec)
         emb, shares = without_filler_heads(text.embeddings, shares) if drop else (text.embeddings, shares)
         part = {"heads": {**head_metrics(emb, text.attention, clip_emb),
                           "filler_led": filler_led(shares, emb, clip_emb)}}

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from pvse.index.faiss_search import brute_force_top_k, build_vector_index, search_top_k
+from pvse.index.store import META_FILE
 
 QUERIES = [
     "my reaction when the code compiles on the first try", "when you realise it is monday again",
@@ -78,7 +79,7 @@ def bundled_or_standin(index_dir: str | None, clips: int):
     from pvse.defaults import default_index
     from pvse.index import Searcher
     path = Path(index_dir) if index_dir else default_index()
-    if (path / "index.json").is_file():
+    if (path / META_FILE).is_file():
         return Searcher.load(path, device="cpu"), f"{path} ({'bundled' if not index_dir else 'given'})"
     return standin_searcher(clips), (f"STAND-IN: no index at {path}; random-init model with the default "
                                      f"PVSEConfig and a {clips}-clip index of the same shapes")

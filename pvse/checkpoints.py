@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from ._hub import fetch_file, is_repo_id
 from .config import PVSEConfig
+from .devices import DEFAULT_DEVICE
 from .errors import DeviceError, WeightsError
 from .features.registry import frame_extractor_spec, word_features_spec
 from .integrity import file_sha256, mismatch
@@ -55,7 +56,7 @@ def checkpoint_files(config: PVSEConfig) -> list[str]:
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """'auto' -> CUDA when available, else CPU; 'cuda' without CUDA is a clear error."""
-    if device is None or str(device) == "auto":
+    if device is None or str(device) == DEFAULT_DEVICE:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():

@@ -23,6 +23,7 @@ from .feature_store import ClipFeatures, FeatureCache
 from .features.preprocessing import FramePreprocessing
 from .integrity import file_sha256
 from .media import FrameSampling, MediaLimits, decode_clip
+from .media.sampling import DEFAULT_SAMPLING
 
 CNN_FRAMES_PER_CALL = 8
 """Frames per frame-CNN call. ONNX Runtime keeps the memory of its largest batch for good: 64 frames of
@@ -80,7 +81,7 @@ def frame_features_key(extractor_name: str, preprocessing: FramePreprocessing | 
 
 
 def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCache | None,
-            frame_size: tuple[int, int] | None = None, sampling: str | FrameSampling = "centres"):
+            frame_size: tuple[int, int] | None = None, sampling: str | FrameSampling = DEFAULT_SAMPLING):
     """Cached features, or (hash, decoded clip), or the MediaError saying why neither (never raises)."""
     try:
         key = content_hash(path)
@@ -129,7 +130,7 @@ def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray | Exce
 def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int = 8, *,
                        cache: FeatureCache | None = None, batch_clips: int = 8, decode_workers: int = 2,
                        limits: MediaLimits = MediaLimits(), progress: bool | str = True,
-                       frame_size: tuple[int, int] | None = None, sampling: str | FrameSampling = "centres"
+                       frame_size: tuple[int, int] | None = None, sampling: str | FrameSampling = DEFAULT_SAMPLING
                        ) -> Iterator[tuple[Path, ClipFeatures | MediaError]]:
     """Yield (path, features or the MediaError that explains why not) for every path, in input order.
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GalleryIndexError, PVSEError, WeightsError
+from .index.store import META_FILE
 
 LIBRARY_NAME = "pvse-gif"
+WEIGHTS_ENV, INDEX_ENV = "PVSE_WEIGHTS", "PVSE_INDEX"  # the environment variables that override the defaults
 _COMPLETE = ".cache/pvse-gif-complete"  # written into a download once every file of the asset is there
 
 
@@ -46,13 +48,13 @@ DEFAULT_MODEL = HubAsset(
     name="the default model", repo_id="pvse-gif/pvse-noto-emoji", repo_type="model", revision="v1",
     patterns=("*.json", "*.safetensors"),  # config.json, model.safetensors and the companions it names
     marker="model.safetensors", entry="", checkout="weights/default",
-    override="set PVSE_WEIGHTS (or --weights) to a checkpoint directory", error=WeightsError)
+    override=f"set {WEIGHTS_ENV} (or --weights) to a checkpoint directory", error=WeightsError)
 GALLERY_FOLDER, GALLERY_INDEX = "noto-emoji", "noto-emoji.index"  # the GIFs with their manifest, and their index
 DEFAULT_GALLERY = HubAsset(
     name="the default gallery", repo_id="pvse-gif/noto-emoji-gallery", repo_type="dataset", revision="v1",
     patterns=(f"{GALLERY_FOLDER}/*", f"{GALLERY_INDEX}/*"),
-    marker=f"{GALLERY_INDEX}/index.json", entry=GALLERY_INDEX, checkout="gallery",
-    override="set PVSE_INDEX (or --index) to an index directory made by `pvse index`", error=GalleryIndexError)
+    marker=f"{GALLERY_INDEX}/{META_FILE}", entry=GALLERY_INDEX, checkout="gallery",
+    override=f"set {INDEX_ENV} (or --index) to an index directory made by `pvse index`", error=GalleryIndexError)
 DEFAULT_ASSETS = (DEFAULT_MODEL, DEFAULT_GALLERY)
 
 
@@ -146,12 +148,17 @@ def asset_path(asset: HubAsset) -> Path:
 
 def default_weights() -> str:
     """$PVSE_WEIGHTS, else the default model's checkpoint directory (checkout or Hub download)."""
-    return os.environ.get("PVSE_WEIGHTS") or str(asset_path(DEFAULT_MODEL))
+    return weights_override() or str(asset_path(DEFAULT_MODEL))
+
+
+def weights_override() -> str | None:
+    """The weights $PVSE_WEIGHTS names, or None."""
+    return os.environ.get(WEIGHTS_ENV) or None
 
 
 def default_index() -> Path | str:
     """$PVSE_INDEX, else the default gallery's index; a vector-database location (milvus://...) stays a string."""
-    location = os.environ.get("PVSE_INDEX")
+    location = os.environ.get(INDEX_ENV)
     if location and "://" in location:
         return location
     return Path(location) if location else asset_path(DEFAULT_GALLERY)

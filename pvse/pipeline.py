@@ -10,6 +10,7 @@ import torch
 from .checkpoints import Checkpoint, load_checkpoint, resolve_device
 from .config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
 from .config import check_precision
+from .features.pieces import Word, group_tokens
 from .features.registry import FrameExtractorSpec, WordFeaturesSpec, frame_extractor_spec, word_features_spec
 from .pie_net import PIEOutput
 
@@ -51,6 +52,14 @@ class PVSEPipeline:
         """What the checkpoint's word features are (tokens, unknown token, learned or frozen)."""
         return word_features_spec(self.config.word_features)
 
+    def words(self, tokens: list[str], text: str) -> list[Word]:
+        """The words of `text` as typed, each with the indices of its `tokens` (grouped as the word spec says)."""
+        return group_tokens(tokens, text, self.word_spec)
+
+    def knows(self, word: str) -> bool:
+        """Whether the word model reads `word` as a word it has (a learned table: its tokens say, `known`)."""
+        return True if self.word_features is None else bool(self.word_features.knows(word))
+
     @cached_property
     def frame_spec(self) -> FrameExtractorSpec:
         return frame_extractor_spec(self.config.frame_features)
@@ -90,7 +99,7 @@ class PVSEPipeline:
         from .features.filler import filler_token_mask
         attend = torch.ones(len(tokens), int(lengths.max()), dtype=torch.bool)
         for row, (toks, text) in enumerate(zip(tokens, texts)):
-            attend[row, : len(toks)] = torch.from_numpy(~filler_token_mask(toks, text))
+            attend[row, : len(toks)] = torch.from_numpy(~filler_token_mask(toks, text, self.word_spec))
         return attend.to(self.device)
 
     @cached_property

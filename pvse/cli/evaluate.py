@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..devices import DEFAULT_DEVICE, DEVICES
 from .train import add_data_arguments, load_data_from_args
 
 
@@ -18,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--random: average over this many seeded draws (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="--random: seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print only the metrics as JSON")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when present")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: CUDA when present")
     parser.add_argument("--feature-cache", metavar="DIR",
                         help="frame / word feature cache (default $PVSE_FEATURE_CACHE or ~/.cache/pvse-gif/features)")
     parser.add_argument("--batch-size", type=int, default=256, help="clips / texts per encoder batch (default 256)")

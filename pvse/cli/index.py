@@ -5,6 +5,7 @@ import argparse
 import json
 
 from ..config import DEFAULT_FRAME_PRECISION, FRAME_PRECISIONS
+from ..devices import DEFAULT_DEVICE, DEVICES
 from ..index.backends import all_backends
 from ..media import MediaLimits
 from .arguments import positive_int
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-read-text", dest="read_text", action="store_false",
                         help="do not read the words shown in the frames (subtitles, captions, signs; on by default: "
                              "OCR on 4 frames of each clip, they become a text head of the clip)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE,
                         help="where the CNN and encoder run (auto: CUDA when present)")
     parser.add_argument("--precision", choices=FRAME_PRECISIONS, default=DEFAULT_FRAME_PRECISION,
                         help="frame CNN precision: int8 is ONNX Runtime static quantization (CPU; 2-3x faster "

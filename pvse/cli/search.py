@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from ..devices import DEFAULT_DEVICE, DEVICES
 from ..limits import MAX_TOP_K
 from .arguments import bounded_int
 
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hub-correction", type=float, default=0.0, metavar="W",
                         help="rank by score - W x each clip's hub score, so GIFs that top every query sink "
                              "(0 = off, the default; 0.5 = CSLS); scores shown stay the plain max over K²")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE)
 
 
 def run(args: argparse.Namespace) -> int:

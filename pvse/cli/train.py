@@ -8,6 +8,7 @@ import sys
 
 from ..config import RESIDUALS
 from ..data import SPLIT_RULES
+from ..devices import DEVICES
 from ..features.registry import frame_extractors, word_features
 from ..losses import DIVERSITY_ON
 from ..training.trainer import TRAIN_ON, TrainConfig
@@ -83,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="train+val: final model, no validation, the last epoch is kept (default train)")
     opt.add_argument("--seed", type=int, default=d.seed, help=f"initialisation and batch sampling seed (default {d.seed})")
     run_group = parser.add_argument_group("running")
-    run_group.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device,
+    run_group.add_argument("--device", choices=DEVICES, default=d.device,
                            help="auto: CUDA when present")
     run_group.add_argument("--feature-cache", metavar="DIR",
                            help="frame / word feature cache (default $PVSE_FEATURE_CACHE or ~/.cache/pvse-gif/features)")

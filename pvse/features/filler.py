@@ -12,6 +12,7 @@ import numpy as np
 import regex
 
 from .pieces import group_tokens
+from .specs import WordFeaturesSpec
 
 _FILLER = """
 a an the my me i im i'm am is are was were be been being so when what reaction mrw mfw tfw mrwi of to in on at
@@ -29,11 +30,11 @@ def is_filler(word: str) -> bool:
     return bool(core) and core in FILLER_WORDS
 
 
-def filler_token_mask(tokens: Sequence[str], text: str) -> np.ndarray:
+def filler_token_mask(tokens: Sequence[str], text: str, spec: WordFeaturesSpec) -> np.ndarray:
     """(L,) bool, True for the tokens that spell a filler word of `text` (pieces joined into words as
-    `pieces.group_tokens` does); special tokens and punctuation are never filler."""
+    `pieces.group_tokens` does with the word model's `spec`); special tokens and punctuation are never filler."""
     mask = np.zeros(len(tokens), dtype=bool)
-    for word in group_tokens(list(tokens), text):
+    for word in group_tokens(list(tokens), text, spec):
         if is_filler(word.text):
             mask[list(word.tokens)] = True
     return mask

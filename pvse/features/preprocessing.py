@@ -36,7 +36,7 @@ class FramePreprocessing:
     std: tuple[float, float, float]
     resize: int | None = None
     interpolation: str = "bicubic"
-    sampling: str = "centres"
+    sampling: str = "centres"  # media.sampling.DEFAULT_SAMPLING, spelt out: media is imported only when checked
     timeline_fps: float | None = None
     normalize: bool = True
     prescale: int | None = None

@@ -47,7 +47,9 @@ class WordFeaturesSpec:
 
     dim: vector size (None when the model's config says it, as for a learned table). normalisation: how text
     becomes tokens, in words. unknown_token: the token the model shows for text it cannot read (None: unknown
-    tokens are shown as typed). special_tokens: tokens it adds that are not words of the query. learned: the
+    tokens are shown as typed). special_tokens: tokens it adds that are not words of the query. continuation: the
+    prefix of a piece that continues the previous word ("##"; "" when tokens are whole words). The searcher groups
+    tokens back into the typed words with these (`pieces.group_tokens`). learned: the
     vectors are a table inside the PVSE model (ids, not features, go in; nothing frozen to build or cache).
     carried: files the checkpoint must hold for it (e.g. the vocabulary of a learned table). trainable: `pvse
     train` may use it.
@@ -60,6 +62,7 @@ class WordFeaturesSpec:
     normalisation: str = ""
     unknown_token: str | None = None
     special_tokens: tuple[str, ...] = ()
+    continuation: str = ""  # the prefix of a token that continues the previous word ("##" in WordPiece)
     learned: bool = False
     carried: bool = False
     trainable: bool = True

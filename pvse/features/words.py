@@ -35,6 +35,10 @@ class WordFeatures(Protocol):
 
     def encode(self, texts: list[str]) -> WordBatch: ...
 
+    def knows(self, word: str) -> bool:
+        """Whether `word` (one whitespace-separated word of a query) is a word the model reads as such."""
+        ...
+
 
 def check_texts(texts: Sequence[str]) -> list[str]:
     """The texts as a list, or TypeError when it is a bare string or holds a non-string."""

@@ -37,6 +37,7 @@ from ..clip_features import (
     iter_clip_features,
 )
 from ..config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
+from ..devices import DEFAULT_DEVICE
 from ..errors import GalleryIndexError, MediaError, PVSEError
 from ..media import MEDIA_EXTENSIONS, MediaLimits
 from ..pipeline import PVSEPipeline
@@ -185,7 +186,7 @@ def scan_and_hash(root: Path, exclude: tuple[Path, ...], limits: MediaLimits, re
 
 
 def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weights: str | None = None, *,
-                captions: str | Path | None = None, device: str = "auto", batch_size: int = 8,
+                captions: str | Path | None = None, device: str = DEFAULT_DEVICE, batch_size: int = 8,
                 feature_cache: str | Path | None = None, index_kind: str | None = None,
                 index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
                 limits: MediaLimits = MediaLimits(), progress: bool = True,

@@ -25,8 +25,9 @@ import regex
 import torch
 
 from .._hub import is_repo_id
+from ..devices import DEFAULT_DEVICE
 from ..errors import GalleryIndexError, MediaError
-from ..features.pieces import Word, group_tokens, word_attention
+from ..features.pieces import Word, word_attention
 from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
 from ..reading.types import ReadText
@@ -121,7 +122,7 @@ class Searcher:
 
     @classmethod
     def load(cls, index_dir: str | Path | None = None, weights: str | None = None,
-             device: str = "auto") -> Searcher:
+             device: str = DEFAULT_DEVICE) -> Searcher:
         """Load an index (default: the bundled gallery, `pvse.defaults.default_index()`) and its model.
 
         index_dir: a faiss index directory, or a vector database location such as `milvus://gifs.db` or
@@ -130,13 +131,13 @@ class Searcher:
         weights: None -> $PVSE_WEIGHTS, else the weights recorded in the index when they are here, else the
         bundled default. Weights other than the ones that built the index are a GalleryIndexError.
         """
-        from ..defaults import default_index, default_weights
+        from ..defaults import default_index, default_weights, weights_override
         index = open_index(index_dir if index_dir is not None else default_index())
         check_gallery_root(index.gallery_root, index.directory)  # before the model is loaded
         if weights is None:
             recorded = index.weights_ref()
             usable = recorded and (Path(recorded).is_dir() or is_repo_id(recorded))
-            weights = os.environ.get("PVSE_WEIGHTS") or (recorded if usable else default_weights())
+            weights = weights_override() or (recorded if usable else default_weights())
         pipeline = PVSEPipeline.from_pretrained(str(weights), device=device)
         searcher = cls(index, pipeline)
         _ = pipeline.word_features  # load the word vectors now, not inside the first query
@@ -184,7 +185,7 @@ class Searcher:
         encoding = self.pipeline.encode_text([prepared.text])
         tokens, known = list(encoding.tokens[0]), [bool(k) for k in encoding.known[0]]
         attention = np.asarray(encoding.attention[0], dtype=np.float32)
-        words = group_tokens(tokens, prepared.text)
+        words = self.pipeline.words(tokens, prepared.text)
         words_known = self._known_words(words, known)
         content = [(w.text, k) for w, k in zip(words, words_known) if _PARTS.search(w.text)]
         unknown = list(dict.fromkeys(t for t, k in content if not k))
@@ -269,8 +270,7 @@ class Searcher:
     def _known_words(self, words: list[Word], token_known: list[bool]) -> list[bool]:
         """A word is known when one of its tokens has a real vector and, for word-piece features (which read
         any string as pieces), the features' `knows` accepts the word itself (a whole vocabulary word)."""
-        knows = getattr(self.pipeline.word_features, "knows", None)
-        return [any(token_known[i] for i in w.tokens) and (knows is None or bool(knows(w.text))) for w in words]
+        return [any(token_known[i] for i in w.tokens) and self.pipeline.knows(w.text) for w in words]
 
     def _per_head(self, query: torch.Tensor, words: list[str], words_attention: np.ndarray,
                   top_k: int) -> list[HeadHits]:

@@ -34,7 +34,7 @@ from PIL import Image
 from pvse.errors import MediaError
 
 from . import gif
-from .sampling import FrameSampling, as_frame_sampling, gif_delay_seconds, sample_frame_indices
+from .sampling import DEFAULT_SAMPLING, FrameSampling, as_frame_sampling, gif_delay_seconds, sample_frame_indices
 
 __all__ = ["MEDIA_EXTENSIONS", "Clip", "FrameSampling", "MediaLimits", "decode_all_frames", "decode_clip",
            "sample_frame_indices", "shrink_to"]
@@ -83,7 +83,7 @@ class Clip:
 
 
 def decode_clip(path: str | Path, num_frames: int = 8, limits: MediaLimits = MediaLimits(),
-                max_size: tuple[int, int] | None = None, sampling: str | FrameSampling = "centres") -> Clip:
+                max_size: tuple[int, int] | None = None, sampling: str | FrameSampling = DEFAULT_SAMPLING) -> Clip:
     """Decode ``num_frames`` evenly spaced frames of a GIF / video / animated image (see module doc).
 
     max_size: (width, height); a frame wider or taller is shrunk along that axis to it (antialiased

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 SAMPLINGS = ("centres", "starts", "mrw", "tgif")
+DEFAULT_SAMPLING = SAMPLINGS[0]  # segment centres: what our models are trained and indexed with
 OFFICIAL_MARGINS = {"mrw": 0, "tgif": 6}
 """Frames the official evaluation loader skips at each end of a clip: none for MRW, 6 for TGIF."""
 
@@ -25,7 +26,7 @@ GIF_DEFAULT_DELAY_CS = 10
 """A GIF frame delay under 2 hundredths of a second is shown for 10 (FFmpeg's GIF demuxer, and browsers)."""
 
 
-def sample_frame_indices(num_source_frames: int, num_frames: int, sampling: str = "centres") -> list[int]:
+def sample_frame_indices(num_source_frames: int, num_frames: int, sampling: str = DEFAULT_SAMPLING) -> list[int]:
     """T of n frame indices by rule `sampling` (see module doc); short clips repeat the last frame.
 
     "centres": for ``n >= T``, index ``i`` is ``floor((i + 1/2) * n / T)``: distinct, increasing, and equal to
@@ -44,7 +45,7 @@ def sample_frame_indices(num_source_frames: int, num_frames: int, sampling: str 
         return list(range(n)) + [n - 1] * (t - n)
     if sampling == "starts":
         return [i * n // t for i in range(t)]
-    if sampling != "centres":
+    if sampling != DEFAULT_SAMPLING:
         raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
     return [(2 * i + 1) * n // (2 * t) for i in range(t)]
 
@@ -101,7 +102,7 @@ def resample_timeline(durations: Sequence[Fraction], fps: Fraction | float) -> l
 class FrameSampling:
     """A sampling rule, on the file's own frames (fps None) or on the clip resampled at `fps` frames a second."""
 
-    rule: str = "centres"
+    rule: str = DEFAULT_SAMPLING
     fps: float | None = None
 
     def __post_init__(self) -> None:

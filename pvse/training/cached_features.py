@@ -19,6 +19,7 @@ from ..defaults import default_feature_cache
 from ..errors import MediaError, PVSEError
 from ..feature_store import ClipFeatures, FeatureCache, WordFeatureStore, text_key
 from ..features.preprocessing import FramePreprocessing
+from ..media.sampling import DEFAULT_SAMPLING
 
 
 @lru_cache(maxsize=4)
@@ -72,7 +73,7 @@ def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int,
     for path, item in iter_clip_features(paths, extractor, num_frames, cache=cache,
                                          progress="frame features" if progress else False,
                                          frame_size=frame_decode_size(extractor_name, preprocessing),
-                                         sampling=(preprocessing.frame_sampling if preprocessing else "centres")):
+                                         sampling=(preprocessing.frame_sampling if preprocessing else DEFAULT_SAMPLING)):
         if isinstance(item, MediaError):
             failed[path] = str(item)
             continue

@@ -30,6 +30,7 @@ from ..atomic_file import atomic_file
 from ..checkpoints import resolve_device, save_checkpoint
 from ..config import PVSEConfig
 from ..data import PairDataset, load_dataset
+from ..devices import DEFAULT_DEVICE
 from ..errors import ConfigError, PVSEError, WeightsError
 from ..features.registry import frame_extractors, word_features
 from ..losses import DIVERSITY_ON, pvse_loss
@@ -88,7 +89,7 @@ class TrainConfig:
     train_on: str = "train"
     seed: int = 0
     # running
-    device: str = "auto"
+    device: str = DEFAULT_DEVICE
     feature_cache: str | None = None
     resume: bool = False
     progress: bool = True

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from pvse.features import word_features_spec
 from pvse.features.filler import FILLER_WORDS, filler_share, filler_token_mask, is_filler
 
 
@@ -17,7 +18,7 @@ def test_content_words_and_punctuation_are_not(word):
 
 def test_filler_tokens_are_found_through_word_pieces():
     tokens = ["mr", "##w", "i", "can", "'", "t", "stop", "laughing", "!"]
-    mask = filler_token_mask(tokens, "mrw I can't stop laughing!")
+    mask = filler_token_mask(tokens, "mrw I can't stop laughing!", word_features_spec("minilm-l6-v2"))
     assert mask.tolist() == [True, True, True, False, False, False, False, False, False]
 
 
