@@ -217,7 +217,7 @@ def similarity_heatmap(similarities: np.ndarray, *, best: tuple[int, int] | None
             box = (margin + j * cell_px, margin + i * cell_px, margin + (j + 1) * cell_px - 1, margin + (i + 1) * cell_px - 1)
             if blank[i, j]:
                 draw.rectangle(box, outline=TEXT_COLOR)
-                draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), "–", anchor="mm", font=font, fill=TEXT_COLOR)
+                draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), "-", anchor="mm", font=font, fill=TEXT_COLOR)
                 continue
             color = tuple(int(c) for c in colors[i, j])
             draw.rectangle(box, fill=color)

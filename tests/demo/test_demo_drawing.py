@@ -157,3 +157,12 @@ def test_similarity_heatmap_edge_cases():
         drawing.similarity_heatmap(np.zeros((0, 2)))
     with pytest.raises(ValueError, match="outside"):
         drawing.similarity_heatmap(np.eye(2), best=(2, 0))
+
+
+def test_blank_pairs_are_drawn_with_a_glyph_the_built_in_font_has():
+    """A missing glyph would draw as an empty box ("tofu") in the cell of a pair that has no score."""
+    font = drawing._font(14)
+    tofu = bytes(font.getmask("\U000E0FFF"))  # what the font draws for a character it lacks
+    assert bytes(font.getmask("-")) != tofu and bytes(font.getmask("–")) == tofu  # the en dash would be a box
+    sims = np.array([[0.2, 0.3], [np.nan, np.nan]])
+    assert drawing.similarity_heatmap(sims, best=(0, 1)).size[0] > 0
