@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,7 @@ def read_clip_text(path: str | Path, spec: FrameTextReaderSpec, reader: FrameTex
         indices.append(int(index))
         scales[int(index)] = frame.shape[1] / small.shape[1]
     raw = reader.read_frames(frames, indices)
-    raw = [type(line)(line.text, line.frame, tuple(round(v * scales[line.frame]) for v in line.box), line.score)
-           for line in raw]
+    raw = [replace(line, box=tuple(round(v * scales[line.frame]) for v in line.box)) for line in raw]
     return ReadText(spec.ref, clean_lines(raw))
 
 
