@@ -1,7 +1,7 @@
 """Turn what an OCR recogniser returns for a clip's frames into the words the clip says.
 
 Pure functions, no model: what real reaction GIFs showed the recogniser does wrong is undone here.
-- Spaces are often lost ("Ain't nobody got time forthat", "WEDON'TFUCKWITH"): words that are not English words
+- Spaces are often lost ("Ain'tnobodygottimeforthat", "Idon'tknowwhatIexpected."): words that are not English words
   are split into the most likely words (`wordninja`, a unigram model of English Wikipedia shipped in its wheel).
 - Watermarks, web addresses and channel logos ("MAKE GIFS AT GIFSOUP.COM", "4GIFs.com", "[adult swim]", "FOX")
   say nothing about the reaction: such lines are dropped.
@@ -25,7 +25,7 @@ SHORT_LETTERS = 3  # a line with at most this many letters ("XX" of x-eyes, "BS"
 SHORT_SCORE = 0.85  # ... needs this confidence: real short captions ("ME", "GOD", "Hey!") read at 0.89 or more
 MIN_LETTERS = 2  # a line must hold this many letters in a row ("OK" is a word, "T-T" is a face)
 SAME_LINE_RATIO = 0.8  # difflib ratio of two lines' letters above which they are one caption read twice
-MIN_SEGMENT_LENGTH = 6  # shorter unknown words are left as read ("Ain't", "DAT")
+MIN_SEGMENT_LENGTH = 6  # shorter unknown words are left as read ("Ain't", "BRB")
 COMMON_WORDS = 20_000  # a split of a run-together word may only use words of this frequency rank or better
 
 # Watermark words: sites that make or host GIFs, and channel logos. Compared on lower-case letters and digits,
@@ -68,7 +68,7 @@ def _is_latin(ch: str) -> bool:
 
 
 def is_watermark(text: str) -> bool:
-    """A web address, a GIF site's name or a channel logo ("MAKE GIFS AT GIFSOUP.COM", "aMCamcT.com", "FOX")."""
+    """A web address, a GIF site's name or a channel logo ("MAKE GIFS AT GIFSOUP.COM", "4GIFs.com", "FOX")."""
     if _URL.search(text):
         return True
     words = re.findall(r"[a-z0-9]+", text.lower())

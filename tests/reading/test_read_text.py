@@ -56,11 +56,11 @@ def test_bundled_emoji_read_no_words(reader):
 
 @pytest.mark.parametrize("raw, clean", [
     ("Ain'tnobody got time forthat", "Ain't nobody got time for that"),
-    ("youshouldn'thaveletmepressallthosebuttons.", "you shouldn't have let me press all those buttons."),
-    ("WEDON'TFUCKWITH THEMBASIC", "WE DON'T FUCK WITH THEM BASIC"),
+    ("Idon'tknowwhatIexpected.", "I don't know what I expected."),
+    ("THEBUILDISGREEN AGAIN", "THE BUILD IS GREEN AGAIN"),
     ("Did I break your concentration?", "Did I break your concentration?"),
-    ("DAT", "DAT"),  # short unknown words stay as read
-    ("aMCamcivoom", "aMCamcivoom"),  # a split into rare pieces is not taken
+    ("BRB", "BRB"),  # short unknown words stay as read
+    ("xQZwqvoomzk", "xQZwqvoomzk"),  # a split into rare pieces is not taken
 ])
 def test_words_that_lost_their_spaces_are_split(raw, clean):
     assert clean_line(raw) == clean
@@ -80,12 +80,12 @@ def test_low_confidence_lines_are_dropped():
 
 
 def test_repeats_across_frames_merge_into_the_best_read_line():
-    raw = [TextLine("Change approved!...", 2, (10, 100, 200, 120), 0.91),
-           TextLine("Change approved!..!", 5, (11, 100, 201, 121), 0.97),
-           TextLine("Change approved...!", 9, (10, 101, 200, 120), 0.90),
+    raw = [TextLine("Deploy approved!...", 2, (10, 100, 200, 120), 0.91),
+           TextLine("Deploy approved!..!", 5, (11, 100, 201, 121), 0.97),
+           TextLine("Deploy approved...!", 9, (10, 101, 200, 120), 0.90),
            TextLine("双", 9, (0, 0, 10, 10), 0.99)]
     merged = clean_lines(raw)
-    assert [(line.text, line.frame) for line in merged] == [("Change approved!..!", 2)]
+    assert [(line.text, line.frame) for line in merged] == [("Deploy approved!..!", 2)]
 
 
 def test_words_split_by_the_detector_are_one_line():
