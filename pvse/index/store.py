@@ -29,6 +29,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from tokenize import TokenError
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -385,7 +386,7 @@ def _load_array(index_dir: Path, name: str, mmap_mode: str | None = None) -> np.
     """One .npy file of the index; an empty, truncated or foreign file is a GalleryIndexError naming it."""
     try:
         return np.load(index_dir / name, mmap_mode=mmap_mode, allow_pickle=False)
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, EOFError, ValueError, SyntaxError, TokenError) as exc:  # numpy parses the header as Python
         raise _damaged(index_dir, f"{name} is unreadable: {exc or 'empty'}") from None
 
 
