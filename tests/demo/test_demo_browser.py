@@ -191,8 +191,11 @@ def test_a_word_only_the_gallery_knows_finds_its_gif(browser, demo_server):
     page = browser.new_page(viewport={"width": 1200, "height": 1000})
     page.goto(demo_server.url)
     page.locator("#status").get_by_text("Ready.").wait_for(timeout=60_000)
-    examples = page.locator(".gallery-item").all_inner_texts()  # drawn from this gallery's names, not the emoji set
-    assert "alien monster" in [e.strip() for e in examples] and "so proud of you" not in examples
+    page.wait_for_function(  # the example buttons are filled in after the status says Ready
+        "() => { const items = [...document.querySelectorAll('.gallery-item')];"
+        " return items.length > 0 && items.every(el => el.innerText.trim().length > 0); }", timeout=30_000)
+    examples = [e.strip() for e in page.locator(".gallery-item").all_inner_texts()]
+    assert "alien monster" in examples and "so proud of you" not in examples  # from this gallery's names
     _search(page, "facepalm")
     page.locator("#status").get_by_text("GIFs for").wait_for(timeout=60_000)
     assert "does not know 'facepalm'" in page.locator("#status").inner_text()
