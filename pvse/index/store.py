@@ -19,7 +19,8 @@ An index directory holds (row r = one clip, K = embeddings per clip):
 `write_index` writes everything into a temporary directory beside the target and swaps it in with
 `os.replace` only once complete, so an interrupted build leaves the previous index as it was. The swap is two
 renames (the old folder aside, the new one in); a kill between them leaves no folder at the target but both
-copies beside it, and `recover_index` (run by `read_index` and by the next build) renames one back.
+copies beside it, and `recover_index` (run by `read_index` and by the next build) renames one back. A reader
+that comes in between the two renames of a build that is still running waits for the new folder (SWAP_WAIT_S).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from tokenize import TokenError
@@ -49,6 +51,7 @@ ATTENTION_FILE = "attention.npy"
 FRAME_INDICES_FILE = "frame_indices.npy"
 HUB_SCORES_FILE = "hub_scores.npy"
 VECTORS_FILE = "vectors.faiss"
+SWAP_WAIT_S = 2.0  # how long a reader waits for a running build to finish swapping its new index in
 MMAP_ABOVE_BYTES = 256 * 2**20  # larger embedding files are memory-mapped instead of read into RAM
 
 
@@ -274,13 +277,14 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _leftovers(out_dir: Path, kind: str) -> list[tuple[int, Path]]:
-    """(pid, folder) of the `.NAME.tmp-PID-*` / `.NAME.old-PID` folders beside out_dir whose build is gone."""
+def _leftovers(out_dir: Path, kind: str, alive: bool = False) -> list[tuple[int, Path]]:
+    """(pid, folder) of the `.NAME.tmp-PID-*` / `.NAME.old-PID` folders beside out_dir whose build is gone
+    (alive=True: whose build is still running)."""
     prefix = f".{out_dir.name}.{kind}-"
     found = []
     for folder in out_dir.parent.glob(f"{prefix}*"):
         pid = folder.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and _process_alive(int(pid)) == alive:
             found.append((int(pid), folder))
     return found
 
@@ -313,6 +317,19 @@ def recover_index(out_dir: str | Path) -> Path | None:
     return None
 
 
+def _wait_for_live_swap(out_dir: Path) -> bool:
+    """A reader that finds no index while a live build holds the old one aside is between the swap's two renames
+    (microseconds apart): wait for the new one to appear. True if it still has not after SWAP_WAIT_S."""
+    def swapping() -> bool:
+        return not (out_dir / META_FILE).is_file() and bool(_leftovers(out_dir, "old", alive=True))
+    deadline = time.monotonic() + SWAP_WAIT_S
+    while swapping():
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def _remove_stale_temporaries(out_dir: Path) -> None:
     """Delete temp/old directories left by builds that were killed (their process is gone)."""
     recover_index(out_dir)
@@ -341,6 +358,9 @@ def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bo
     meta_file = index_dir / META_FILE
     if not meta_file.is_file():
         recover_index(index_dir)
+    if not meta_file.is_file() and _wait_for_live_swap(index_dir):
+        raise GalleryIndexError(f"{index_dir} is being replaced by a running `pvse index` that has not finished "
+                                "swapping it in; try again in a moment.")
     if not meta_file.is_file():
         if index_dir.is_dir():
             raise GalleryIndexError(f"{index_dir} is not a pvse-gif index (no {META_FILE}). "

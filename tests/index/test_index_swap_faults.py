@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from test_index_store import make_index
 
+from pvse.errors import GalleryIndexError
 from pvse.index import store
 from pvse.index.store import read_index, recover_index, write_index
 
@@ -163,3 +164,29 @@ def test_recovery_is_left_alone_while_the_build_is_alive_and_never_overwrites(tm
     assert recover_index(out) is None and dead.exists()
     (out / "notes.txt").unlink()
     assert recover_index(out) == out and index_state(read_index(out)) == OLD
+
+
+def test_a_search_between_a_running_builds_two_renames_waits_for_the_new_index(tmp_path):
+    """The old index is aside and the new one not yet renamed in by a build that is still running (this process):
+    a reader waits for it instead of finding no index."""
+    import threading
+    out = tmp_path / "ix"
+    write_index(make_index(seed=1), out)
+    new = tmp_path / "new"
+    write_index(make_index(num_clips=5, seed=3), new)
+    os.replace(out, tmp_path / f".ix.old-{os.getpid()}")
+    timer = threading.Timer(0.3, os.replace, args=(new, out))
+    timer.start()
+    try:
+        assert index_state(read_index(out)) == ("fp3", 5)
+    finally:
+        timer.join()
+
+
+def test_a_swap_that_never_finishes_is_one_line_saying_so(tmp_path, monkeypatch):
+    out = tmp_path / "ix"
+    write_index(make_index(seed=1), out)
+    os.replace(out, tmp_path / f".ix.old-{os.getpid()}")
+    monkeypatch.setattr(store, "SWAP_WAIT_S", 0.05)
+    with pytest.raises(GalleryIndexError, match="being replaced by a running `pvse index`"):
+        read_index(out)
