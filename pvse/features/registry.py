@@ -4,21 +4,21 @@ Each implementing module calls `register_frame_extractor` / `register_word_featu
 that owns every fact about it (name, output size, normalisation, tokens, whether its weights travel with a
 checkpoint, whether training may use it). Training, checkpoints, the searcher and the CLI ask the spec instead of
 keeping their own lists. This module imports no implementation: the built-in ones are the modules named in
-`BUILTIN_MODULES`; other packages add theirs through the `pvse_gif.features` entry-point group (each entry point
-names a module to import), e.g. in their pyproject.toml::
+`BUILTIN_MODULES` (a `pvse.registry.Catalog` imports them when first asked); other packages add theirs
+through the `pvse_gif.features` entry-point group (each entry point names a module to import), e.g. in their pyproject.toml::
 
     [project.entry-points."pvse_gif.features"]
     my-cnn = "my_package.my_cnn"
 """
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from ..errors import WeightsError
+from ..registry import Catalog
 from .specs import (  # noqa: F401 - the specs and their registration, looked up here
-    _REGISTRY,
+    FRAME_EXTRACTORS,
+    WORD_FEATURES,
     FrameExtractorSpec,
     WordFeaturesSpec,
     register_frame_extractor,
@@ -31,50 +31,28 @@ if TYPE_CHECKING:
 
 BUILTIN_MODULES = ("pvse.features.backbones", "pvse.features.glove", "pvse.features.minilm", "pvse.features.vocab")
 ENTRY_POINT_GROUP = "pvse_gif.features"
-
-
-def _discover() -> None:
-    """Import the built-in implementations and the entry points' modules once per process."""
-    if _REGISTRY.discovered:
-        return
-    with _REGISTRY.lock:
-        if _REGISTRY.discovered:
-            return
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
-        for entry in entry_points(group=ENTRY_POINT_GROUP):
-            entry.load()
-        _REGISTRY.discovered = True
+_FRAMES = Catalog(FRAME_EXTRACTORS, BUILTIN_MODULES, ENTRY_POINT_GROUP)
+_WORDS = Catalog(WORD_FEATURES, BUILTIN_MODULES, ENTRY_POINT_GROUP)
 
 
 def frame_extractors(*, trainable: bool | None = None) -> dict[str, FrameExtractorSpec]:
     """Registered frame CNNs by name, sorted (only those that training may use when trainable=True)."""
-    _discover()
-    return {n: s for n, s in sorted(_REGISTRY.frames.items()) if trainable is None or s.trainable == trainable}
+    return {n: s for n, s in _FRAMES.all().items() if trainable is None or s.trainable == trainable}
 
 
 def word_features(*, trainable: bool | None = None) -> dict[str, WordFeaturesSpec]:
-    """Registered word-feature models by name, sorted (only those that training may use when trainable=True).
-
-    Sorted, not in registration order: which module happens to be imported first must not change a listing."""
-    _discover()
-    return {n: s for n, s in sorted(_REGISTRY.words.items()) if trainable is None or s.trainable == trainable}
+    """Registered word-feature models by name, sorted (only those that training may use when trainable=True)."""
+    return {n: s for n, s in _WORDS.all().items() if trainable is None or s.trainable == trainable}
 
 
 def frame_extractor_spec(name: str) -> FrameExtractorSpec:
     """The spec of frame CNN `name`, or a WeightsError naming the known ones."""
-    known = frame_extractors()
-    if name not in known:
-        raise WeightsError(f"unknown frame extractor {name!r}; known: {', '.join(known)}")
-    return known[name]
+    return _FRAMES.get(name, WeightsError)
 
 
 def word_features_spec(name: str) -> WordFeaturesSpec:
     """The spec of word-feature model `name`, or a WeightsError naming the known ones."""
-    known = word_features()
-    if name not in known:
-        raise WeightsError(f"unknown word features {name!r}; known: {', '.join(known)}")
-    return known[name]
+    return _WORDS.get(name, WeightsError)
 
 
 def build_word_features(name: str, **kwargs) -> WordFeatures:

@@ -5,11 +5,11 @@ the other's users.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ..registry import Registry
 from .preprocessing import FramePreprocessing
 
 
@@ -69,44 +69,27 @@ class WordFeaturesSpec:
     about: str = ""
 
 
-@dataclass
-class _Registry:
-    frames: dict[str, FrameExtractorSpec] = field(default_factory=dict)
-    words: dict[str, WordFeaturesSpec] = field(default_factory=dict)
-    discovered: bool = False
-    lock: threading.RLock = field(default_factory=threading.RLock)
-
-
-_REGISTRY = _Registry()
-
-
-def _register(table: dict, spec):
-    with _REGISTRY.lock:
-        old = table.get(spec.name)
-        if old is not None and old != spec and _origin(old) != _origin(spec):
-            raise ValueError(f"{spec.name!r} is already registered by {_origin(old)}")
-        table[spec.name] = spec
-    return spec
-
-
 def _origin(spec) -> str:
     """Where the spec's build function is defined (a reloaded module may register its spec again)."""
     build = getattr(spec, "build_trunk", None) or getattr(spec, "build", None)
     return f"{getattr(build, '__module__', '')}.{getattr(build, '__qualname__', '')}"
 
 
+FRAME_EXTRACTORS: Registry[FrameExtractorSpec] = Registry("frame extractor", origin=_origin)  # found by `registry`
+WORD_FEATURES: Registry[WordFeaturesSpec] = Registry("word features", origin=_origin)
+
+
 def register_frame_extractor(spec: FrameExtractorSpec) -> FrameExtractorSpec:
     """Add a frame CNN (call at import time of the module that implements it); returns the spec."""
-    return _register(_REGISTRY.frames, spec)
+    return FRAME_EXTRACTORS.register(spec)
 
 
 def register_word_features(spec: WordFeaturesSpec) -> WordFeaturesSpec:
     """Add a word-feature model (call at import time of the module that implements it); returns the spec."""
-    return _register(_REGISTRY.words, spec)
+    return WORD_FEATURES.register(spec)
 
 
 def unregister(name: str) -> None:
     """Remove a frame or word spec by name (for tests and plug-ins that withdraw one)."""
-    with _REGISTRY.lock:
-        _REGISTRY.frames.pop(name, None)
-        _REGISTRY.words.pop(name, None)
+    FRAME_EXTRACTORS.unregister(name)
+    WORD_FEATURES.unregister(name)

@@ -13,7 +13,6 @@ An engine (faiss folders, Milvus, ...) is one module that implements `GalleryBac
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..registry import Registry
 from .meta import IndexMeta
 from .store import ClipRecord, StoredClip
 
@@ -138,23 +138,6 @@ class GalleryBackend(Protocol):
         """Store `built` at the target so that a reader sees the old index or the new one, never a mix."""
 
 
-_BACKENDS: dict[str, GalleryBackend] = {}
-_LOCK = threading.Lock()
-
-
-def register_backend(backend: GalleryBackend) -> GalleryBackend:
-    """Add an engine (call at import time of the module that implements it); returns it."""
-    with _LOCK:
-        _BACKENDS[backend.name] = backend
-    return backend
-
-
-def unregister_backend(name: str) -> None:
-    with _LOCK:
-        _BACKENDS.pop(name, None)
-
-
-def registered() -> dict[str, GalleryBackend]:
-    """The engines registered so far, by name (see `backends.all_backends` for the discovered ones)."""
-    with _LOCK:
-        return dict(_BACKENDS)
+BACKENDS: Registry[GalleryBackend] = Registry("gallery backend")  # found by `backends.all_backends`
+register_backend = BACKENDS.register  # each engine's module calls it on import
+unregister_backend = BACKENDS.unregister

@@ -7,31 +7,20 @@ installs never need Milvus's.
 """
 from __future__ import annotations
 
-import importlib
-import threading
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from ..errors import GalleryIndexError
-from .backend import Gallery, GalleryBackend, registered
+from ..registry import Catalog
+from .backend import BACKENDS, Gallery, GalleryBackend
 
 BUILTIN_MODULES = ("pvse.index.faiss_backend", "pvse.index.milvus_backend")
 ENTRY_POINT_GROUP = "pvse_gif.backends"
-_DISCOVERED = threading.Event()
-_LOCK = threading.Lock()
+_CATALOG = Catalog(BACKENDS, BUILTIN_MODULES, ENTRY_POINT_GROUP)
 
 
 def all_backends() -> dict[str, GalleryBackend]:
     """Every registered backend by name: the built-in ones, the entry points' and any registered since."""
-    if not _DISCOVERED.is_set():
-        with _LOCK:
-            if not _DISCOVERED.is_set():
-                for module in BUILTIN_MODULES:
-                    importlib.import_module(module)
-                for entry in entry_points(group=ENTRY_POINT_GROUP):
-                    entry.load()
-                _DISCOVERED.set()
-    return registered()
+    return _CATALOG.all()
 
 
 def backend_for(location: str | Path | None) -> GalleryBackend:

@@ -8,16 +8,14 @@ imports no implementation: it imports them by name when first asked.
 """
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
-
 from ..errors import WeightsError
-from .specs import LOCK, READERS, FrameTextReader, FrameTextReaderSpec, register_frame_text_reader
+from ..registry import Catalog
+from .specs import READERS, FrameTextReader, FrameTextReaderSpec, register_frame_text_reader
 
 BUILTIN_MODULES = ("pvse.reading.ppocr",)
 ENTRY_POINT_GROUP = "pvse_gif.readers"
 DEFAULT_READER = "ppocr-v4"
-_DISCOVERED = False
+_CATALOG = Catalog(READERS, BUILTIN_MODULES, ENTRY_POINT_GROUP)
 
 __all__ = ["DEFAULT_READER", "FrameTextReader", "FrameTextReaderSpec", "frame_text_reader_spec",
            "frame_text_readers", "register_frame_text_reader"]
@@ -25,20 +23,9 @@ __all__ = ["DEFAULT_READER", "FrameTextReader", "FrameTextReaderSpec", "frame_te
 
 def frame_text_readers() -> dict[str, FrameTextReaderSpec]:
     """Registered readers by name, sorted."""
-    global _DISCOVERED
-    with LOCK:
-        if not _DISCOVERED:
-            for module in BUILTIN_MODULES:
-                importlib.import_module(module)
-            for entry in entry_points(group=ENTRY_POINT_GROUP):
-                entry.load()
-            _DISCOVERED = True
-        return dict(sorted(READERS.items()))
+    return _CATALOG.all()
 
 
 def frame_text_reader_spec(name: str) -> FrameTextReaderSpec:
     """The spec of reader `name`, or a WeightsError naming the known ones."""
-    known = frame_text_readers()
-    if name not in known:
-        raise WeightsError(f"unknown text reader {name!r}; known: {', '.join(known)}")
-    return known[name]
+    return _CATALOG.get(name, WeightsError)

@@ -1,13 +1,13 @@
 """The frame-text reader specs and their table: what each reader module registers (discovery is in `registry`)."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from ..registry import Registry
 from .types import TextLine
 
 
@@ -31,12 +31,5 @@ class FrameTextReaderSpec:
         return f"{self.name}@{self.version}"
 
 
-READERS: dict[str, FrameTextReaderSpec] = {}
-LOCK = threading.RLock()
-
-
-def register_frame_text_reader(spec: FrameTextReaderSpec) -> FrameTextReaderSpec:
-    """Add a reader (call at import time of the module that implements it); returns the spec."""
-    with LOCK:
-        READERS[spec.name] = spec
-    return spec
+READERS: Registry[FrameTextReaderSpec] = Registry("text reader")  # found by `registry.frame_text_readers`
+register_frame_text_reader = READERS.register  # each reader's module calls it on import
