@@ -4,8 +4,8 @@ TGIF loader rules) against the segment starts of the GIF's own frames that conve
     python -m benchmarks.official_frames /work/realgifs
 
 Reads only the GIFs' structure (frame count and delays): no pixels, no CNN. Prints how many GIFs get the same
-frames both ways, and the GIFs' own frame rates (FFmpeg's `-r 8` differs from our timeline rule only on clips faster
-than 8 fps; docs/model.md).
+frames both ways, and the GIFs' own frame rates (the 8 fps timeline is FFmpeg's `-r 8` conversion,
+`pvse.media.ffmpeg_rate`; docs/model.md).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import statistics
 from pathlib import Path
 
 from pvse.media import gif
-from pvse.media.sampling import FrameSampling, gif_delay_seconds, sample_frame_indices
+from pvse.media.sampling import FrameSampling, gif_display_times, sample_frame_indices
 
 RULES = {"tgif": 8, "mrw": 4}  # the official evaluation's T for each loader rule
 
@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         n = len(structure.images)
         if n < 2:
             continue
-        times = [gif_delay_seconds(image.delay_cs) for image in structure.images]
-        rates.append(n / float(sum(times)))
+        times = gif_display_times([image.delay_cs for image in structure.images])
+        rates.append(n / float(sum(times.durations)))
         for rule, t in RULES.items():
             same[rule] += FrameSampling(rule, 8).choose(n, t, lambda times=times: times) == \
                 sample_frame_indices(n, t, "starts")

@@ -6,6 +6,7 @@ import os
 import pickle
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -396,8 +397,8 @@ def official_evaluation_pixels(gif_path, num_frames, margin, discard_normalize=T
     """What the official evaluation fed the CNN for a GIF, re-implemented here from the description of the
     official data preparation and loader (independently of pvse's decoding, sampling and preprocessing):
 
-    1. `ffmpeg -r 8`: the clip on an 8 fps timeline; slot k shows the frame on screen at (k + 1/2) / 8 s
-       (Pillow reads the frames and their delays; a delay under 20 ms is shown for 100 ms).
+    1. `ffmpeg -r 8`: the clip on an 8 fps timeline: the GIF frames that FFmpeg 5.1.9 wrote for these delays, as
+       recorded in tests/media/data/ffmpeg_timelines.json (Pillow reads the frames and their delays).
     2. GulpIO: each frame's shorter side to 256 with cv2.resize (longer side truncated), cv2.imencode at OpenCV's
        default settings, decoded again with cv2.imdecode, BGR -> RGB.
     3. The loader: n = timeline length, frames [margin : n - margin : max(1, (n - 2 margin + 1) // T)], the first
@@ -411,15 +412,12 @@ def official_evaluation_pixels(gif_path, num_frames, margin, discard_normalize=T
     from torchvision.transforms import functional as TF
 
     with Image.open(gif_path) as im:
-        frames, ends, elapsed = [], [], 0
+        frames, delays_cs = [], []
         for frame in ImageSequence.Iterator(im):
             frames.append(np.asarray(frame.convert("RGB")))
-            elapsed += 16 * (100 if frame.info.get("duration", 0) < 20 else frame.info["duration"])  # ticks of 1/16 ms
-            ends.append(elapsed)
-    timeline, k = [], 0
-    while (2 * k + 1) * 1000 < elapsed:  # slot centre (2k + 1) / 16 s = (2k + 1) 62.5 ms = (2k + 1) 1000 ticks
-        timeline.append(frames[next(i for i, end in enumerate(ends) if end > (2 * k + 1) * 1000)])
-        k += 1
+            delays_cs.append(frame.info.get("duration", 0) // 10)
+    recorded = json.loads((Path(__file__).parent / "media" / "data" / "ffmpeg_timelines.json").read_text())
+    timeline = [frames[i] for i in next(c["frames"] for c in recorded["clips"] if c["delays_cs"] == delays_cs)]
     stored = []
     for rgb in timeline:
         bgr = np.ascontiguousarray(rgb[..., ::-1])

@@ -34,7 +34,14 @@ from PIL import Image
 from pvse.errors import MediaError
 
 from . import gif
-from .sampling import DEFAULT_SAMPLING, FrameSampling, as_frame_sampling, gif_delay_seconds, sample_frame_indices
+from .sampling import (
+    DEFAULT_SAMPLING,
+    DisplayTimes,
+    FrameSampling,
+    as_frame_sampling,
+    gif_display_times,
+    sample_frame_indices,
+)
 
 __all__ = ["MEDIA_EXTENSIONS", "Clip", "FrameSampling", "MediaLimits", "decode_all_frames", "decode_clip",
            "sample_frame_indices", "shrink_to"]
@@ -278,7 +285,7 @@ def _gif_decode(path: str, limits: MediaLimits, choose: Chooser,
     _check_pixels(path, structure.width, structure.height, limits, still)
     for image in structure.images:
         _check_pixels(path, image.width, image.height, limits, still)
-    indices = choose(count, lambda: [gif_delay_seconds(image.delay_cs) for image in structure.images])
+    indices = choose(count, lambda: gif_display_times([image.delay_cs for image in structure.images]))
     wanted = frozenset(indices)
     large = structure.width * structure.height > limits.max_pixels
     with _LARGE_DECODE if large else _NO_LOCK:
@@ -309,7 +316,7 @@ def _av_open(path: str):
     return av.open(path, mode="r", metadata_errors="replace")
 
 
-def _av_count_frames(path: str, limits: MediaLimits) -> tuple[int, Callable[[int], list[Fraction]]]:
+def _av_count_frames(path: str, limits: MediaLimits) -> tuple[int, Callable[[int], DisplayTimes]]:
     """Count the video stream's packets (one per frame) without decoding pixels; stop at the cap.
 
     Also returns the frames' display times (seconds) from the packets' timestamps, for a given frame count."""
@@ -322,6 +329,7 @@ def _av_count_frames(path: str, limits: MediaLimits) -> tuple[int, Callable[[int
             _check_pixels(path, stream.codec_context.width, stream.codec_context.height, limits)
             time_base = Fraction(stream.time_base) if stream.time_base else None
             rate = stream.average_rate or stream.guessed_rate
+            guessed = Fraction(stream.guessed_rate) if stream.guessed_rate else None  # what FFmpeg's filters get
             count = 0
             for packet in container.demux(stream):
                 if packet.size:  # the last, empty packet only flushes the decoder
@@ -332,7 +340,8 @@ def _av_count_frames(path: str, limits: MediaLimits) -> tuple[int, Callable[[int
         raise MediaError(path, _ffmpeg_reason(e)) from None
     if count == 0:
         raise MediaError(path, "contains no frames")
-    return count, lambda n: _video_times(stamps, time_base, Fraction(rate) if rate else None, n)
+    return count, lambda n: DisplayTimes(tuple(_video_times(stamps, time_base, Fraction(rate) if rate else None, n)),
+                                         guessed)
 
 
 def _video_times(stamps: list[tuple[int | None, int]], time_base: Fraction | None, rate: Fraction | None,

@@ -4,17 +4,18 @@ Two independent pieces, both pure integer / rational arithmetic (exact and deter
 
 - a *rule* picks T of n frames: "centres" (segment centres, our models), "starts" (segment starts), or the
   official PVSE evaluation loaders' strided picks, "mrw" and "tgif" (`strided_indices`);
-- an optional *timeline*: the rule then counts frames of the clip resampled at a constant rate (`resample_timeline`),
-  as the official data were re-extracted with `ffmpeg -r 8` before the loaders counted them, instead of the
-  file's own frames. The picked timeline slots are mapped back to the file's frames for decoding.
+- an optional *timeline*: the rule then counts frames of the clip resampled at a constant rate (`resample_timeline`,
+  FFmpeg's own conversion: `ffmpeg_rate`), as the official data were re-extracted with `ffmpeg -r 8` before the
+  loaders counted them, instead of the file's own frames. The picked timeline slots are mapped back to the file's
+  frames for decoding.
 """
 from __future__ import annotations
 
-import bisect
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+
+from .ffmpeg_rate import cfr_frames, gif_frame_rate
 
 SAMPLINGS = ("centres", "starts", "mrw", "tgif")
 DEFAULT_SAMPLING = SAMPLINGS[0]  # segment centres: what our models are trained and indexed with
@@ -73,29 +74,33 @@ def gif_delay_seconds(delay_cs: int) -> Fraction:
     return Fraction(GIF_DEFAULT_DELAY_CS if delay_cs < GIF_MIN_DELAY_CS else delay_cs, 100)
 
 
-def resample_timeline(durations: Sequence[Fraction], fps: Fraction | float) -> list[int]:
-    """The source frame shown in each slot of a constant-rate timeline of the clip.
+@dataclass(frozen=True)
+class DisplayTimes:
+    """Each frame's display time in seconds, and the frame rate FFmpeg guesses for the stream (None: one over the
+    mean display time)."""
 
-    Slot k (k = 0, 1, ...) shows the frame on screen at time (k + 1/2) / fps, and there are as many slots as
-    slot centres inside the clip's duration D: ceil(D fps - 1/2), at least 1. That is FFmpeg's rate conversion
-    (`-r`, or the fps filter) with each frame starting at the slot nearest its display time. A clip of zero
-    duration keeps its own frames.
-    """
+    durations: tuple[Fraction, ...]
+    stream_rate: Fraction | None = None
+
+
+def gif_display_times(delays_cs: Sequence[int]) -> DisplayTimes:
+    """A GIF's frames' display times from their delays, with the frame rate libavformat guesses for it."""
+    return DisplayTimes(tuple(gif_delay_seconds(d) for d in delays_cs), gif_frame_rate(delays_cs))
+
+
+def resample_timeline(durations: Sequence[Fraction], fps: Fraction | float,
+                      stream_rate: Fraction | float | None = None) -> list[int]:
+    """The source frame in each frame of the clip converted to a constant `fps` as `ffmpeg -r fps` converts it
+    (`ffmpeg_rate.cfr_frames`; stream_rate: see `DisplayTimes`). A clip of zero duration keeps its own frames."""
     if not durations:
         raise ValueError("a clip needs at least one frame")
-    rate = Fraction(fps)
-    if rate <= 0:
+    if not Fraction(fps) > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
-    ends = []
-    total = Fraction(0)
-    for duration in durations:
-        total += max(Fraction(duration), Fraction(0))
-        ends.append(total)
+    total = sum((max(Fraction(d), Fraction(0)) for d in durations), Fraction(0))
     if total == 0:
         return list(range(len(durations)))
-    slots = max(1, math.ceil(total * rate - Fraction(1, 2)))
-    last = len(durations) - 1
-    return [min(last, bisect.bisect_right(ends, Fraction(2 * k + 1, 2) / rate)) for k in range(slots)]
+    rate = stream_rate if stream_rate else len(durations) / total
+    return cfr_frames(durations, fps, rate)
 
 
 @dataclass(frozen=True)
@@ -112,17 +117,19 @@ class FrameSampling:
             raise ValueError(f"timeline fps must be > 0, got {self.fps}")
 
     def choose(self, num_source_frames: int, num_frames: int,
-               durations: Callable[[], Sequence[Fraction]] | None = None) -> list[int]:
+               durations: Callable[[], Sequence[Fraction] | DisplayTimes] | None = None) -> list[int]:
         """The file's frame indices to decode, in order (with repeats). `durations` gives each frame's display
         time in seconds; it is called only when resampling, and must then cover `num_source_frames` frames."""
         if self.fps is None:
             return sample_frame_indices(num_source_frames, num_frames, self.rule)
         if durations is None:
             raise ValueError("resampling a timeline needs the frames' display times")
-        times = list(durations())
-        if len(times) != num_source_frames:
-            raise ValueError(f"{len(times)} display times for {num_source_frames} frames")
-        slots = resample_timeline(times, self.fps)
+        times = durations()
+        if not isinstance(times, DisplayTimes):
+            times = DisplayTimes(tuple(times))
+        if len(times.durations) != num_source_frames:
+            raise ValueError(f"{len(times.durations)} display times for {num_source_frames} frames")
+        slots = resample_timeline(times.durations, self.fps, times.stream_rate)
         return [slots[j] for j in sample_frame_indices(len(slots), num_frames, self.rule)]
 
 

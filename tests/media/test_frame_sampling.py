@@ -1,12 +1,16 @@
-"""Frame choice: the official PVSE loaders' strided rules and the constant-rate timeline, against the formulas."""
+"""Frame choice: the official PVSE loaders' strided rules against the formulas, and the constant-rate timeline
+against what FFmpeg writes."""
+import json
+import shutil
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from pvse.media import FrameSampling, decode_clip, sample_frame_indices
-from pvse.media.sampling import gif_delay_seconds, resample_timeline, strided_indices
+from pvse.media.sampling import gif_display_times, resample_timeline, strided_indices
 
 
 def mrw_formula(n, t):
@@ -77,48 +81,64 @@ def test_old_segment_rule_differs_from_the_official_ones():
     assert (mrw_same, tgif_same) == (99, 0)  # of 197 lengths (T = 4) and 193 lengths (T = 8)
 
 
-# (GIF delays in hundredths of a second, fps, the GIF frame shown in each timeline slot)
+FFMPEG = json.loads((Path(__file__).parent / "data" / "ffmpeg_timelines.json").read_text())
+"""What FFmpeg 5.1.9 wrote for `ffmpeg -i clip.gif -r 8 %05d.png` on 209 GIFs of made-up delays, and the frame rate
+it guessed (ffprobe): recorded by `record_ffmpeg_timelines.py`, independently of pvse."""
+
+
+def ffmpeg_recorded(delays_cs):
+    return next(c["frames"] for c in FFMPEG["clips"] if c["delays_cs"] == delays_cs)
+
+
+# (GIF delays in hundredths of a second, the GIF frame FFmpeg writes at each 8 fps output frame, why)
 TIMELINE_TABLE = [
-    ([10] * 10, 8, [0, 1, 3, 4, 5, 6, 8, 9]),  # 10 fps, 1 s -> 8 slots at (k + 1/2) / 8 s
-    ([50, 50], 8, [0, 0, 0, 0, 1, 1, 1, 1]),  # 2 fps: each frame held 4 slots
-    ([20, 5, 5, 70], 8, [0, 0, 3, 3, 3, 3, 3, 3]),  # frames 1 and 2 fall between slot centres
-    ([0, 0, 1, 1], 8, [0, 1, 3]),  # delays under 2 cs mean 10 cs: 0.4 s -> ceil(3.2 - 1/2) = 3 slots
-    ([4] * 50, 8, [1, 4, 7, 10, 14, 17, 20, 23, 26, 29, 32, 35, 39, 42, 45, 48]),  # 25 fps, 2 s
-    ([3], 8, [0]),  # shorter than half a slot: still one slot
-    ([25] * 4, 4, [0, 1, 2, 3]),  # exactly the timeline's rate: every frame once
+    ([10] * 10, list(range(10)), "10 fps for 1 s: 8 slots' time, but each frame drifts only 0.2 slot: none dropped"),
+    ([50, 50], [0, 0, 0, 0, 1, 1, 1, 1], "2 fps: each frame held 4 slots"),
+    ([20, 5, 5, 70], [0, 0, 1, 2, 3, 3, 3, 3], "the two short frames are kept: within the 1.1-slot drift"),
+    ([0, 0, 1, 1], [0, 1, 2, 3], "delays under 2 cs mean 10 cs"),
+    ([4] * 50, [0, 1, 2, 5, 9, 12, 15, 18, 21, 24, 27, 30, 34, 37, 40, 43, 46, 49], "25 fps: a short frame counts "
+     "8/25 slot (the guessed rate), so the first ones pile up before FFmpeg starts dropping"),
+    ([3], [0], "one frame"),
 ]
 
 
-def _slot_frames_by_hand(delays_cs, fps):
-    """Independent count: walk the clip in steps of a 1/1600 s tick and read which frame is on screen at each
-    slot centre (2k + 1) / (2 fps)."""
-    shown = [10 if d < 2 else d for d in delays_cs]
-    ticks = [16 * d for d in shown]  # 1 cs = 16 ticks
-    total = sum(ticks)
-    out, k = [], 0
-    while True:
-        centre = (2 * k + 1) * 800 // fps  # ticks; exact for fps dividing 800
-        if centre >= total:
-            break
-        elapsed, frame = 0, 0
-        while elapsed + ticks[frame] <= centre:
-            elapsed += ticks[frame]
-            frame += 1
-        out.append(frame)
-        k += 1
-    return out or [0]
+@pytest.mark.parametrize(("delays", "expected", "why"), TIMELINE_TABLE)
+def test_timeline_table(delays, expected, why):
+    times = gif_display_times(delays)
+    assert resample_timeline(times.durations, 8, times.stream_rate) == expected == ffmpeg_recorded(delays), why
 
 
-@pytest.mark.parametrize(("delays", "fps", "expected"), TIMELINE_TABLE)
-def test_timeline_table(delays, fps, expected):
-    slots = resample_timeline([gif_delay_seconds(d) for d in delays], fps)
-    assert slots == expected == _slot_frames_by_hand(delays, fps)
+def test_timelines_are_what_ffmpeg_wrote_for_every_recorded_gif():
+    assert len(FFMPEG["clips"]) >= 200 and FFMPEG["fps"] == 8
+    for clip in FFMPEG["clips"]:
+        times = gif_display_times(clip["delays_cs"])
+        if len(clip["delays_cs"]) > 1:  # (FFmpeg's guess for one frame never matters)
+            assert times.stream_rate == Fraction(clip["r_frame_rate"]), clip["delays_cs"]
+        assert resample_timeline(times.durations, 8, times.stream_rate) == clip["frames"], clip["delays_cs"]
 
 
-def test_timeline_count_is_the_slots_inside_the_clip():
-    for total_cs in range(1, 400, 7):
-        slots = resample_timeline([Fraction(total_cs, 100)], 8)
-        assert len(slots) == max(1, -(-(total_cs * 8 - 50) // 100)), total_cs  # ceil(D fps - 1/2)
+def test_the_stream_rate_decides_which_short_frames_are_kept():
+    """At 8 fps a 4 cs frame is 0.32 slot: with FFmpeg's guess (25 fps) it counts 8/25 slot, without one 0."""
+    times = gif_display_times([4] * 50)
+    assert times.stream_rate == 25
+    assert resample_timeline(times.durations, 8, times.stream_rate) == ffmpeg_recorded([4] * 50)
+    assert resample_timeline(times.durations, 8, Fraction(1000)) != ffmpeg_recorded([4] * 50)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="no ffmpeg on PATH to compare with live "
+                    "(`apt install ffmpeg`; the recorded table above is checked either way)")
+def test_timelines_are_what_the_installed_ffmpeg_writes(tmp_path):
+    """Fresh delays (another seed than the recorded table), through a real FFmpeg run now."""
+    import random
+
+    from record_ffmpeg_timelines import ffmpeg_frames, random_delays, write_gif
+    rng = random.Random(11)
+    for case in range(12):
+        delays = random_delays(rng, case)
+        write_gif(tmp_path / "clip.gif", delays)
+        times = gif_display_times(delays)
+        assert resample_timeline(times.durations, 8, times.stream_rate) == ffmpeg_frames(
+            tmp_path / "clip.gif", len(delays)), delays
 
 
 def _gif(path, delays_cs, size=(24, 16)):
@@ -130,14 +150,15 @@ def _gif(path, delays_cs, size=(24, 16)):
 
 
 def test_decode_clip_on_the_official_timeline_uses_the_gif_delays(tmp_path):
-    """40 frames of 5 cs (2 s) -> 16 slots at 8 fps, slot k showing frame floor((2k + 1) 1.25); the rule then picks
-    timeline slots, and the decoded frames are those GIF frames."""
+    """40 frames of 5 cs (2 s) -> the 18 frames FFmpeg writes at 8 fps; the rule then picks timeline slots, and the
+    decoded frames are those GIF frames."""
     path = _gif(tmp_path / "forty.gif", [5] * 40)
-    slots = [int((2 * k + 1) * 1.25) for k in range(16)]
+    slots = ffmpeg_recorded([5] * 40)
+    assert len(slots) == 18
     tgif = decode_clip(path, num_frames=8, sampling=FrameSampling("tgif", 8))
-    assert list(tgif.indices) == [slots[j] for j in tgif_formula(16, 8)] == [16, 18, 21, 23, 23, 23, 23, 23]
+    assert list(tgif.indices) == [slots[j] for j in tgif_formula(18, 8)] == [12, 14, 17, 19, 22, 24, 24, 24]
     mrw = decode_clip(path, num_frames=4, sampling=FrameSampling("mrw", 8))
-    assert list(mrw.indices) == [slots[j] for j in mrw_formula(16, 4)] == [1, 11, 21, 31]
+    assert list(mrw.indices) == [slots[j] for j in mrw_formula(18, 4)] == [0, 7, 17, 27]
     assert mrw.num_source_frames == 40
     own = decode_clip(path, num_frames=4, sampling="mrw")  # the same rule on the GIF's own 40 frames
     assert list(own.indices) == mrw_formula(40, 4) == [0, 10, 20, 30]
@@ -149,7 +170,7 @@ def test_decode_clip_on_the_official_timeline_uses_the_gif_delays(tmp_path):
 def test_decode_clip_timeline_of_uneven_delays(tmp_path):
     path = _gif(tmp_path / "uneven.gif", [20, 5, 5, 70])
     clip = decode_clip(path, num_frames=8, sampling=FrameSampling("mrw", 8))
-    assert list(clip.indices) == [0, 0, 3, 3, 3, 3, 3, 3]  # slots 0..7 = 0, 0, 3, ..., MRW step (8 + 1) // 8 = 1
+    assert list(clip.indices) == [0, 0, 1, 2, 3, 3, 3, 3]  # FFmpeg's 8 frames, MRW step (8 + 1) // 8 = 1
 
 
 def test_frame_sampling_checks_its_values():

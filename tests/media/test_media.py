@@ -316,15 +316,17 @@ def test_video_packet_count_overstating_frames_is_resampled(mp4_path, monkeypatc
 
 
 def test_mp4_on_an_8_fps_timeline_uses_the_packet_timestamps(mp4_path):
-    """10 frames at 10 fps (1 s) -> 8 slots at (k + 1/2) / 8 s: frames 0, 1, 3, 4, 5, 6, 8, 9."""
-    clip = decode_clip(mp4_path, num_frames=8, sampling=FrameSampling("mrw", 8))
-    assert list(clip.indices) == [0, 1, 3, 4, 5, 6, 8, 9] and clip.num_source_frames == 10
-    assert [_nearest_colour(f) for f in clip.frames] == [0, 1, 3, 4, 5, 6, 8, 9]
-    slow = decode_clip(mp4_path, num_frames=8, sampling=FrameSampling("mrw", 5))  # 5 slots: frames 1, 3, 5, 7, 9
-    assert list(slow.indices) == [1, 3, 5, 7, 9, 9, 9, 9]
+    """10 frames at 10 fps (1 s): `ffmpeg -r 8` writes all 10 (each drifts 0.2 slot, within its 1.1-slot
+    tolerance; FFmpeg 5.1.9 on this file), `-r 5` writes frames 0, 1, 2, 3, 5, 7, 9."""
+    clip = decode_clip(mp4_path, num_frames=10, sampling=FrameSampling("mrw", 8))
+    assert list(clip.indices) == list(range(10)) and clip.num_source_frames == 10
+    assert [_nearest_colour(f) for f in clip.frames] == list(range(10))
+    slow = decode_clip(mp4_path, num_frames=8, sampling=FrameSampling("mrw", 5))  # 7 frames, the last repeated
+    assert list(slow.indices) == [0, 1, 2, 3, 5, 7, 9, 9]
 
 
 def test_animated_webp_and_png_on_a_timeline_use_their_frame_durations(animated_rgba_path):
-    """6 frames of 100 ms (0.6 s) at 5 fps -> 3 slots at 0.1, 0.3, 0.5 s: frames 1, 3, 5."""
+    """6 frames of 100 ms (0.6 s) at 5 fps: FFmpeg 5.1.9 writes frames 0, 1, 2, 3, 5 for the APNG; MRW's step
+    (5 + 1) // 3 = 2 then takes slots 0, 2, 4."""
     clip = decode_clip(animated_rgba_path, num_frames=3, sampling=FrameSampling("mrw", 5))
-    assert list(clip.indices) == [1, 3, 5]
+    assert list(clip.indices) == [0, 2, 5]
