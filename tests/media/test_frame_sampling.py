@@ -180,3 +180,43 @@ def test_frame_sampling_checks_its_values():
         FrameSampling("tgif", 0)
     with pytest.raises(ValueError, match="display times"):
         FrameSampling("tgif", 8).choose(3, 2, lambda: [Fraction(1, 10)] * 2)
+
+
+# (frame rate, frames, the frame FFmpeg 5.1.9 wrote at each 8 fps output frame of that H.264 MP4): MRW's clips were
+# Giphy MP4s. Written here with PyAV like `_mp4` below; checked the same way on 30 MP4s of 10 rates (6-50 fps).
+MP4_TABLE = [
+    (Fraction(30000, 1001), 23, [0, 1, 3, 7, 10, 14, 18, 22]),
+    (Fraction(25), 23, [0, 1, 2, 5, 9, 12, 15, 18, 21]),
+    (Fraction(12), 23, [0, 1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21]),
+]
+
+
+def _code_colour(i):
+    return np.array([(37 * i) % 256, (91 * i + 40) % 256, (151 * i + 90) % 256], np.uint8)
+
+
+def _mp4(path, rate, count):
+    import av
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=rate,
+                                      options={"crf": "4"})
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        for i in range(count):
+            image = np.empty((32, 32, 3), np.uint8)
+            image[:] = _code_colour(i)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize(("rate", "count", "expected"), MP4_TABLE)
+def test_mp4_timelines_are_what_ffmpeg_wrote(tmp_path, rate, count, expected):
+    path = _mp4(tmp_path / "clip.mp4", rate, count)
+    clip = decode_clip(path, num_frames=len(expected), sampling=FrameSampling("mrw", 8))  # MRW step 1: every slot
+    assert list(clip.indices) == expected and clip.num_source_frames == count
+    shown = [int(np.argmin([np.abs(_code_colour(i).astype(float) - f.reshape(-1, 3).mean(0)).sum()
+                            for i in range(count)])) for f in clip.frames]
+    assert shown == expected
+    longer = decode_clip(path, num_frames=len(expected) + 1, sampling=FrameSampling("mrw", 8))
+    assert list(longer.indices) == expected + expected[-1:]  # the timeline has no frame more: the last repeats
