@@ -121,8 +121,12 @@ def shorten(text: str, max_chars: int = 60) -> str:
 
 
 def head_label(head) -> str:
-    """'Reading 2: mostly "laughing"': one of the query's readings (a query head) by the word it weighs most."""
-    return f"Reading {head.head + 1}: mostly “{head.words[0]}”" if head.words else f"Reading {head.head + 1}"
+    """'Reading 2: mostly "laughing", then "stop"': one of the query's readings (a query head) by the two words it
+    weighs most (readings often share their strongest word; the second tells them apart)."""
+    words = [f"“{w}”" for w in head.words[:2]]
+    if not words:
+        return f"Reading {head.head + 1}"
+    return f"Reading {head.head + 1}: mostly {words[0]}" + (f", then {words[1]}" if len(words) > 1 else "")
 
 
 def heads_note(result) -> str:

@@ -1,5 +1,6 @@
 """demo.handlers on a real tiny gallery: search views, explanations, and untrusted input."""
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -198,6 +199,8 @@ def test_per_head_rows_label_each_head_by_its_words(handlers):
     assert view.ok and len(view.per_head) == handlers.num_heads
     for k, (label, items) in enumerate(view.per_head):
         assert label.startswith(f"Reading {k + 1}: mostly “") and 1 <= len(items) <= 4
+        # two words: readings that share their strongest word still read differently
+        assert re.fullmatch(rf"Reading {k + 1}: mostly “[^”]+”, then “[^”]+”", label), label
     assert view.heads_note.startswith(("All 3 readings of your words agree", "Your words can be read 3 ways"))
 
 
