@@ -1,6 +1,7 @@
 """Which T frames of a clip the frame CNN sees.
 
-Two independent pieces, both pure integer / rational arithmetic (exact and deterministic):
+Two independent pieces, both pure and deterministic (integer / rational arithmetic, except the timeline, which
+repeats FFmpeg's own floating-point steps):
 
 - a *rule* picks T of n frames: "centres" (segment centres, our models), "starts" (segment starts), or the
   official PVSE evaluation loaders' strided picks, "mrw" and "tgif" (`strided_indices`);
