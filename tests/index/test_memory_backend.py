@@ -4,9 +4,9 @@ exactly like the faiss index of the same gallery, reruns reuse clips the same wa
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from same_answers import assert_same_answers
 
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
@@ -22,7 +22,6 @@ from pvse.pipeline import PVSEPipeline
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif"]
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
               word_features="glove-6b-50d", word_dim=50, num_frames=4)
-QUERIES = ["my reaction when i cannot stop laughing", "so sad and crying", "a big happy grin", "monster"]
 GALLERIES: dict[str, BuiltGallery] = {}
 
 
@@ -102,22 +101,6 @@ def built(tmp_path_factory, shared_dir):
     yield dict(root=root, gallery=gallery, pipeline=pipeline, report=report, common=common)
     unregister_backend("memory")
     GALLERIES.clear()
-
-
-def assert_same_answers(got_searcher, want_searcher):
-    for query in QUERIES:
-        got, want = got_searcher.search(query, top_k=5), want_searcher.search(query, top_k=5)
-        assert [h.path for h in got.hits] == [h.path for h in want.hits]
-        for a, b in zip(got.hits, want.hits):
-            assert a.score == pytest.approx(b.score, abs=1e-6)
-            assert (a.name, a.caption, a.metadata, a.frame_indices) == (b.name, b.caption, b.metadata, b.frame_indices)
-            assert (a.matched_by, a.abs_path) == (b.matched_by, b.abs_path)
-            # the matched head pair: the same one, or another pair tied with it at the max (float32 summation order
-            # may break an exact tie either way)
-            if (a.query_head, a.clip_head) != (b.query_head, b.clip_head):
-                assert a.head_similarities[a.query_head, a.clip_head] == pytest.approx(b.score, abs=1e-6)
-            np.testing.assert_allclose(a.frame_attention, b.frame_attention, atol=1e-7)
-            np.testing.assert_allclose(a.head_similarities, b.head_similarities, atol=1e-6)
 
 
 def test_a_backend_written_in_one_file_answers_like_faiss(built):

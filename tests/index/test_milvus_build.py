@@ -4,10 +4,10 @@ it is complete (an interrupted build leaves the old gallery searchable); a weigh
 import os
 import shutil
 
-import numpy as np
 import pytest
 import torch
 from cnn_frames import count_cnn_frames
+from same_answers import QUERIES, assert_same_answers
 
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
@@ -23,7 +23,6 @@ GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-
 EXTRA = ["558-shark.gif", "621-baseball.gif"]
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
               word_features="glove-6b-50d", word_dim=50, num_frames=4)
-QUERIES = ["my reaction when i cannot stop laughing", "so sad and crying", "a big happy grin", "monster"]
 
 
 def pipeline_for(path, seed):
@@ -49,22 +48,6 @@ def built(tmp_path_factory, shared_dir):
     report = build_index(gallery, location, **common)
     return dict(root=root, gallery=gallery, pipeline=pipeline, location=location, report=report,
                 faiss=root / "gallery.index", common=common)
-
-
-def assert_same_answers(milvus_searcher, faiss_searcher):
-    for query in QUERIES:
-        got, want = milvus_searcher.search(query, top_k=5), faiss_searcher.search(query, top_k=5)
-        assert [h.path for h in got.hits] == [h.path for h in want.hits]
-        for a, b in zip(got.hits, want.hits):
-            assert a.score == pytest.approx(b.score, abs=1e-6)
-            assert (a.name, a.caption, a.metadata, a.frame_indices) == (b.name, b.caption, b.metadata, b.frame_indices)
-            # the matched head pair: the same one, or another pair tied with it at the max (float32 summation order
-            # may break an exact tie either way)
-            if (a.query_head, a.clip_head) != (b.query_head, b.clip_head):
-                assert a.head_similarities[a.query_head, a.clip_head] == pytest.approx(b.score, abs=1e-6)
-            assert a.abs_path == b.abs_path
-            np.testing.assert_allclose(a.frame_attention, b.frame_attention, atol=1e-7)
-            np.testing.assert_allclose(a.head_similarities, b.head_similarities, atol=1e-6)
 
 
 def test_milvus_index_answers_exactly_like_the_faiss_index(built):
