@@ -3,7 +3,8 @@
 The official PVSE data were re-extracted this way (8 fps) before the loaders counted frames, so a converted
 checkpoint must count the same frames. Two pieces of FFmpeg, re-implemented from its source (FFmpeg 5.1,
 `fftools/ffmpeg.c` `do_video_out` and `libavformat` `ff_rfps_add_frame` / `ff_rfps_calculate`) and checked
-frame for frame against FFmpeg 5.1.9's output on 308 GIFs (tests/media/data/ffmpeg_timelines.json):
+frame for frame against FFmpeg 5.1.9's output (the 209 GIFs of tests/media/data/ffmpeg_timelines.json, and
+more in docs/model.md):
 
 - `cfr_frames`: the constant-frame-rate conversion. Each input frame starts at pts·fps output slots; it is dropped
   when it lands more than 1.1 slots behind, repeated when more than 1.1 ahead, written once otherwise (a drift of
@@ -87,11 +88,12 @@ def _standard_rate(i: int) -> int:
 _STANDARD_RATES = tuple(_standard_rate(i) for i in range(30 * 12 + 30 + 3 + 6))
 
 
-def gif_frame_rate(delays_cs: Sequence[int]) -> Fraction:
-    """The frame rate libavformat guesses for a GIF with these delays (hundredths of a second, as stored; under 2
-    means 10): over the frames read in the first 5 s (at most 50), 100 / gcd of the delays once more than 15 were seen and
-    the gcd exceeds 1, else the standard rate that fits the timestamps best (error variance < 0.01), else 100."""
-    shown = [10 if d < 2 else int(d) for d in delays_cs]
+def gif_frame_rate(durations: Sequence[Fraction]) -> Fraction:
+    """The frame rate libavformat guesses for a GIF whose frames show for these durations (seconds, whole
+    hundredths: `sampling.gif_delay_seconds`): over the frames read in the first 5 s (at most 50), one over the gcd of
+    the durations once more than 15 were seen and the gcd exceeds one hundredth, else the standard rate that fits
+    the timestamps best (error variance < 0.01), else 100 (one frame per hundredth)."""
+    shown = [int(d / _GIF_TIME_BASE) for d in durations]  # in the GIF's time base, as libavformat counts
     tb = float(_GIF_TIME_BASE)
     sums = [[[0.0] * len(_STANDARD_RATES) for _ in range(2)] for _ in range(2)]  # [offset][sum, sum of squares]
     count = total = gcd = probed = 0
@@ -110,7 +112,7 @@ def gif_frame_rate(delays_cs: Sequence[int]) -> Fraction:
         if count >= _PROBE_INTERVALS:
             break
     if count > 15 and gcd > 1:
-        return Fraction(100, gcd)
+        return 1 / (_GIF_TIME_BASE * gcd)
     best, num = _MAX_ERROR, 0
     for i, rate in enumerate(_STANDARD_RATES if count > 1 else ()):
         if probed * tb < (1001 * 12.0 - 1) / rate or tb * total / count < 1001 * 12.0 * 0.8 / rate:
@@ -120,9 +122,9 @@ def gif_frame_rate(delays_cs: Sequence[int]) -> Fraction:
             error = sums[offset][1][i] / count - mean * mean
             if error < best and best > 1e-9:
                 best, num = error, rate
-    if num and num / (12 * 1001) < 1.01 * 100:
+    if num and num / (12 * 1001) < 1.01 / tb:  # never above the time base's own rate by more than 1 %
         return Fraction(num, 12 * 1001)
-    return Fraction(100)
+    return 1 / _GIF_TIME_BASE
 
 
 def _add_timestamp(sums: list, seconds: float, count: int) -> None:

@@ -86,7 +86,8 @@ class DisplayTimes:
 
 def gif_display_times(delays_cs: Sequence[int]) -> DisplayTimes:
     """A GIF's frames' display times from their delays, with the frame rate libavformat guesses for it."""
-    return DisplayTimes(tuple(gif_delay_seconds(d) for d in delays_cs), gif_frame_rate(delays_cs))
+    durations = tuple(gif_delay_seconds(d) for d in delays_cs)
+    return DisplayTimes(durations, gif_frame_rate(durations))
 
 
 def resample_timeline(durations: Sequence[Fraction], fps: Fraction | float,
