@@ -53,7 +53,7 @@ def _wire(handlers: DemoHandlers, bar: SearchBar, results: gr.Gallery, state: gr
 
     def on_search(text: object, k: object) -> tuple:
         view = handlers.search(text, k)
-        items = [(cached_copy(path, cache), caption) for path, caption in view.gallery]
+        items = [(cached_copy(handlers.served, path, cache), caption) for path, caption in view.gallery]
         return items, view.status, view.result, gr.Column(visible=False)
 
     def on_heads(result) -> list[Any]:
@@ -61,7 +61,7 @@ def _wire(handlers: DemoHandlers, bar: SearchBar, results: gr.Gallery, state: gr
         paths = {"results": [str(h.path) for h in getattr(result, "hits", None) or []]}
         for k, head in enumerate(getattr(result, "per_head", None) or []):
             paths[f"head-{k + 1}"] = [str(h.path) for h in head.hits]
-        return [*heads.update(note, rows, cache), paths]
+        return [*heads.update(note, rows, cache, handlers.served), paths]
 
     search_outputs = [results, bar.status, state, explain.box]
     heads_outputs = [*heads.outputs, titles]

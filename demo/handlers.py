@@ -342,8 +342,7 @@ class DemoHandlers:
         """The hits whose file is on the allow-list and still there (the only ones a page may show)."""
         out = []
         for hit in hits:
-            path = self.served.get(hit.row)
-            if path is not None and path.is_file():
+            if self.served.servable(hit.row):
                 out.append(hit)
             elif not quiet:
                 log.warning("index row %s (%s) is not a media file in the gallery: not served", hit.row, hit.path)

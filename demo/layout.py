@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from .handlers import DemoHandlers, DemoLimits, Explanation, gallery_credits
-from .serving import cached_copy
+from .serving import ServedFiles, cached_copy
 
 INTRO = """# pvse-gif
 Find the reaction GIF for what you would say: type a sentence, then click a GIF to see why it matched.
@@ -191,12 +191,14 @@ class HeadsPanel:
                                                 buttons=[]))
         self.outputs = [self.box, self.accordion, *self.labels, *self.rows]
 
-    def update(self, note: str, rows: list[tuple[str, list[tuple[str, str]]]], cache: str) -> list[Any]:
-        """Updates for `outputs`: the note as the one line, open with the rows when the readings disagree."""
+    def update(self, note: str, rows: list[tuple[str, list[tuple[str, str]]]], cache: str,
+               served: ServedFiles) -> list[Any]:
+        """Updates for `outputs`: the note as the one line, open with the rows when the readings disagree; each GIF
+        as a cached copy of its checked file in `served`."""
         agree = not note or note.startswith("All")
         labels = [gr.Markdown(rows[k][0], visible=True) if k < len(rows) else gr.Markdown("", visible=False)
                   for k in range(self.num_heads)]
-        galleries = [gr.Gallery(value=[(cached_copy(path, cache), caption) for path, caption in rows[k][1]],
+        galleries = [gr.Gallery(value=[(cached_copy(served, path, cache), caption) for path, caption in rows[k][1]],
                                 visible=True) if k < len(rows) else gr.Gallery(value=None, visible=False)
                      for k in range(self.num_heads)]
         return [gr.Column(visible=bool(rows)), gr.Accordion(label=note or "Readings", open=not agree),
