@@ -243,6 +243,21 @@ def test_credits_are_read_only_from_a_regular_file_inside_the_gallery(tiny_galle
     assert gallery_credits(gallery) is None
 
 
+def test_a_credits_link_to_a_small_text_file_inside_the_gallery_is_not_read(tmp_path):
+    """A link is never followed, even one to a small text file of the gallery itself (a GIF would be refused for its
+    size alone, so the target here is text)."""
+    from demo.handlers import gallery_credits
+    from pvse.index.trust import read_gallery_text
+
+    gallery = tmp_path / "gifs"
+    (gallery / "private").mkdir(parents=True)
+    (gallery / "private" / "notes.md").write_text(f"# Notes\n\n{SECRET} kept in the gallery folder\n")
+    (gallery / "CREDITS.md").symlink_to(gallery / "private" / "notes.md")
+    assert read_gallery_text(gallery, "CREDITS.md", 64 * 1024) is None
+    assert gallery_credits(gallery) is None
+    assert SECRET in read_gallery_text(gallery, "private/notes.md", 64 * 1024)  # the file itself is readable
+
+
 def test_a_running_demo_on_a_gallery_with_linked_credits_shows_none_of_their_targets(tiny_gallery, free_port,
                                                                                       tmp_path):
     """`python -m demo` as a user starts it, on a gallery whose credits files link to the server's secrets."""
