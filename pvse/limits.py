@@ -23,6 +23,8 @@ MAX_CLIP_LINE_BYTES = 2**20  # one clips.jsonl row
 MAX_CONFIG_BYTES = 2**20  # a checkpoint's config.json
 MAX_JSON_DEPTH = 32  # nesting of any of them (they use 4 levels)
 
+MAX_FRAME_SIDE = 1 << 20  # a read-text box coordinate, in a frame's pixels (far above any real frame)
+
 MAX_TOP_K = 48  # results of one search, in the app and the CLI (--top-k, --per-head)
 
 
@@ -43,7 +45,7 @@ def parse_json(text: str | bytes, what: str, max_bytes: int) -> Any:
     if len(text) > max_bytes:
         raise ValueError(f"{what} is over {max_bytes} bytes")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
         raise ValueError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -51,6 +53,26 @@ def parse_json(text: str | bytes, what: str, max_bytes: int) -> Any:
     if json_depth(value) > MAX_JSON_DEPTH:
         raise ValueError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python's json reads them unless told not to)."""
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float, refused when it overflows to infinity (1e400)."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise json.JSONDecodeError(f"{text:.40} is too large a number", text, 0)
+    return value
+
+
+def number(value: Any, what: str, low: float, high: float) -> float:
+    """`value` as a float in [low, high] (a JSON number, not a bool, not NaN); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"{what} must be a number from {low} to {high}, got {value!r:.60}")
+    return float(value)
 
 
 def read_json(path: str | Path, max_bytes: int) -> Any:

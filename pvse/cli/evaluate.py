@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..devices import DEFAULT_DEVICE, DEVICES
+from . import strict_json
 from .train import add_data_arguments, load_data_from_args
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                            batch_size=max(1, args.batch_size), progress=not (args.quiet or args.json))
         source = weights
     if args.json:
-        print(json.dumps({"weights": None if args.random else source, "data": args.data, **metrics.to_dict()}))
+        print(strict_json.dumps({"weights": None if args.random else source, "data": args.data, **metrics.to_dict()}))
     else:
         print(f"{source} on {dataset.kind} split '{split}': {metrics.num_clips} clips, {metrics.num_texts} texts")
         print(metrics.format_table())

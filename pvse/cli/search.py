@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..devices import DEFAULT_DEVICE, DEVICES
 from ..limits import MAX_TOP_K
+from . import strict_json
 from .arguments import bounded_int
 
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         if args.per_head:
             rows = {"hits": rows, "per_head": [{"head": h.head, "words": h.words, "hits": _rows(h.hits)}
                                                for h in result.per_head]}
-        print(json.dumps(rows, ensure_ascii=False))
+        print(strict_json.dumps(rows, ensure_ascii=False))
         return 0
     if result.message:
         print(f"note: {result.message}")

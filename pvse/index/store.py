@@ -485,6 +485,53 @@ def _validate(index: GalleryIndex) -> None:
                                             f"{'numbers' if kind == 'f' else 'whole numbers'}")
         if kind == "f" and not _all_finite(array):
             raise _damaged(index.directory, f"{name} holds NaN or infinite values")
+    problem = _out_of_bounds(index)
+    if problem:
+        raise _damaged(index.directory, problem)
+
+
+NORM_TOLERANCE = 1e-3  # how far from unit length a stored embedding may be (float32 rounding is ~1e-7)
+
+
+def _out_of_bounds(index: GalleryIndex, rows_per_chunk: int = 4096) -> str | None:
+    """What in the index's arrays no build writes, or None: embeddings not of unit length (in their joint form:
+    the PVSE part, or the sentence part over its scale, with offsets a build can make, `text_heads`), attention
+    outside [0, 1], a frame index past the bound, a hub score no unit vectors give. One such value would move a clip
+    to the top of every query, so it refuses the index instead."""
+    layout = index.meta.layout
+    ratio = layout.pixel_scale / layout.text_scale if layout is not None else 1.0
+    for start in range(0, index.num_clips, rows_per_chunk):
+        block = np.asarray(index.embeddings[start:start + rows_per_chunk], dtype=np.float64)
+        bad = _bad_embeddings(block, layout, ratio)
+        if bad is not None:
+            return (f"{EMBEDDINGS_FILE} row {start + bad} ({index.clips[start + bad].path!r:.120}) holds vectors that "
+                    "are not of unit length")
+        att = index.attention[start:start + rows_per_chunk]
+        if att.size and (att.min() < -NORM_TOLERANCE or att.max() > 1 + NORM_TOLERANCE):
+            return f"{ATTENTION_FILE} holds values outside 0..1"
+        frames = index.frame_indices[start:start + rows_per_chunk]
+        if frames.size and (int(frames.min()) < 0 or int(frames.max()) > MAX_SOURCE_FRAMES):
+            return f"{FRAME_INDICES_FILE} holds frame numbers outside 0..{MAX_SOURCE_FRAMES}"
+    hubs = index.hub_scores
+    if hubs is not None and hubs.size and float(np.abs(hubs).max()) > 4 * (1 + ratio):
+        return f"{HUB_SCORES_FILE} holds scores no unit vectors give"
+    return None
+
+
+def _bad_embeddings(block: np.ndarray, layout, ratio: float) -> int | None:
+    """The first row of (M, K, dim) `block` with a vector a build would not write, or None."""
+    if layout is None:
+        lengths = np.linalg.norm(block, axis=-1)
+        bad = np.abs(lengths - 1) > NORM_TOLERANCE
+    else:
+        from .text_heads import CROSS
+        h, e = layout.pvse_dim, layout.sentence_dim
+        lengths = np.sqrt(np.sum(block[..., :h] ** 2, axis=-1) + np.sum(block[..., h:h + e] ** 2, axis=-1) / ratio ** 2)
+        gates = block[..., h + e + 1:]
+        bad = (np.abs(lengths - 1) > NORM_TOLERANCE) | (np.abs(block[..., h + e]) > 2 + ratio + NORM_TOLERANCE) | \
+            ((gates != 0) & (gates != -CROSS)).any(axis=-1)
+    rows = np.flatnonzero(bad.any(axis=-1))
+    return int(rows[0]) if rows.size else None
 
 
 def _damaged(index_dir: Path | None, detail: str) -> GalleryIndexError:

@@ -41,6 +41,7 @@ SOURCES = ("read text", "name", "caption")  # text-head order: what the clip say
 CROSS = 100.0  # score of a pair of different kinds: below any calibrated similarity
 CHUNK = 4096
 WORDY_SHARE = 0.10  # a gallery where at least this share of clips has words is searched by words and frames alike
+MIN_SCALE, MAX_SCALE = 1e-4, 2.0  # a spread of cosine similarities (a layout's scales) lies in here
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class TextLayout:
                      int(data["sentence_dim"]), float(data["pixel_scale"]), float(data["text_scale"]),
                      bool(data.get("gif_hubs", True)))
         if not layout.sources or any(s not in SOURCES for s in layout.sources) or min(
-                layout.pvse_dim, layout.sentence_dim) < 1 or not (layout.pixel_scale > 0 and layout.text_scale > 0):
+                layout.pvse_dim, layout.sentence_dim) < 1 or not (
+                MIN_SCALE <= layout.pixel_scale <= MAX_SCALE and MIN_SCALE <= layout.text_scale <= MAX_SCALE):
             raise ValueError(f"text layout {data!r} is not one pvse-gif writes")
         return layout
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GalleryIndexError
+from ..limits import MAX_FRAME_SIDE, MAX_SOURCE_FRAMES, number, whole
 
 MAX_LINES = 24  # a comic strip shows dozens of balloons; the largest lines carry the caption
 MAX_CHARS = 400  # the clip's text (all lines joined) is cut here: the sentence model reads 128 pieces at most
@@ -49,12 +50,18 @@ class ReadText:
             if not isinstance(data, dict) or not isinstance(data.get("reader"), str):
                 raise TypeError("no reader")
             lines = []
-            for item in data.get("lines", ()):
-                box = tuple(int(v) for v in item["box"])
-                if len(box) != 4 or not isinstance(item["text"], str):
-                    raise ValueError("bad line")
-                lines.append(TextLine(item["text"], int(item["frame"]), box, float(item["score"])))
+            items = data.get("lines", ())
+            if not isinstance(items, list):
+                raise TypeError("lines is not a list")
+            for item in items[:MAX_LINES]:
+                if not isinstance(item, dict) or not isinstance(item.get("text"), str) or \
+                        not isinstance(item.get("box"), list) or len(item["box"]) != 4:
+                    raise ValueError("a line is not {text, frame, box: [x0, y0, x1, y1], score}")
+                box = tuple(whole(v, "a box coordinate", -MAX_FRAME_SIDE, MAX_FRAME_SIDE) for v in item["box"])
+                lines.append(TextLine(item["text"][:MAX_CHARS], whole(item["frame"], "a line's frame", 0,
+                                                                      MAX_SOURCE_FRAMES),
+                                      box, number(item["score"], "a line's score", 0.0, 1.0)))
         except (TypeError, ValueError, KeyError) as exc:
             raise GalleryIndexError(f"{where}: a clip's read text is malformed ({exc}); rebuild the index "
                                     "with `pvse index --rebuild`") from None
-        return cls(data["reader"], tuple(lines[:MAX_LINES]))
+        return cls(data["reader"], tuple(lines))

@@ -152,3 +152,53 @@ def test_per_head_json(cli_index, capsys):
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"hits", "per_head"} and len(data["per_head"]) == 3
     assert all(set(h["hits"][0]) == JSON_KEYS and h["hits"][0]["query_head"] == h["head"] for h in data["per_head"])
+
+
+def strict_json(text: str):
+    """JSON as jq or a browser reads it: NaN and Infinity are not JSON."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def tampered_index(cli_index, tmp_path):
+    """A copy of the CLI index beside a copy of its gallery (so its relative gallery root still holds)."""
+    shutil.copytree(cli_index["gallery"], tmp_path / "gifs")
+    shutil.copytree(cli_index["index"], tmp_path / "gifs.index")
+    return tmp_path / "gifs.index"
+
+
+@pytest.mark.parametrize("line", ['{"text": "hi", "frame": 0, "box": [0, 0, 9, 9], "score": NaN}',
+                                  '{"text": "hi", "frame": 1000000000000, "box": [0, 0, 9, 9], "score": 0.5}',
+                                  '{"text": "hi", "frame": 0, "box": [0, 0, 1e308, 9], "score": 0.5}'])
+def test_search_json_refuses_read_text_numbers_no_reader_writes(cli_index, tmp_path, capsys, line):
+    index = tampered_index(cli_index, tmp_path)
+    rows = (index / "clips.jsonl").read_text().splitlines()
+    rows[0] = rows[0][:-1] + ', "read_text": {"reader": "ppocr-v4@2", "lines": [' + line + ']}}'
+    (index / "clips.jsonl").write_text("\n".join(rows) + "\n")
+    assert main(["search", "so happy", "--index", str(index), "--json", "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "rebuild" in captured.err.lower() and len(captured.err.strip().splitlines()) == 1
+
+
+def test_one_clip_scaled_by_1e30_is_refused_not_first_for_every_query(cli_index, tmp_path, capsys):
+    import numpy as np
+    index = tampered_index(cli_index, tmp_path)
+    embeddings = np.load(index / "embeddings.npy")
+    embeddings[1] *= 1e30
+    np.save(index / "embeddings.npy", embeddings)
+    assert main(["search", "so happy", "--index", str(index), "--json", "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "not of unit length" in captured.err
+
+
+def test_search_json_is_strict_json(cli_index, capsys):
+    assert main(["search", "so happy", "--index", str(cli_index["index"]), "--json", "--per-head", "1",
+                 "--device", "cpu"]) == 0
+    assert strict_json(capsys.readouterr().out)["hits"]
+
+
+def test_strict_json_writes_non_finite_numbers_as_null():
+    from pvse.cli import strict_json as out
+    text = out.dumps({"score": float("nan"), "rows": [1.5, float("inf"), (float("-inf"), "x")]})
+    assert strict_json(text) == {"score": None, "rows": [1.5, None, [None, "x"]]}

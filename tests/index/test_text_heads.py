@@ -172,3 +172,20 @@ def test_cli_names_as_captions_and_json_says_what_matched(setup, tmp_path, capsy
         assert main(["search", "slow clap", "--index", str(out), "--json", "--top-k", "2", "--device", "cpu"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["relative_path"] == "slowClap_2.gif" and rows[0]["matched_by"] == "its name"
+
+
+@pytest.mark.parametrize("part", ["whole", "gif", "text", "offset"])
+def test_one_clip_scaled_in_an_index_with_text_heads_is_refused(setup, tmp_path, part):
+    """One clip's vectors multiplied by 1e30 (or one part of them) would put it first for every query: refused."""
+    from pvse.errors import GalleryIndexError
+    index = tmp_path / "names.index"
+    shutil.copytree(setup["root"] / "names.index", index)
+    layout = setup["names"].meta.layout
+    h, e = layout.pvse_dim, layout.sentence_dim
+    embeddings = np.load(index / "embeddings.npy")
+    columns = {"whole": slice(None), "gif": slice(0, h), "text": slice(h, h + e), "offset": slice(h + e, h + e + 1)}
+    embeddings[1, :, columns[part]] *= 1e30
+    np.save(index / "embeddings.npy", embeddings)
+    with pytest.raises(GalleryIndexError, match="embeddings.npy row 1 .* not of unit length") as info:
+        read_index(index)
+    assert "\n" not in str(info.value)
