@@ -24,6 +24,7 @@ that comes in between the two renames of a build that is still running waits for
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -39,6 +40,7 @@ import numpy as np
 from ..errors import GalleryIndexError
 from ..limits import MAX_CLIP_LINE_BYTES, MAX_META_BYTES, MAX_SOURCE_FRAMES, parse_json, read_json, whole
 from ..reading.types import ReadText
+from .build_marker import BuildId, held, parse, this_build
 from .meta import FORMAT_NAME, FORMAT_VERSION, IndexMeta, MetaView, newer_format  # noqa: F401 - the format is named here too
 
 if TYPE_CHECKING:
@@ -212,7 +214,7 @@ def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{this_build().token()}-", dir=out_dir.parent))
     try:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; an index folder is like any other
         with open(tmp / CLIPS_FILE, "w", encoding="utf-8") as fh:
@@ -257,7 +259,7 @@ def _swap_in(tmp: Path, out_dir: Path) -> None:
     if not (out_dir / META_FILE).is_file() and any(out_dir.iterdir()):
         raise GalleryIndexError(f"{out_dir} exists and is not a pvse-gif index (no {META_FILE}); "
                                 "choose another --out or remove that folder.")
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+    old = out_dir.with_name(f".{out_dir.name}.old-{this_build().token()}")
     _discard(old)
     os.replace(out_dir, old)
     try:
@@ -277,15 +279,15 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _leftovers(out_dir: Path, kind: str, alive: bool = False) -> list[tuple[int, Path]]:
-    """(pid, folder) of the `.NAME.tmp-PID-*` / `.NAME.old-PID` folders beside out_dir whose build is gone
-    (alive=True: whose build is still running)."""
+def _leftovers(out_dir: Path, kind: str, alive: bool = False) -> list[tuple[BuildId, Path]]:
+    """(build, folder) of the `.NAME.tmp-TOKEN-*` / `.NAME.old-TOKEN` folders beside out_dir whose build is gone
+    (alive=True: whose build may still be running); see `build_marker`."""
     prefix = f".{out_dir.name}.{kind}-"
     found = []
-    for folder in out_dir.parent.glob(f"{prefix}*"):
-        pid = folder.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and _process_alive(int(pid)) == alive:
-            found.append((int(pid), folder))
+    for folder in out_dir.parent.glob(f"{glob.escape(prefix)}*"):
+        build = parse(folder.name[len(prefix):])
+        if build is not None and held(build, folder) == alive:
+            found.append((build, folder))
     return found
 
 
@@ -301,9 +303,9 @@ def recover_index(out_dir: str | Path) -> Path | None:
         return None
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         return None  # something else is there: never overwritten
-    aside = {pid: folder for pid, folder in _leftovers(out_dir, "old") if (folder / META_FILE).is_file()}
-    new = [(pid, folder) for pid, folder in _leftovers(out_dir, "tmp")
-           if pid in aside and (folder / META_FILE).is_file()]
+    aside = {build: folder for build, folder in _leftovers(out_dir, "old") if (folder / META_FILE).is_file()}
+    new = [(build, folder) for build, folder in _leftovers(out_dir, "tmp")
+           if build in aside and (folder / META_FILE).is_file()]
     candidates = sorted(new, key=lambda pf: pf[1].stat().st_mtime) or sorted(
         aside.items(), key=lambda pf: pf[1].stat().st_mtime)
     for _, folder in reversed(candidates):
@@ -336,16 +338,6 @@ def _remove_stale_temporaries(out_dir: Path) -> None:
     for kind in ("tmp", "old"):
         for _, stale in _leftovers(out_dir, kind):
             _discard(stale)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_index(index_dir: str | Path, mmap: bool | None = None, load_vectors: bool = True) -> GalleryIndex:
