@@ -217,7 +217,7 @@ def build(gif_dir: Path, out: Path, weights: str | None, feature_cache: str | No
           read_text: bool = True) -> Path:
     from pvse.index import build_index
     report = build_index(gif_dir, out, weights, device="cpu", feature_cache=feature_cache, progress=False,
-                         names_as_captions=names, read_text=read_text)
+                         names=names, read_text=read_text)
     for path, reason in report.failed:
         print(f"note: {path} not indexed: {reason}", file=sys.stderr)
     return out

@@ -30,14 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: the bundled model)")
     parser.add_argument("--captions", metavar="FILE", help="TSV/CSV/JSON mapping relative path -> name / caption / "
                         "metadata (e.g. the gallery's manifest.tsv)")
-    parser.add_argument("--names-as-captions", action="store_true",
-                        help="name each clip after its file and folder names (split on - _ . and camelCase, numbers "
-                             "and extensions dropped) where --captions gives no name, and let queries match those "
-                             "words too (implies --text-heads)")
-    parser.add_argument("--text-heads", action="store_true",
-                        help="let queries match each clip's name and caption as well as its frames: the words are "
-                             "compared with the query by a sentence model and join the clip's heads in the one "
-                             "max-over-heads score (default: frames and the text read in them)")
+    parser.add_argument("--no-names", dest="names", action="store_false",
+                        help="do not match queries against the clips' names (on by default: a clip's name from "
+                             "--captions, else its file and folder names as words, 'reactions/annoyed/eye-roll_2.gif' "
+                             "-> 'eye roll (annoyed)'; names that carry no words, such as IMG_0042 or a hash, give "
+                             "none); names are still shown")
+    parser.add_argument("--names-as-captions", dest="names", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--text-heads", action="store_true", help=argparse.SUPPRESS)  # now the default
     parser.add_argument("--no-read-text", dest="read_text", action="store_false",
                         help="do not read the words shown in the frames (subtitles, captions, signs; on by default: "
                              "OCR on 4 frames of each clip, they become a text head of the clip)")
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                          batch_size=args.batch_size, feature_cache=args.feature_cache, index_kind=args.index_kind,
                          index_params=dict(args.index_param) or None, rebuild=args.rebuild,
                          decode_workers=args.workers, limits=limits, progress=not args.quiet,
-                         text_heads=args.text_heads, names_as_captions=args.names_as_captions,
+                         names=args.names,
                          precision=args.precision, encoder=encoder, read_text=args.read_text)
     print(report.summary())
     return 0

@@ -7,12 +7,13 @@ reuses every clip whose content hash is already in the index built by the same w
 included), encodes only new or changed files and drops rows whose file is gone. Bad files are listed with
 their reason and the build goes on. Nothing reaches disk until the whole index is ready (`store.write_index`).
 
-Text heads (off by default: pixels only). With `text_heads=True` each clip's own words (its caption, else its
-name; `names_as_captions=True` takes names from file and folder names where no captions file gives one) go
-through the model's sentence encoder, and those K embeddings are stored after the clip's K GIF embeddings, so
-the one max-over-K² score (eq. 6) ranges over both and the winning head says whether the GIF's frames or its
-words matched. A clip without words repeats its GIF embeddings there: ties go to the lower head, so a copy never
-wins and its score is unchanged.
+Text heads (on by default). Each clip's own words become heads of the clip beside its K GIF heads: the text read
+in its frames (`read_text`), its name (`names`: from the captions file, else made from its file and folder names,
+`captions.words_from_path`) and its caption (`text_heads`). They are compared with the query by a sentence model
+and put on the GIF heads' scale (`text_heads`), so the one max over all head pairs (eq. 6) ranks and the winning
+head says whether the GIF's frames or its words matched; the GIF heads weigh what the gallery's own words say
+they are worth (`agreement`). A clip without words repeats its GIF embeddings there: ties go to the lower head,
+so a copy never wins and its score is unchanged.
 """
 from __future__ import annotations
 
@@ -190,8 +191,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 feature_cache: str | Path | None = None, index_kind: str | None = None,
                 index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
                 limits: MediaLimits = MediaLimits(), progress: bool = True,
-                pipeline: PVSEPipeline | None = None, text_heads: bool = False,
-                names_as_captions: bool = False, precision: str = DEFAULT_PRECISION,
+                pipeline: PVSEPipeline | None = None, text_heads: bool = True,
+                names: bool = True, precision: str = DEFAULT_PRECISION,
                 encoder: ClipEncoder | None = None, read_text: bool = True, reader: str | None = None) -> BuildReport:
     """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it), or into
     the gallery backend `out_dir` names (`milvus://gifs.db`, `https://host:19530`; see `backends`).
@@ -201,8 +202,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     weights is updated incrementally; one built with other weights is rebuilt from scratch (said in
     `report.notes`); `rebuild=True` forces that. index_kind: a kind the backend offers (default
     "flat", exact; or the kind of the existing index). text_heads: also match queries against each clip's
-    caption / name (see the module doc); names_as_captions: name clips after their file and folder names where
-    the captions file gives no name (implies text_heads). precision: the frame CNN's, "fp32" or "int8"
+    caption from the captions file; names: match them against each clip's name (from the captions file, else its
+    file and folder names; False: names are kept for display only). precision: the frame CNN's, "fp32" or "int8"
     (`pvse.features.quantize`; ignored when `pipeline` is given: the pipeline's own). encoder: what turns the
     clips to encode into rows (`ClipEncoder`; default `encode_clips`, this process; `ray_build.RayEncoder`
     spreads them over a Ray cluster). read_text: read the words shown in each clip's frames (`pvse.reading`,
@@ -224,8 +225,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                               decode_workers=decode_workers, limits=limits, progress=progress, encoder=encoder)
         read_plan_text(plan, ordered, (reader or DEFAULT_READER) if read_text else None, limits=limits,
                        progress=progress)
-        write_plan(plan, ordered, text_heads=text_heads or names_as_captions, names_as_captions=names_as_captions,
-                   batch_size=batch_size)
+        write_plan(plan, ordered, text_heads=text_heads, names=names, batch_size=batch_size)
     finally:
         if plan.previous is not None:
             plan.previous.close()
@@ -396,29 +396,43 @@ def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path |
     return ordered
 
 
-def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_as_captions: bool,
-               batch_size: int) -> None:
+def matched_sources(text_heads: bool, names: bool) -> tuple[str, ...]:
+    """Which of a clip's texts (`text_heads.SOURCES`) a build matches queries against."""
+    wanted = {"read text": True, "name": names, "caption": text_heads}
+    return tuple(s for s in SOURCES if wanted[s])
+
+
+def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names: bool, batch_size: int) -> None:
     """Label the rows (captions, names), add text heads and hub scores, and hand it all to the backend's writer."""
     report, timings = plan.report, plan.report.timings
-    _label(ordered, plan.caption_entries, names_as_captions)
+    _label(ordered, plan.caption_entries, names)
     tick = time.perf_counter()
     embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
     texts = [r.record.texts() for r in ordered]
-    sources = tuple(s for s in SOURCES if (s == "read text" or text_heads) and any(s in t for t in texts))
+    asked = matched_sources(text_heads, names)
+    _note_setting_change(plan, asked, names, report)
+    sources = tuple(s for s in asked if any(s in t for t in texts))
     layout = encode = None
     if sources:
         from ..features.sentence_minilm import MiniLMSentenceEncoder
         sentence_encoder = MiniLMSentenceEncoder()
         reference = encode_reference(plan.pipeline, sentence_encoder)
-        embeddings, layout = joint_embeddings(plan.pipeline, sentence_encoder, embeddings, texts, sources, reference)
+        embeddings, layout, probe = joint_embeddings(plan.pipeline, sentence_encoder, embeddings, texts, sources,
+                                                     reference)
         encode = reference_query_encoder(layout, reference)
         timings["text"] = time.perf_counter() - tick
+        if probe.weight < 1.0:
+            report.notes.append(
+                f"the frames find {probe.recall:.0%} of the {probe.probes} clips with words by those words (chance "
+                f"{probe.chance:.0%}), so the GIF heads weigh {probe.weight:.2f} beside the words; names and text "
+                "rank this gallery (docs/real-gifs.md)")
     num_embeds, dim = embeddings.shape[1:]
     params = default_params(plan.kind, len(ordered) * num_embeds, dim, plan.user_params)
     report.indexed = len(ordered)
     meta = index_meta(plan.pipeline, plan.root, plan.target.relative_to, plan.kind, params, plan.user_params,
                       num_embeds, len(sources), report)
     meta.reader = plan.reader
+    meta.matched = list(asked)
     if layout is not None:
         meta.text_layout, meta.embed_dim = layout.to_dict(), layout.dim
     tick = time.perf_counter()
@@ -446,17 +460,38 @@ def _known_hub_scores(previous: Gallery | None, ordered: list[_Row], embeddings:
     return known
 
 
-def _label(ordered: list[_Row], caption_entries: dict[str, CaptionEntry] | None, names_as_captions: bool) -> None:
+def _note_setting_change(plan: BuildPlan, asked: tuple[str, ...], names: bool, report: BuildReport) -> None:
+    """A rerun whose text settings differ from the index it updates says what that changes (frames are reused)."""
+    if plan.previous is None:
+        return
+    before = plan.previous.meta.matched
+    if before is None or tuple(before) == asked:
+        return
+    added, dropped = [s for s in asked if s not in before], [s for s in before if s not in asked]
+    said = "; ".join(x for x in (f"now matches {', '.join(added)}" if added else "",
+                                 f"no longer matches {', '.join(dropped)}" if dropped else "") if x)
+    report.notes.append(f"the existing index matched {', '.join(before) or 'frames only'}; this build {said}: "
+                        "every clip's text heads are made again, its frames reused"
+                        + ("" if names else " (names are kept for display)"))
+
+
+def known_word(word: str) -> bool:
+    """Whether a folder word is an English word (GloVe 6B's 400k words): `captions.words_from_path`'s filter."""
+    from ..features.glove import glove_words
+    return word in glove_words()
+
+
+def _label(ordered: list[_Row], caption_entries: dict[str, CaptionEntry] | None, names: bool) -> None:
     """Names, captions and metadata from the captions file; names from paths where asked and none is given."""
     if caption_entries is not None:
         matched = match_captions(caption_entries, [r.record.path for r in ordered])
         for row in ordered:
             entry = matched.get(row.record.path, CaptionEntry())
             row.record.name, row.record.caption, row.record.metadata = entry.name, entry.caption, dict(entry.metadata)
-    if names_as_captions:
+    if names:
         for row in ordered:
             if not row.record.name:
-                row.record.name = words_from_path(row.record.path)
+                row.record.name = words_from_path(row.record.path, known_word)
                 row.record.name_from_path = row.record.name is not None
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -104,32 +105,47 @@ _STORAGE = """src source assets asset static public images image imgs img gifs g
 downloads download pictures picture pics pic photos videos video reaction reactions clips clip collection
 collections misc other others new old tmp temp"""
 STORAGE_WORDS = frozenset(_STORAGE.split())
-# File-name words that cameras, screenshots and converters add.
-_DEVICE = "img image dsc dscn pic vid mov gif screenshot screen shot untitled copy final tmp"
+# File-name words that cameras, screenshots, converters and download buttons add.
+_DEVICE = """img image dsc dscn pic vid mov gif gifs screenshot screen shot untitled copy final tmp download downloaded
+unnamed giphy tenor output export animation anim clip video file"""
 DEVICE_WORDS = frozenset(_DEVICE.split())
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_SPLIT = re.compile(r"[\s\-_.+,;:()\[\]{}'\"!?#@&=~]+")
+_SPLIT = re.compile(r"[\s\-_.+,;:()\[\]{}\"!?#@&=~`]+")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+_TRAILING_NUMBER = re.compile(r"(?<=[^\W\d_])\d+$")  # "eesh2" -> "eesh", "different4" -> "different"
+_HEX = re.compile(r"^[0-9a-f]{8,}$")  # a hash or an id ("3f9c2a1b..."), not a word
+_CONSONANTS = re.compile(r"[bcdfghjklmnpqrstvwxz]{6,}")  # "xkcdqzrt": a random id, not a word
+_VOWEL = re.compile(r"[aeiouy]")
 
 
 def split_words(text: str) -> list[str]:
     """Lower-case words of a file or folder name: split on - _ . spaces and punctuation and at camelCase
-    boundaries ("slowClap" -> slow clap, "HTTPError" -> http error); tokens with digits (numbers, ids, "1080p") are dropped."""
+    boundaries ("slowClap" -> slow clap, "HTTPError" -> http error). Apostrophes inside a word stay ("don't"); a
+    number glued to the end of a word is dropped ("eesh2" -> eesh); tokens that are numbers, ids or hashes ("0042",
+    "1080p", "3f9c2a1b") are dropped."""
     words = []
-    for part in _SPLIT.split(text):
+    for part in _SPLIT.split(text.translate(_APOSTROPHES)):
         for word in _CAMEL.split(part):
-            if word and not any(ch.isdigit() for ch in word):
-                words.append(word.lower())
+            word = _TRAILING_NUMBER.sub("", word.strip("'")).lower()
+            if word and not any(ch.isdigit() for ch in word) and not _HEX.match(word) and not _CONSONANTS.search(
+                    word) and (_VOWEL.search(word) or len(word) <= 4):
+                words.append(word)
     return words
 
 
-def words_from_path(path: str) -> str | None:
+def words_from_path(path: str, known: Callable[[str], bool] | None = None) -> str | None:
     """A caption made of a clip's relative path: the file name's words (extension dropped), then the folder names'
     words, nearest folder first, in parentheses ("reactions/annoyed/eye-roll_2.gif" -> "eye roll (annoyed)").
-    Folders that name storage ("src", "assets", "gifs", ...) and camera words in file names ("IMG", "DSC") add
-    nothing; None when no word is left."""
+
+    Folders that name storage ("src", "assets", "gifs", ...) and camera or download words in file names ("IMG",
+    "DSC", "download", "giphy") add nothing. known(word): whether a folder word is a word at all; folders are
+    often named after a person or a project ("skyzyx/"), which says nothing about a clip, so a folder word it
+    does not know is left out (a file name's words are the owner's own and always kept). None when no word is
+    left (`IMG_0042.gif`, `download (3).gif`, a hash): such a clip gets no name head."""
     pure = PurePosixPath(path)
     stem = [w for w in split_words(pure.name[: -len(pure.suffix)] if pure.suffix else pure.name) if w not in DEVICE_WORDS]
-    folders = [w for part in reversed(pure.parts[:-1]) for w in split_words(part) if w not in STORAGE_WORDS]
+    folders = [w for part in reversed(pure.parts[:-1]) for w in split_words(part)
+               if w not in STORAGE_WORDS and (known is None or known(w))]
     folders = list(dict.fromkeys(w for w in folders if w not in stem))
     if not stem and not folders:
         return None

@@ -59,6 +59,7 @@ class IndexMeta:
     frame_precision: str = DEFAULT_PRECISION  # the frame CNN's ("int8": quantized); rows of different precisions never mix
     reader: str | None = None  # "name@version" of the frame-text reader (`pvse.reading`); None: text not read
     text_layout: dict[str, Any] | None = None  # `text_heads.TextLayout` of sentence-model text heads; None: none
+    matched: list[str] | None = None  # which texts the build matched (`build.matched_sources`); None: before that
 
     @property
     def layout(self):
@@ -111,7 +112,8 @@ class IndexMeta:
         } | ({"hub_scores": self.hub_scores} if self.hub_scores is not None else {}) \
           | ({"frame_precision": self.frame_precision} if self.frame_precision != DEFAULT_PRECISION else {}) \
           | ({"reader": self.reader} if self.reader is not None else {}) \
-          | ({"text_layout": self.text_layout} if self.text_layout is not None else {})
+          | ({"text_layout": self.text_layout} if self.text_layout is not None else {}) \
+          | ({"matched": self.matched} if self.matched is not None else {})
 
     @classmethod
     def from_dict(cls, meta: dict[str, Any]) -> IndexMeta:
@@ -150,7 +152,17 @@ class IndexMeta:
             pvse_version=_field(meta, "pvse_version", str, ""), updated=_field(meta, "updated", str, ""),
             format_version=whole(meta.get("format_version", 0), "format_version", 0, FORMAT_VERSION),
             frame_precision=_precision(meta.get("frame_precision", DEFAULT_PRECISION)),
-            reader=_field(meta, "reader", str, None), text_layout=_checked_layout(meta, per_clip))
+            reader=_field(meta, "reader", str, None), text_layout=_checked_layout(meta, per_clip),
+            matched=_matched(meta))
+
+
+def _matched(meta: dict[str, Any]) -> list[str] | None:
+    """index.json's "matched" (which texts the build matched), each one of `text_heads.SOURCES`, or None."""
+    from .text_heads import SOURCES
+    value = _field(meta, "matched", list, None)
+    if value is not None and (len(value) > len(SOURCES) or any(v not in SOURCES for v in value)):
+        raise ValueError(f"matched must list texts among {', '.join(SOURCES)}, got {value!r:.60}")
+    return None if value is None else [str(v) for v in value]
 
 
 _REQUIRED = object()

@@ -520,7 +520,9 @@ def _bad_embeddings(block: np.ndarray, layout, ratio: float) -> int | None:
         h, e = layout.pvse_dim, layout.sentence_dim
         lengths = np.sqrt(np.sum(block[..., :h] ** 2, axis=-1) + np.sum(block[..., h:h + e] ** 2, axis=-1) / ratio ** 2)
         gates = block[..., h + e + 1:]
-        bad = (np.abs(lengths - 1) > NORM_TOLERANCE) | (np.abs(block[..., h + e]) > 2 + ratio + NORM_TOLERANCE) | \
+        # a text head is of unit length; a GIF head (and its copy standing for a missing text) of the frame weight
+        off_length = (np.abs(lengths - 1) > NORM_TOLERANCE) & (np.abs(lengths - layout.frame_weight) > NORM_TOLERANCE)
+        bad = off_length | (np.abs(block[..., h + e]) > 2 + ratio + NORM_TOLERANCE) | \
             ((gates != 0) & (gates != -CROSS)).any(axis=-1)
     rows = np.flatnonzero(bad.any(axis=-1))
     return int(rows[0]) if rows.size else None

@@ -14,10 +14,15 @@ pair that won still explains it:
   model) over the reference sentences and the gallery, and mu, sigma_pvse the mean and spread of the PVSE ones:
   the scores stay on the GIF heads' cosine scale. A GIF head whose frames sit near every sentence (a hub of the
   domain the frame CNN was not trained on) and a caption that is only generically "reaction-like" stop winning.
-  That is done for GIF heads only in a gallery where words are common (at least WORDY_SHARE of its clips have
-  some): there the frames are typically real footage, far from what the model was trained on. Where words are
-  rare (6 of the 445 emoji show letters: SOS, NEW, COOL, ...), GIF heads score their plain cosine, since on the
-  model's own domain a per-clip correction costs 10-12 points of top-5;
+  That is done for GIF heads only in a gallery whose frames do not find what its own words describe
+  (`agreement.frame_agreement`: frame weight under 1): there the frames are typically real footage, far from what
+  the model was trained on. On the model's own domain (the emoji: their names find them through the frames) GIF
+  heads score their plain cosine, since there a per-clip correction costs 10-12 points of top-5;
+- the GIF heads weigh what the probe says they are worth: a GIF head scores
+  mu + w (s - r) + (1 - w) (floor - mu), with w the gallery's frame weight and floor the lowest text score seen
+  over the reference sentences. At w = 1 (frames that find what the words say) nothing changes; at w = 0 (frames
+  at chance) a GIF head never beats a text head, so the words rank the clips that have them and the frames only
+  order the clips that have none, below them;
 - the two spaces are joined into one: a vector holds [PVSE part | sentence part | 1 | pvse gate | text gate]. A
   query gets its K PVSE heads and one sentence head; a clip its GIF heads and one head per text source. The inner
   product of a pair of the same kind is its calibrated similarity; a PVSE query head with a text head, or the
@@ -35,12 +40,12 @@ import numpy as np
 import torch
 
 from ..similarity import max_over_k2_scores
+from .agreement import FrameAgreement, frame_agreement
 from .hubness import NEIGHBOURS, reference_sentences
 
 SOURCES = ("read text", "name", "caption")  # text-head order: what the clip says, then what it was called
 CROSS = 100.0  # score of a pair of different kinds: below any calibrated similarity
 CHUNK = 4096
-WORDY_SHARE = 0.10  # a gallery where at least this share of clips has words is searched by words and frames alike
 MIN_SCALE, MAX_SCALE = 1e-4, 2.0  # a spread of cosine similarities (a layout's scales) lies in here
 
 
@@ -54,7 +59,9 @@ class TextLayout:
     sentence_dim: int
     pixel_scale: float  # sigma of PVSE similarities (max over K²) of reference sentences with the GIFs
     text_scale: float  # sigma of sentence-model similarities of reference sentences with the clips' words
-    gif_hubs: bool = True  # GIF heads less their own hub score (a wordy gallery), or less the gallery's mean
+    gif_hubs: bool = True  # GIF heads less their own hub score (frames out of the model's domain), or the mean
+    frame_weight: float = 1.0  # w: how much the GIF heads count beside the words (`agreement`); 1 = as trained
+    frame_floor: float = 0.0  # where a GIF head sits at w = 0: under every text score over the reference sentences
 
     @property
     def dim(self) -> int:
@@ -67,10 +74,12 @@ class TextLayout:
     def from_dict(cls, data: dict[str, Any]) -> TextLayout:
         layout = cls(tuple(str(s) for s in data["sources"]), str(data["sentence_model"]), int(data["pvse_dim"]),
                      int(data["sentence_dim"]), float(data["pixel_scale"]), float(data["text_scale"]),
-                     bool(data.get("gif_hubs", True)))
+                     bool(data.get("gif_hubs", True)), float(data.get("frame_weight", 1.0)),
+                     float(data.get("frame_floor", 0.0)))
         if not layout.sources or any(s not in SOURCES for s in layout.sources) or min(
                 layout.pvse_dim, layout.sentence_dim) < 1 or not (
-                MIN_SCALE <= layout.pixel_scale <= MAX_SCALE and MIN_SCALE <= layout.text_scale <= MAX_SCALE):
+                MIN_SCALE <= layout.pixel_scale <= MAX_SCALE and MIN_SCALE <= layout.text_scale <= MAX_SCALE) \
+                or not 0.0 <= layout.frame_weight <= 1.0 or not -2.0 <= layout.frame_floor <= 2.0:
             raise ValueError(f"text layout {data!r} is not one pvse-gif writes")
         return layout
 
@@ -86,13 +95,15 @@ class TextLayout:
         out[-1, h + e + 2] = 1.0
         return out
 
-    def gif_heads(self, gif: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """(M, K, dim) from unit GIF heads (M, K, H) and each clip's offset (M,): its score is its cosine plus that
-        (the gallery's mean less the clip's hub score in a wordy gallery, 0 elsewhere: plain cosine)."""
+    def gif_heads(self, gif: np.ndarray, hubs: np.ndarray, pixel_mean: float) -> np.ndarray:
+        """(M, K, dim) from unit GIF heads (M, K, H) and each clip's hub score (M,): a GIF head scores
+        pixel_mean + w (cos - hub) + (1 - w) (frame_floor - pixel_mean) (module doc; w = 1 and hub = the mean give
+        the plain cosine)."""
         h, e = self.pvse_dim, self.sentence_dim
+        w = self.frame_weight
         out = np.zeros((*gif.shape[:2], self.dim), np.float32)
-        out[..., :h] = gif
-        out[..., h + e] = offsets[:, None]
+        out[..., :h] = gif * w
+        out[..., h + e] = (pixel_mean - w * hubs + (1.0 - w) * (self.frame_floor - pixel_mean))[:, None]
         out[..., h + e + 2] = -CROSS
         return out
 
@@ -165,10 +176,10 @@ def encode_reference(pipeline, sentence_encoder) -> tuple[torch.Tensor, np.ndarr
 
 def joint_embeddings(pipeline, sentence_encoder, gif: np.ndarray, texts: list[dict[str, str]],
                      sources: tuple[str, ...], reference: tuple[torch.Tensor, np.ndarray] | None = None
-                     ) -> tuple[np.ndarray, TextLayout]:
+                     ) -> tuple[np.ndarray, TextLayout, FrameAgreement]:
     """(M, K + S, dim) vectors of the clips' GIF heads (M, K, H) and their texts ({source: text} per clip, for the
-    `sources` asked), calibrated and joined (module doc), with the layout that reads them. reference: the reference
-    sentences already encoded (`encode_reference`)."""
+    `sources` asked), calibrated and joined (module doc), with the layout that reads them and the frame probe that
+    weighed the GIF heads. reference: the reference sentences already encoded (`encode_reference`)."""
     m = gif.shape[0]
     present = np.array([[bool(t.get(s)) for s in sources] for t in texts], dtype=bool).reshape(m, len(sources))
     vectors = np.zeros((m, len(sources), sentence_encoder.dim), np.float32)
@@ -177,14 +188,19 @@ def joint_embeddings(pipeline, sentence_encoder, gif: np.ndarray, texts: list[di
         part = todo[start:start + 256]
         vectors[[i for i, _, _ in part], [j for _, j, _ in part]] = sentence_encoder.encode([t for _, _, t in part])
     ref_pvse, ref_sentence = reference if reference is not None else encode_reference(pipeline, sentence_encoder)
-    wordy = bool(present.any(axis=1).mean() >= WORDY_SHARE)
-    gif_hubs, pixel_mean, pixel_scale = pixel_calibration(ref_pvse, gif, per_clip=wordy)
+    probe = frame_agreement(lambda t: pipeline.encode_text(t).embeddings.float().cpu(), gif,
+                            [{s: t[s] for s in sources if t.get(s)} for t in texts])
+    in_domain = probe.weight >= 1.0
+    gif_hubs, pixel_mean, pixel_scale = pixel_calibration(ref_pvse, gif, per_clip=not in_domain)
     text_hubs, text_scale = text_calibration(ref_sentence, vectors, present)
+    ratio = pixel_scale / text_scale
+    lowest = float((ref_sentence @ vectors[present].T - text_hubs[present]).min()) if present.any() else 0.0
+    floor = float(np.clip(pixel_mean + ratio * lowest - pixel_scale, -2.0, 2.0))
     layout = TextLayout(tuple(sources), sentence_encoder.name, gif.shape[-1], sentence_encoder.dim,
-                        round(pixel_scale, 6), round(text_scale, 6), wordy)
-    joint_gif = layout.gif_heads(np.asarray(gif, np.float32), (pixel_mean - gif_hubs).astype(np.float32))
+                        round(pixel_scale, 6), round(text_scale, 6), not in_domain, probe.weight, round(floor, 6))
+    joint_gif = layout.gif_heads(np.asarray(gif, np.float32), gif_hubs.astype(np.float32), pixel_mean)
     text = layout.text_heads(vectors, text_hubs, present, joint_gif, pixel_mean)
-    return np.concatenate([joint_gif, text], axis=1), layout
+    return np.concatenate([joint_gif, text], axis=1), layout, probe
 
 
 def reference_query_encoder(layout: TextLayout, reference: tuple[torch.Tensor, np.ndarray]):

@@ -36,7 +36,7 @@ def searcher(tmp_path_factory):
     torch.manual_seed(0)
     pipeline = PVSEPipeline(load_checkpoint(save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "weights"),
                                             device="cpu"), "cpu")
-    build_index(gallery, root / "gifs.index", pipeline=pipeline, names_as_captions=True, read_text=False,
+    build_index(gallery, root / "gifs.index", pipeline=pipeline, read_text=False,
                 progress=False)
     return Searcher(read_index(root / "gifs.index"), pipeline)
 

@@ -173,7 +173,7 @@ def test_approximate_kind_is_rebuilt_into_a_new_collection_and_rescored(built, t
 
 
 def test_text_heads_answer_like_the_faiss_index(built, tmp_path):
-    common = {**built["common"], "names_as_captions": True}
+    common = {**built["common"], "names": True}
     build_index(built["gallery"], tmp_path / "named.index", **common)
     location = f"milvus://{tmp_path}/named.db"
     build_index(built["gallery"], location, **common)

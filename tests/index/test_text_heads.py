@@ -43,13 +43,13 @@ def setup(tmp_path_factory):
     weights = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "weights")
     pipeline = PVSEPipeline(load_checkpoint(weights, device="cpu"), "cpu")
     common = dict(pipeline=pipeline, feature_cache=root / "cache", progress=False)
-    build_index(gallery, root / "pixels.index", **common)
-    build_index(gallery, root / "names.index", names_as_captions=True, **common)
+    build_index(gallery, root / "pixels.index", names=False, **common)
+    build_index(gallery, root / "names.index", **common)
     return dict(root=root, gallery=gallery, weights=weights, pipeline=pipeline, common=common,
                 pixels=read_index(root / "pixels.index"), names=read_index(root / "names.index"))
 
 
-def test_pixels_only_is_the_default_for_clips_that_show_no_text(setup):
+def test_pixels_only_with_no_names_for_clips_that_show_no_text(setup):
     index = setup["pixels"]
     assert index.text_heads == 0 and index.gif_heads == 3 and index.embeddings.shape == (5, 3, 32)
     assert all(c.name is None and c.read_text is None for c in index.clips)
@@ -113,7 +113,7 @@ def test_scores_are_calibrated_similarities_and_other_kinds_never_win(setup):
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
 def test_flat_faiss_search_with_text_heads_equals_brute_force(setup, kind):
     """The candidate / re-score path sees the text vectors: exact for flat, exactly re-scored for hnsw."""
-    build_index(setup["gallery"], setup["root"] / f"names-{kind}.index", names_as_captions=True, index_kind=kind,
+    build_index(setup["gallery"], setup["root"] / f"names-{kind}.index", index_kind=kind,
                 **setup["common"])
     index = read_index(setup["root"] / f"names-{kind}.index")
     searcher = Searcher(index, setup["pipeline"], exhaustive_below=0)  # always through faiss
@@ -132,13 +132,13 @@ def test_flat_faiss_search_with_text_heads_equals_brute_force(setup, kind):
     assert (brute.gallery_head >= 3).any()  # some text head wins somewhere: the test is not vacuous
 
 
-def test_a_renamed_file_gets_its_new_name_and_a_pixels_rerun_drops_names(setup, tmp_path):
+def test_a_renamed_file_gets_its_new_name_and_a_no_names_rerun_drops_them(setup, tmp_path):
     gallery = tmp_path / "gifs"
     shutil.copytree(setup["gallery"], gallery)
     out = tmp_path / "g.index"
-    build_index(gallery, out, names_as_captions=True, **setup["common"])
+    build_index(gallery, out, **setup["common"])
     (gallery / "party-time.gif").rename(gallery / "big-celebration.gif")
-    report = build_index(gallery, out, names_as_captions=True, **setup["common"])
+    report = build_index(gallery, out, **setup["common"])
     assert report.reused == 5
     index = read_index(out)
     clip = next(c for c in index.clips if c.path == "big-celebration.gif")
@@ -148,7 +148,8 @@ def test_a_renamed_file_gets_its_new_name_and_a_pixels_rerun_drops_names(setup, 
     layout = index.meta.layout
     np.testing.assert_allclose(index.embeddings[row, 3, 32:32 + 384] * layout.text_scale / layout.pixel_scale, text,
                                atol=1e-5)
-    build_index(gallery, out, **setup["common"])  # without the option: pixels only again, no made-up names
+    report = build_index(gallery, out, names=False, **setup["common"])  # --no-names: pixels only, no made-up names
+    assert any("no longer matches name" in note for note in report.notes)
     index = read_index(out)
     assert index.text_heads == 0 and index.embeddings.shape == (5, 3, 32) and all(c.name is None for c in index.clips)
 
@@ -163,11 +164,11 @@ def test_captions_file_words_become_text_heads_on_request(setup, tmp_path):
     assert top.path == "IMG_0001.gif" and top.matched_by == "its caption"
 
 
-def test_cli_names_as_captions_and_json_says_what_matched(setup, tmp_path, capsys):
+def test_cli_names_by_default_and_json_says_what_matched(setup, tmp_path, capsys):
     out = tmp_path / "cli.index"
     with contextlib.redirect_stderr(io.StringIO()):
         assert main(["index", str(setup["gallery"]), "--out", str(out), "--weights", str(setup["weights"]),
-                     "--device", "cpu", "--quiet", "--names-as-captions"]) == 0
+                     "--device", "cpu", "--quiet"]) == 0
         capsys.readouterr()
         assert main(["search", "slow clap", "--index", str(out), "--json", "--top-k", "2", "--device", "cpu"]) == 0
     rows = json.loads(capsys.readouterr().out)
