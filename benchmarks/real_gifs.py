@@ -13,9 +13,9 @@ benchmarks/real_gifs_README.md for how to fetch them). Only labelled GIFs are ra
 
 Hubness: the largest share of all top-5 lists (category + situation queries) that one GIF appears in.
 
-Tracks: `pixels` (frames only, `pvse index --no-read-text`), `read` (the default index: frames and the text read
-in them, no file names), `names` (frames, read text and the GIFs' file and folder names as text heads, `pvse index
---names-as-captions`), and baselines that use text alone, no pixels and no PVSE: `read-minilm` (cosine of the
+Tracks: `pixels` (frames only, `pvse index --no-read-text --no-names`), `read` (frames and the text read in them,
+no file names: `pvse index --no-names`), `names` (the default index: frames, read text and the GIFs' file and folder
+names as text heads, `pvse index`), and baselines that use text alone, no pixels and no PVSE: `read-minilm` (cosine of the
 all-MiniLM-L6-v2 sentence embeddings of query and read text; GIFs without text last), `names-lexical` (query words
 found in the name, a plain text match), `names-minilm` (MiniLM cosine of query and name) and `names-read-minilm`
 (the better of the two MiniLM cosines, name or read text).
@@ -244,11 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, required=True, help="labels.tsv (set, path, categories, query, ...)")
     parser.add_argument("--weights", default=None, help="checkpoint to index with (default: the bundled model)")
     parser.add_argument("--index", type=Path, default=None,
-                        help="a frames-only index of GIF_DIR (--no-read-text; skips building it)")
+                        help="a frames-only index of GIF_DIR (--no-read-text --no-names; skips building it)")
     parser.add_argument("--read-index", type=Path, default=None,
-                        help="an index of GIF_DIR built with the defaults, reading text (skips building it)")
+                        help="an index of GIF_DIR built with --no-names, reading text (skips building it)")
     parser.add_argument("--names-index", type=Path, default=None,
-                        help="an index of GIF_DIR built with --names-as-captions (skips building it)")
+                        help="an index of GIF_DIR built with the defaults, names on (skips building it)")
     parser.add_argument("--tracks", default=",".join(TRACKS), help="comma-separated: " + ", ".join(TRACKS))
     parser.add_argument("--out", type=Path, default=None, help="keep the indexes built here (default: a temporary folder)")
     parser.add_argument("--feature-cache", default=None, help="frame feature cache (reruns skip the CNN)")

@@ -141,13 +141,14 @@ def words_from_path(path: str, known: Callable[[str], bool] | None = None) -> st
     "DSC", "download", "giphy") add nothing. known(word): whether a folder word is a word at all; folders are
     often named after a person or a project ("skyzyx/"), which says nothing about a clip, so a folder word it
     does not know is left out (a file name's words are the owner's own and always kept). None when no word is
-    left (`IMG_0042.gif`, `download (3).gif`, a hash): such a clip gets no name head."""
+    left, or only single letters (`IMG_0042.gif`, `download (3).gif`, a hash, `a.gif`): such a clip gets no name
+    head."""
     pure = PurePosixPath(path)
     stem = [w for w in split_words(pure.name[: -len(pure.suffix)] if pure.suffix else pure.name) if w not in DEVICE_WORDS]
     folders = [w for part in reversed(pure.parts[:-1]) for w in split_words(part)
                if w not in STORAGE_WORDS and (known is None or known(w))]
     folders = list(dict.fromkeys(w for w in folders if w not in stem))
-    if not stem and not folders:
+    if not any(len(w) > 1 for w in stem + folders):  # "a.gif", "x_1.gif": letters, not words
         return None
     if not stem:
         return " ".join(folders)

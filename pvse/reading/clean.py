@@ -3,8 +3,10 @@
 Pure functions, no model: what real reaction GIFs showed the recogniser does wrong is undone here.
 - Spaces are often lost ("Ain'tnobodygottimeforthat", "Idon'tknowwhatIexpected."): words that are not English words
   are split into the most likely words (`wordninja`, a unigram model of English Wikipedia shipped in its wheel).
-- Watermarks, web addresses and channel logos ("MAKE GIFS AT GIFSOUP.COM", "4GIFs.com", "[adult swim]", "FOX")
-  say nothing about the reaction: such lines are dropped.
+- Watermarks, web addresses and channel logos ("MAKE GIFS AT GIFSOUP.COM", "4GIFs.com", "[adult swim]", "FOX",
+  "YEET GIFS") say nothing about the reaction: such lines are dropped, and so is a small line cut by the frame's
+  edge (a corner watermark such as a blog's name, "calvin and") and a short fragment that ends on a word that
+  cannot end a sentence ("calvin and", "one of the"): it is part of something the frame does not show.
 - Stray glyphs (a lone "M", "30", a CJK character read into a face, crying eyes read as "T-T"): characters outside
   the Latin script are removed, and lines without two letters in a row or with a low recogniser score are dropped.
 - A caption shown for several frames is read several times with small differences: near-equal lines are merged,
@@ -31,7 +33,13 @@ COMMON_WORDS = 20_000  # a split of a run-together word may only use words of th
 # Watermark words: sites that make or host GIFs, and channel logos. Compared on lower-case letters and digits,
 # a line holding one of them (as a whole word, or as the whole line for the logos) is dropped.
 WATERMARK_WORDS = frozenset("""gifsoup giphy gifbin makeagif imgur tumblr reddit 4gifs awesomegifs auesomegifs
-reactiongifs gifsforum gifrific tenor gfycat imgflip memegenerator youtube tiktok instagram twitter""".split())
+reactiongifs gifsforum gifrific tenor gfycat imgflip memegenerator youtube tiktok instagram twitter gif gifs
+gifak""".split())
+# Words a caption does not end on: a short line ending on one was cut off (by the frame, or by the detector).
+DANGLING_WORDS = frozenset("""and or but nor of the a an to for with from at by in on into onto as than""".split())
+FRAGMENT_WORDS = 3  # a line of at most this many words that ends on a dangling word is a fragment
+EDGE_PX = 3  # a box this close to the frame's border touches it
+EDGE_HEIGHT = 0.06  # ... and a line at most this share of the frame's height is a watermark in its corner
 CHANNEL_LOGOS = frozenset("""fox amc hbo nbc cbs abc bbc mtv tbs tnt cnn espn pbs cw vh1 bravo syfy adultswim
 comedycentral nickelodeon disney netflix hulu fx e com net org www""".split())
 _URL = re.compile(r"(https?://|www\.|\b[\w-]+\.(com|net|org|tv|co|io|me|ly|gif|us|uk)\b)", re.IGNORECASE)
@@ -114,15 +122,30 @@ def _rank_cost(model) -> float:
 
 
 def clean_line(text: str, score: float = 1.0) -> str | None:
-    """One recognised line as words, or None when it is noise or a watermark."""
+    """One recognised line as words, or None when it is noise, a watermark or a fragment."""
     if score < MIN_SCORE:
         return None
     text = latin_only(text)
     if sum(ch.isalpha() for ch in text) <= SHORT_LETTERS and score < SHORT_SCORE:
         return None
-    if not _LETTER_RUN.search(text) or is_watermark(text):
+    if not _LETTER_RUN.search(text) or is_watermark(text) or is_fragment(text):
         return None
     return " ".join(segment_word(token) for token in text.split())
+
+
+def is_fragment(text: str) -> bool:
+    """A short line that ends on a word no caption ends on ("calvin and"): the rest of it is not in the frame."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return 1 < len(words) <= FRAGMENT_WORDS and words[-1] in DANGLING_WORDS and not text.rstrip().endswith(
+        ("?", "!", "."))
+
+
+def at_frame_edge(box: tuple[int, int, int, int], frame_size: tuple[int, int]) -> bool:
+    """A small line touching the frame's border: a corner watermark, not a caption (`frame_size` is (width, height))."""
+    width, height = frame_size
+    x0, y0, x1, y1 = box
+    touches = x0 <= EDGE_PX or y0 <= EDGE_PX or x1 >= width - EDGE_PX or y1 >= height - EDGE_PX
+    return touches and (y1 - y0) <= EDGE_HEIGHT * height
 
 
 def _letters(text: str) -> str:
@@ -149,10 +172,15 @@ def merge_lines(lines: Iterable[TextLine]) -> tuple[TextLine, ...]:
     return tuple(kept)
 
 
-def clean_lines(raw: Iterable[TextLine]) -> tuple[TextLine, ...]:
-    """`clean_line` on every recognised line, then `merge_lines`."""
+def clean_lines(raw: Iterable[TextLine], frame_sizes: dict[int, tuple[int, int]] | None = None
+                ) -> tuple[TextLine, ...]:
+    """`clean_line` on every recognised line, then `merge_lines`; frame_sizes (frame -> (width, height)) also
+    drops the small lines at a frame's edge (`at_frame_edge`)."""
     cleaned = []
     for line in raw:
+        size = (frame_sizes or {}).get(line.frame)
+        if size is not None and at_frame_edge(line.box, size):
+            continue
         text = clean_line(line.text, line.score)
         if text:
             cleaned.append(TextLine(text, line.frame, line.box, line.score))

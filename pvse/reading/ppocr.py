@@ -109,5 +109,5 @@ def _match(thumb: np.ndarray, seen: list) -> tuple[str, float] | None:
 
 
 SPEC = register_frame_text_reader(FrameTextReaderSpec(
-    name="ppocr-v4", version="2", build=PPOCRReader, frames=4,
+    name="ppocr-v4", version="3", build=PPOCRReader, frames=4,
     about="PP-OCRv4 detection + recognition (rapidocr-onnxruntime 1.4, ONNX in the wheel), detection at 320 px"))

@@ -40,7 +40,8 @@ def read_clip_text(path: str | Path, spec: FrameTextReaderSpec, reader: FrameTex
         scales[int(index)] = frame.shape[1] / small.shape[1]
     raw = reader.read_frames(frames, indices)
     raw = [replace(line, box=tuple(round(v * scales[line.frame]) for v in line.box)) for line in raw]
-    return ReadText(spec.ref, clean_lines(raw))
+    sizes = {int(index): (frame.shape[1], frame.shape[0]) for frame, index in zip(clip.frames, clip.indices)}
+    return ReadText(spec.ref, clean_lines(raw, sizes))
 
 
 def iter_read_text(paths: Iterable[str | Path], spec: FrameTextReaderSpec, reader: FrameTextReader,

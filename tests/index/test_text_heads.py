@@ -53,7 +53,7 @@ def test_pixels_only_with_no_names_for_clips_that_show_no_text(setup):
     index = setup["pixels"]
     assert index.text_heads == 0 and index.gif_heads == 3 and index.embeddings.shape == (5, 3, 32)
     assert all(c.name is None and c.read_text is None for c in index.clips)
-    assert index.meta.reader == "ppocr-v4@2" and index.meta.layout is None
+    assert index.meta.reader == "ppocr-v4@3" and index.meta.layout is None
 
 
 def test_names_become_captions_and_text_heads_follow_the_gif_heads(setup):

@@ -26,7 +26,7 @@ def test_a_subtitle_is_read_with_its_frame_and_box(reader, tmp_path):
     line = read.lines[0]
     x0, y0, x1, y1 = line.box
     assert 0 <= x0 < x1 <= WIDTH and 150 <= y0 < y1 <= HEIGHT and line.frame in range(8)
-    assert read.reader == reader[0].ref == "ppocr-v4@2"
+    assert read.reader == reader[0].ref == "ppocr-v4@3"
 
 
 def test_captions_that_change_are_both_caught_in_order(reader, tmp_path):
@@ -70,6 +70,25 @@ def test_words_that_lost_their_spaces_are_split(raw, clean):
                                    "www.example.org", "M", "30", "双", "中", "T-T"])
 def test_watermarks_logos_and_stray_glyphs_are_dropped(noise):
     assert clean_line(noise) is None
+
+
+@pytest.mark.parametrize("junk", ["PUPPY GIFS", "gifs", "tacos and", "one of the", "me and"])
+def test_gif_channel_marks_and_cut_off_fragments_are_dropped(junk):
+    assert clean_line(junk) is None
+
+
+@pytest.mark.parametrize("caption", ["me and you", "Not really, but okay.", "Who did this?", "and", "so it begins"])
+def test_short_captions_that_end_well_are_kept(caption):
+    assert clean_line(caption) == caption
+
+
+def test_a_small_line_at_the_frame_edge_is_a_watermark_but_a_subtitle_is_not():
+    corner = TextLine("bobs blog", 1, (2, 400, 67, 420), 0.99)  # 20 px high, touching the left edge of 480 x 420
+    subtitle = TextLine("I am not crying", 1, (60, 360, 420, 400), 0.99)  # near the bottom, not touching it
+    sign = TextLine("Open late", 1, (150, 100, 330, 160), 0.99)
+    kept = clean_lines([corner, subtitle, sign], {1: (480, 420)})
+    assert [line.text for line in kept] == ["Open late", "I am not crying"]
+    assert [line.text for line in clean_lines([corner])] == ["bobs blog"]  # without the frame's size: kept
 
 
 def test_low_confidence_lines_are_dropped():
@@ -118,7 +137,7 @@ def test_a_gif_is_found_by_what_it_says_and_the_hit_says_so(tmp_path):
     shutil.copy(bundled / "005-laughing.gif", gallery / "c.gif")
     build_index(gallery, tmp_path / "g.index", progress=False)
     index = read_index(tmp_path / "g.index")
-    assert index.meta.reader == "ppocr-v4@2" and index.meta.layout.sources == ("read text",)
+    assert index.meta.reader == "ppocr-v4@3" and index.meta.layout.sources == ("read text",)
     assert [c.read_text is not None for c in index.clips] == [True, True, False]
     searcher = Searcher(index, searcher_pipeline())
     result = searcher.search("my reaction when someone breaks my concentration", top_k=3, per_head_k=1)
