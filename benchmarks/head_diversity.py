@@ -208,6 +208,9 @@ def closest_to_mean(results: list[dict], summary: dict, keys: tuple[str, ...] = 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", action="append", help="checkpoint(s) (default: the bundled model)")
+    parser.add_argument("--baseline", action="append", default=[],
+                        help="checkpoint(s) measured in the same run for comparison, left out of the mean (e.g. the "
+                             "shipped model beside a new recipe's seeds)")
     parser.add_argument("--feature-cache", default=None)
     parser.add_argument("--heldout-data", default=f"emoji:{SHARED_EMOJI}",
                         help="data spec whose test split is held out (default: the shared Noto emoji folder, the "
@@ -222,11 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     except PVSEError as exc:
         parser.error(f"held-out data: {exc} (pass --heldout-data emoji:DIR, or --no-heldout)")
     results = []
-    for weights in args.weights or [str(default_weights())]:
+    for weights in [*args.baseline, *(args.weights or [str(default_weights())])]:
         result = {"weights": weights, **measure(PVSEPipeline.from_pretrained(weights, device="cpu"),
                                                 feature_cache=args.feature_cache, heldout=heldout)}
-        results.append(result)
-        print(json.dumps(result) if args.json else f"{weights}: {describe(result)}", flush=True)
+        if weights in args.baseline:
+            result["baseline"] = True
+        else:
+            results.append(result)
+        print(json.dumps(result) if args.json else f"{weights}{' (baseline)' * ('baseline' in result)}: "
+              f"{describe(result)}", flush=True)
     if len(results) > 1:
         summary = summarise(results)
         if args.json:
