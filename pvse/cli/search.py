@@ -86,7 +86,7 @@ def readings_lines(result) -> list[str]:
         lines.append(f"Reading {whole} is your words as a whole: the sentence model read “{result.sentence_query}” "
                      "against each GIF's own words.")
     for h in result.hits:
-        if h.found_by:
+        if h.found_by and not (result.per_head and h is result.hits[0]):  # the summary says it for the first
             lines.append(f"{h.display_name} comes first because {found_by_phrase(h.found_by)}.")
     for head in result.per_head:
         best = ", ".join(f"{h.display_name} ({h.score:.3f}" + (f", {cut(h.matched_by, 30)})" if head.sentence else ")")
