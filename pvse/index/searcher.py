@@ -2,7 +2,7 @@
 
     searcher = Searcher.load()                      # bundled gallery and weights, loaded once
     result = searcher.search("my reaction when ...", top_k=10)
-    for hit in result.hits: print(hit.rank, hit.score, hit.path, hit.query_head, hit.clip_head)
+    for hit in result.hits: print(hit.rank, hit.score, hit.path, hit.reading, hit.matched_by)
     result.word_attention, result.tokens            # the query's per-head attention over its words (K x L)
 
 Scores are s(q, c) = max_{i,j} <q_i, c_j> over the query's and the clip's K embeddings (paper eq. 6), and
