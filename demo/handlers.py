@@ -25,7 +25,7 @@ import spaces
 from PIL import Image
 
 from pvse.errors import PVSEError, QueryError
-from pvse.index.readings import heads_summary
+from pvse.index.readings import WHOLE, cut, found_by_phrase, heads_summary, opener_note, reading_label
 from pvse.index.trust import read_gallery_text
 from pvse.limits import MAX_TOP_K
 
@@ -76,6 +76,7 @@ class Explanation:
     link: str = ""  # the app's link to the original file
     numbers: str = ""  # the score, head pair and attention in numbers (Markdown), for the details
     text_frame: Image.Image | None = None  # the frame its words were read in, each line boxed (`read_text`)
+    frames_caption: str = ""  # what the frame strip shows, naming the marked row only when one is drawn
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -120,19 +121,22 @@ def shorten(text: str, max_chars: int = 60) -> str:
     return text[: cut if cut > max_chars // 2 else max_chars].rstrip() + "…"
 
 
-def head_label(head) -> str:
-    """'Reading 2: mostly "laughing", then "stop"': one of the query's readings (a query head) by the two words it
-    weighs most (readings often share their strongest word; the second tells them apart)."""
-    words = [f"“{w}”" for w in head.words[:2]]
-    if not words:
-        return f"Reading {head.head + 1}"
-    return f"Reading {head.head + 1}: mostly {words[0]}" + (f", then {words[1]}" if len(words) > 1 else "")
+head_label = reading_label  # 'Reading 2: mostly “laughing”, then “stop”' (`pvse.index.readings.reading_label`)
 
 
 def heads_note(result) -> str:
-    """One line on the query's readings (its heads, each alone): that they agree on the best GIF, or what each reads
-    and finds when they do not (`pvse.index.readings.heads_summary`)."""
-    return heads_summary(getattr(result, "per_head", None) or [])
+    """One line on the query's readings (each alone): that they agree on the best GIF, or what each reads and finds
+    when they do not, and why the first result is first (`pvse.index.readings.heads_summary`)."""
+    return heads_summary(getattr(result, "per_head", None) or [], getattr(result, "hits", None) or [])
+
+
+def frames_caption(matched_gif_head: int | None, matched_by: str) -> str:
+    """The caption of the frame strip: the outlined red row is named only when a GIF head matched (and is drawn)."""
+    head = ("The frames the model looked at. Under each frame, one bar per GIF head (h1, h2, …; a way of looking at "
+            "the GIF): darker = weighed more")
+    if matched_gif_head is not None:
+        return f"{head}; the row outlined in red, h{matched_gif_head + 1}\\*, is the GIF head that matched."
+    return f"{head}. No GIF head matched: this GIF was found by {escape_markdown(cut(matched_by, 80))}."
 
 
 def pair_note(similarities: np.ndarray, best: tuple[int, int], gif_heads: int | None = None, decimals: int = 3) -> str:
@@ -168,12 +172,13 @@ def pair_note(similarities: np.ndarray, best: tuple[int, int], gif_heads: int | 
 
 
 def plain_summary(words: list[str], word_weights: np.ndarray, frame_weights: np.ndarray | None, matched_by: str,
-                  found_by: list[tuple[str, str]]) -> str:
+                  found_by: list[tuple[str, str]], whole: bool = False) -> str:
     """One plain sentence on a match: 'Matched mostly on “laughing”; frames 2 and 5 weigh most.'
 
     words / word_weights: the query's words and the matching query head's attention over them; frame_weights: the
     matching GIF head's attention over the sampled frames (None when a text head matched); found_by: the (word,
-    where) pairs of its own text that put the clip first."""
+    where) pairs of its own text that put the clip first; whole: the sentence reading matched (the query as a whole
+    against the clip's words, `matched_by` saying which)."""
     weights = np.nan_to_num(np.asarray(word_weights, dtype=np.float64))
     order = [i for i in np.argsort(-weights, kind="stable") if i < len(words) and any(c.isalnum() for c in words[i])]
     top = [words[i] for i in order[:2] if weights[i] >= 0.5 * weights[order[0]]] if order else []
@@ -183,14 +188,35 @@ def plain_summary(words: list[str], word_weights: np.ndarray, frame_weights: np.
         word, where = found_by[0]
         parts.append(f"Shown first because its {where} has “{escape_markdown(word)}”, a word the model does not know")
     how = f"matched mostly on {quoted}" if quoted else "matched"
-    if matched_by.startswith("the GIF says"):
-        parts.append(f"{escape_markdown(matched_by[0].upper() + matched_by[1:])}, close in meaning to your words")
+    if whole:
+        parts.append(f"matched by {escape_markdown(cut(matched_by, 120))}, close in meaning to {WHOLE}")
     elif not matched_by.startswith("GIF head"):
         parts.append(f"{how}, through {escape_markdown(matched_by)} rather than its frames")
     else:
         parts.append(how + _frames_phrase(frame_weights))
     sentence = "; ".join(parts) + "."
     return sentence[0].upper() + sentence[1:]
+
+
+def match_numbers(hit, shape: tuple[int, ...], whole: bool, sentence_query: str | None, query: str) -> str:
+    """The Details' first sentence (Markdown): the score and what was compared, by the numbers every surface uses
+    (reading r, "GIF head j" or the clip's text). shape: the (readings, clip heads) map of `hit.head_similarities`."""
+    reading, matched = int(hit.query_head) + 1, str(getattr(hit, "matched_by", ""))
+    score = f"Score **{hit.score:.3f}**"
+    pairs = f"the best of the pairs in the {shape[0]}×{shape[1]} map" if len(shape) == 2 else "the best pair"
+    if whole:
+        text = getattr(hit, "matched_text", None) or ""
+        source = str(getattr(hit, "matched_source", None) or "text")
+        said = "the words it shows" if source == "read text" else f"its {source}"
+        return (f"{score}: reading **{reading}** ({WHOLE}) against **{escape_markdown(said)}**, {pairs}. The sentence "
+                f"model read your words as “{escape_markdown(sentence_query or '')}”{escape_markdown(opener_note(query))} "
+                f"and {escape_markdown(said)} as “{escape_markdown(cut(text, 300))}”; their similarity, put on the GIF "
+                "heads' scale, is the score.")
+    if not matched.startswith("GIF head"):
+        return (f"{score}: reading **{reading}** with **{escape_markdown(cut(matched, 120))}** (its words, not its "
+                f"frames), {pairs}.")
+    return (f"{score}: the cosine similarity of reading **{reading}** with **{escape_markdown(matched)}**, {pairs}. "
+            "Stronger bars and highlights = more attention; each head is rescaled to its own maximum.")
 
 
 def _frames_phrase(frame_weights: np.ndarray | None) -> str:
@@ -300,6 +326,11 @@ class DemoHandlers:
     @property
     def num_heads(self) -> int:
         return self.searcher.meta.heads
+
+    @property
+    def num_readings(self) -> int:
+        """How many readings a query has: its K heads, and the sentence head in an index with text heads."""
+        return self.num_heads + (getattr(self.searcher, "layout", None) is not None)
 
     def ready_message(self) -> str:
         device = str(self.searcher.device)
@@ -416,43 +447,53 @@ class DemoHandlers:
             shown, shown_att = words_of_query, np.asarray(result.words_attention, dtype=np.float64)
         else:
             shown, shown_att = tokens, word_att
+        gif_match = g_head < len(frame_att)  # a GIF head matched (else one of the clip's texts)
         frames_img = compact = None
         frame_note = ""
         if frame_att.shape[0]:
             try:
                 frames = self.sampled_frames(hit.row)
-                marked = g_head if g_head < len(frame_att) else None
+                marked = g_head if gif_match else None
                 frames_img = drawing.frame_strip(frames, frame_att, matched_head=marked)
                 compact = drawing.frame_strip(frames, frame_att, matched_head=marked, columns=4)
             except PVSEError as exc:
                 frame_note = f" (frames unavailable: {escape_markdown(str(exc))})"
+        sentence_reading = getattr(result, "sentence_reading", None)
+        sentence_query = getattr(result, "sentence_query", None)
+        whole = sentence_reading is not None and q_head + 1 == sentence_reading
         words, labels = [], []
         if shown_att.ndim == 2 and shown_att.shape[0] and shown_att.shape[1] == len(shown):
             words = drawing.token_weights(shown, shown_att)
-            labels = [f"Reading {k + 1}" + (" ★ matched" if k == q_head else "") for k in range(len(words))]
+            labels = [f"Reading {k + 1}" for k in range(len(words))]
+        if sentence_reading is not None and sentence_query is not None:
+            words.append([(sentence_query, None)])
+            labels.append(f"Reading {sentence_reading}: {WHOLE}, as the sentence model reads it"
+                          f"{opener_note(result.query)}")
+        labels = [label + (" ★ matched" if k == q_head else "") for k, label in enumerate(labels)]
         gif_heads = len(frame_att) if frame_att.ndim == 2 and frame_att.shape[0] else None
         heatmap = (drawing.similarity_heatmap(sims, best=(q_head, g_head), gif_heads=gif_heads)
                    if sims.size else None)
         frames_note = frame_attention_note(frame_att) if frame_att.ndim == 2 else ""
         matched = getattr(hit, "matched_by", f"GIF head {g_head + 1}")
+        found_by = list(getattr(hit, "found_by", []) or [])
         head_words = shown_att[q_head] if shown_att.ndim == 2 and q_head < shown_att.shape[0] else np.zeros(0)
-        summary = plain_summary(shown, head_words, frame_att[g_head] if g_head < len(frame_att) else None,
-                                matched, list(getattr(hit, "found_by", []) or [])) + frame_note
-        numbers = (f"Score **{hit.score:.3f}**: the cosine similarity of the best of the {sims.shape[0]}×{sims.shape[1]} "
-                   f"head pairs, query head **{q_head + 1}** × **{escape_markdown(matched)}**"
-                   + (" (its words, not its frames)" if not matched.startswith("GIF head") else "") + ". "
-                   "Stronger bars and highlights = more attention; each head is rescaled to its own maximum.")
+        summary = plain_summary(shown, head_words, frame_att[g_head] if gif_match else None,
+                                matched, found_by, whole=whole) + frame_note
+        numbers = match_numbers(hit, sims.shape, whole, sentence_query, result.query)
         ties = pair_note(sims, (q_head, g_head), gif_heads) if sims.size else ""
         unknown = [w for w, k in zip(words_of_query, getattr(result, "words_known", []) or []) if not k]
         vocabulary = getattr(getattr(self.searcher, "pipeline", None), "config", None)
         if unknown and vocabulary is not None:
             numbers += (f" Not in the model's vocabulary ({escape_markdown(str(vocabulary.word_features))}): "
                         + ", ".join(f"“{escape_markdown(w)}”" for w in dict.fromkeys(unknown)) + ".")
+        if found_by:
+            numbers += f" Shown first because {escape_markdown(found_by_phrase(found_by))}."
         name = caption_for(hit)
         payload = {
             "rank": int(hit.rank), "name": name, "file": str(hit.path), "score": float(hit.score),
-            "query_head": q_head, "gif_head": g_head, "matched_by": matched,
-            "found_by": [w for w, _ in getattr(hit, "found_by", []) or []], "link": self.link(hit),
+            "reading": q_head + 1, "clip_head": g_head + 1, "matched_by": matched,
+            "matched_text": getattr(hit, "matched_text", None),
+            "found_by": [w for w, _ in found_by], "link": self.link(hit),
             "frame_indices": [int(i) for i in hit.frame_indices],
             "frame_attention": frame_att.round(5).tolist(),
             "tokens": tokens,
@@ -462,13 +503,16 @@ class DemoHandlers:
             "head_similarities": [[None if np.isnan(v) else v for v in row] for row in sims.round(5).tolist()],
             "frames_note": frames_note,
         }
+        if whole:
+            payload["sentence_query"] = sentence_query
         read = getattr(hit, "read_text", None)
         if read is not None and read.lines:
             payload["read_text"] = [line.to_dict() for line in read.lines]
         return Explanation(summary, frames_img, words, labels, heatmap, payload, ok=True, frames_compact=compact,
                            frames_note=frames_note, title=name, path=str(hit.path), link=payload["link"],
                            numbers=" ".join(x for x in (numbers, ties, frames_note) if x),
-                           text_frame=self._text_frame(hit))
+                           text_frame=self._text_frame(hit),
+                           frames_caption=frames_caption(g_head if gif_match else None, matched))
 
     def _text_frame(self, hit) -> Image.Image | None:
         """The frame the clip's words were read in, each read line boxed (None: no text, or not decodable)."""

@@ -20,8 +20,6 @@ INTRO = """# pvse-gif
 Find the reaction GIF for what you would say: type a sentence, then click a GIF to see why it matched.
 <small>How it works: [PVSE](https://arxiv.org/abs/1906.04402) (CVPR 2019) reads your words and each GIF's frames
 in several ways at once and keeps the best match.</small>"""
-FRAMES_CAPTION = ("The frames the model looked at. Under each frame, one bar per way of looking at the GIF: "
-                  "darker = weighed more; the red row is the one that matched.")
 CSS = """
 .gradio-container { max-width: 1100px !important; margin: auto; }
 #status { min-height: 1.6em; }
@@ -134,8 +132,8 @@ class SearchBar:
 class ExplainPanel:
     """Why one GIF matched: plain words and the frames first, the numbers in a closed "Details"."""
 
-    def __init__(self, num_heads: int) -> None:
-        self.num_heads = num_heads
+    def __init__(self, num_readings: int) -> None:
+        self.num_readings = num_readings
         with gr.Column(visible=False, elem_id="explain") as self.box:
             self.head = gr.HTML(elem_id="explain-head", js_on_load=COPY_LINK_JS)
             self.summary = gr.Markdown(elem_id="explain-summary")
@@ -143,7 +141,7 @@ class ExplainPanel:
                                    buttons=[], container=False)
             self.frames_compact = gr.Image(show_label=False, type="pil", format="png", interactive=False,
                                            elem_id="frames-compact", buttons=[], container=False)
-            gr.Markdown(FRAMES_CAPTION, elem_classes=["caption"])
+            self.frames_caption = gr.Markdown(elem_classes=["caption"], elem_id="frames-caption")
             self.text_frame = gr.Image(show_label=False, type="pil", format="png", interactive=False,
                                        elem_id="text-frame", buttons=[], container=False, visible=False)
             with gr.Accordion("Details: the scores, the words each reading weighs, and all the pairs", open=False,
@@ -155,36 +153,38 @@ class ExplainPanel:
                                     elem_classes=["caption"])
                         self.words = [gr.HighlightedText(label=f"Reading {k + 1}", interactive=False,
                                                          show_legend=False, elem_id=f"words-{k + 1}",
-                                                         elem_classes=["words"]) for k in range(num_heads)]
+                                                         elem_classes=["words"]) for k in range(num_readings)]
                     with gr.Column(scale=2, min_width=200):
-                        gr.Markdown("**Pairs**: cosine similarity of each query head (q) with each GIF head (g); "
-                                    "the score is the highest, outlined.", elem_classes=["caption"])
+                        gr.Markdown("**Pairs**: the similarity of each reading (q1 = reading 1, …) with each GIF "
+                                    "head (g) and each of the GIF's texts (t); the score is the highest, outlined.",
+                                    elem_classes=["caption"])
                         self.heatmap = gr.Image(show_label=False, type="pil", format="png", interactive=False,
                                                 elem_id="heatmap", buttons=[], container=False)
                 with gr.Accordion("All the numbers (JSON)", open=False, elem_id="payload-box"):
                     self.payload = gr.JSON(show_label=False, elem_id="payload")
-        self.outputs = [self.box, self.head, self.summary, self.frames, self.frames_compact, self.text_frame,
-                        self.numbers, *self.words, self.heatmap, self.payload]
+        self.outputs = [self.box, self.head, self.summary, self.frames, self.frames_compact, self.frames_caption,
+                        self.text_frame, self.numbers, *self.words, self.heatmap, self.payload]
 
     def render(self, explanation: Explanation) -> list[Any]:
         words = [gr.HighlightedText(value=explanation.words[k], label=explanation.word_labels[k], visible=True)
                  if k < len(explanation.words) else gr.HighlightedText(value=None, visible=False)
-                 for k in range(self.num_heads)]
+                 for k in range(self.num_readings)]
         head = actions_html(explanation.title, explanation.path, explanation.link) if explanation.ok else ""
         text_frame = gr.Image(value=explanation.text_frame, visible=explanation.text_frame is not None)
         return [gr.Column(visible=True), head, explanation.summary, explanation.frames, explanation.frames_compact,
-                text_frame, explanation.numbers, *words, explanation.heatmap, explanation.payload or None]
+                explanation.frames_caption, text_frame, explanation.numbers, *words, explanation.heatmap,
+                explanation.payload or None]
 
 
 class HeadsPanel:
-    """Each reading of the query (a query head) alone, with its own best GIFs: one line when all agree."""
+    """Each reading of the query alone, with its own best GIFs: one line when all agree."""
 
-    def __init__(self, num_heads: int) -> None:
-        self.num_heads = num_heads
+    def __init__(self, num_readings: int) -> None:
+        self.num_readings = num_readings
         with gr.Column(visible=False, elem_id="per-head") as self.box:
             with gr.Accordion("Readings", open=False, elem_id="heads-note") as self.accordion:
                 self.labels, self.rows = [], []
-                for k in range(num_heads):
+                for k in range(num_readings):
                     self.labels.append(gr.Markdown(elem_classes=["head-label"], elem_id=f"head-label-{k + 1}"))
                     self.rows.append(gr.Gallery(show_label=False, columns=4, height="auto", object_fit="contain",
                                                 allow_preview=False, elem_id=f"head-{k + 1}", elem_classes=["head-row"],
@@ -195,12 +195,12 @@ class HeadsPanel:
                served: ServedFiles) -> list[Any]:
         """Updates for `outputs`: the note as the one line, open with the rows when the readings disagree; each GIF
         as a cached copy of its checked file in `served`."""
-        agree = not note or note.startswith("All")
+        agree = "different best GIFs" not in note
         labels = [gr.Markdown(rows[k][0], visible=True) if k < len(rows) else gr.Markdown("", visible=False)
-                  for k in range(self.num_heads)]
+                  for k in range(self.num_readings)]
         galleries = [gr.Gallery(value=[(cached_copy(served, path, cache), caption) for path, caption in rows[k][1]],
                                 visible=True) if k < len(rows) else gr.Gallery(value=None, visible=False)
-                     for k in range(self.num_heads)]
+                     for k in range(self.num_readings)]
         return [gr.Column(visible=bool(rows)), gr.Accordion(label=note or "Readings", open=not agree),
                 *labels, *galleries]
 

@@ -2,13 +2,15 @@
 
     searcher = Searcher.load()                      # bundled gallery and weights, loaded once
     result = searcher.search("my reaction when ...", top_k=10)
-    for hit in result.hits: print(hit.rank, hit.score, hit.path, hit.query_head, hit.clip_head)
+    for hit in result.hits: print(hit.rank, hit.score, hit.path, hit.reading, hit.matched_by)
     result.word_attention, result.tokens            # the query's per-head attention over its words (K x L)
 
 Scores are s(q, c) = max_{i,j} <q_i, c_j> over the query's and the clip's K embeddings (paper eq. 6), and
-(query_head, clip_head) is the pair (i, j) that gave the max. In an index built with text heads
-(`pvse index --names-as-captions` / `--text-heads`) a clip's embeddings are its K GIF heads and then the K heads
-of its caption or name, so `hit.matched_by` says "GIF head 2" or "its name" / "its caption".
+(query_head, clip_head) is the pair (i, j) that gave the max: 0-based indices into `hit.head_similarities`. What a
+person reads is numbered from 1 (`pvse.index.readings`): `hit.reading` = query_head + 1 is the reading that found
+the hit (readings 1..K: the query heads; K + 1: the sentence head, "your words as a whole", in an index with text
+heads), and `hit.matched_by` what of the clip it met: "GIF head 2" (clip_head 1) or "its name" / "its caption" /
+"the words it shows: “…”" (`hit.matched_source`, `hit.matched_text`: which text, and its words).
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from .hubness import check_weight, corrected_top_k
 from .meta import IndexMeta
 from .query_text import prepare_query, without_opener
 from .ranking import TopClips, score_rows
+from .readings import describe_match
 from .store import clip_text
 from .text_heads import kind_mask
 from .trust import check_gallery_root, resolve_inside
@@ -54,9 +57,9 @@ class SearchHit:
     path: str  # relative to the gallery root
     abs_path: Path  # checked to lie inside the gallery root
     score: float  # max-over-K² cosine similarity
-    query_head: int  # which query embedding gave the max
-    clip_head: int  # which clip embedding gave the max (>= the index's gif_heads: one of its text heads)
-    matched_by: str  # "GIF head j" (1-based) or "its name" / "its caption"
+    query_head: int  # 0-based: which query embedding gave the max (shown as `reading`, 1-based)
+    clip_head: int  # 0-based: which clip embedding gave the max (>= the index's gif_heads: one of its text heads)
+    matched_by: str  # "GIF head j" (1-based) or "its name" / "its caption" / "the words it shows: “…”"
     name: str | None
     caption: str | None
     metadata: dict
@@ -66,6 +69,13 @@ class SearchHit:
     found_by: list[tuple[str, str]] = field(default_factory=list)  # (query word, "name"...): ranked first for it
     display_name: str = ""  # what a person calls the clip: name, caption or file name (`clip_words.display_name`)
     read_text: ReadText | None = None  # the words read in the clip's frames, with the frame and box of each line
+    matched_source: str | None = None  # the clip text that matched ("read text", "name", "caption"); None: a GIF head
+    matched_text: str | None = None  # that text's words, as compared with the query
+
+    @property
+    def reading(self) -> int:
+        """The reading that found this hit, 1-based as every surface shows it (query_head + 1)."""
+        return self.query_head + 1
 
 
 @dataclass
@@ -73,8 +83,14 @@ class HeadHits:
     """One query head scored alone against every clip (max over the clip's heads): one reading of the query."""
 
     head: int  # 0-based query head
-    words: list[str]  # the (at most 3) words this head attends to most, strongest first
+    words: list[str]  # the (at most 3) words this head attends to most, strongest first ([] for the sentence head)
     hits: list[SearchHit]  # its own best clips; score = max_j <q_head, c_j>
+    sentence: bool = False  # the sentence head: the query as a whole against the clips' own words
+
+    @property
+    def reading(self) -> int:
+        """This reading's number, 1-based as every surface shows it."""
+        return self.head + 1
 
 
 @dataclass
@@ -92,6 +108,8 @@ class SearchResult:
     words_attention: np.ndarray | None = None  # (K, W) attention per word: the sum over its tokens
     per_head: list[HeadHits] = field(default_factory=list)  # with per_head_k > 0: each query head's own best
     words_in_gallery: list[bool] = field(default_factory=list)  # whether a clip's name or text has each word
+    sentence_reading: int | None = None  # the sentence head's reading number (K + 1) in an index with text heads
+    sentence_query: str | None = None  # what the sentence model read: the query without its reaction opener
 
 
 class Searcher:
@@ -194,6 +212,8 @@ class Searcher:
         extra = dict(words=[w.text for w in words], words_known=words_known,
                      words_attention=word_attention(attention, words) if attention.shape[0] else
                      np.zeros((0, len(words)), np.float32), words_in_gallery=[w.text in found for w in words])
+        if self.layout is not None:
+            extra.update(sentence_reading=self.index.gif_heads + 1, sentence_query=without_opener(prepared.text))
         if not any(k for _, k in content) and not in_gallery:
             notes.append("None of the words of the query is one the model knows or one in a GIF's name or text, so "
                          "there are no results; try describing the reaction in other words.")
@@ -274,12 +294,18 @@ class Searcher:
 
     def _per_head(self, query: torch.Tensor, words: list[str], words_attention: np.ndarray,
                   top_k: int) -> list[HeadHits]:
-        """Each query head alone against every clip: max over the clip's heads, exact like the fused search. With text
-        heads, the sentence head (the last) is not one of them: it reads no words of its own and meets only words."""
+        """Each reading alone against every clip: max over the clip's heads, exact like the fused search. With text
+        heads the sentence head (the last) is one more reading: it weighs no words of its own and meets only the
+        clips' words, so its row holds only clips with words."""
         out = []
-        for head in range(query.size(0) - (self.layout is not None)):
+        pvse_heads = query.size(0) - (self.layout is not None)
+        for head in range(query.size(0)):
             top = self.search_embeddings(query[head:head + 1], top_k)
             hits, _ = self._hits(query, top, query_head=head)
+            if head >= pvse_heads:
+                hits = [hit for hit in hits if hit.matched_source is not None]
+                out.append(HeadHits(head, [], hits, sentence=True))
+                continue
             order = np.argsort(-words_attention[head], kind="stable")[:3] if words_attention.shape[0] > head else []
             out.append(HeadHits(head, [words[i] for i in order if words_attention[head, i] > 0], hits))
         return out
@@ -347,14 +373,16 @@ class Searcher:
             if self.layout is not None:
                 mask = kind_mask(self.layout, query.size(0) - 1, self.index.gif_heads)[:, :sims.shape[1]]
                 sims = np.where(mask, sims, np.nan)
+            source, matched_text = self.matched_text(row, int(ch))
             hits.append(SearchHit(
                 rank=len(hits) + 1, row=row, path=clip.path, abs_path=abs_path, score=float(score),
-                query_head=int(qh), clip_head=int(ch), matched_by=self.matched_by(row, int(ch)),
+                query_head=int(qh), clip_head=int(ch), matched_by=describe_match(source, matched_text, int(ch)),
                 name=clip.name, caption=clip.caption,
                 metadata=dict(clip.metadata), frame_indices=[int(i) for i in self.index.frame_indices[row]],
                 frame_attention=np.asarray(self.index.attention[row], dtype=np.float32),
                 head_similarities=sims, found_by=list((found_by or {}).get(row, [])),
-                display_name=display_name(clip), read_text=clip.read_text))
+                display_name=display_name(clip), read_text=clip.read_text, matched_source=source,
+                matched_text=matched_text))
         return hits, hidden
 
     def _real_heads(self, clip) -> int:
@@ -366,16 +394,21 @@ class Searcher:
         return self.index.gif_heads + (max(i for i, p in enumerate(present) if p) + 1 if any(present) else 0)
 
     def matched_by(self, row: int, clip_head: int) -> str:
-        """What a clip head is, in words: "GIF head j" (1-based) or "its name" / "its caption"."""
+        """What a clip head is, in words (`readings.describe_match`): "GIF head j" (1-based), "its name", "its
+        caption" or "the words it shows: “…”"."""
+        return describe_match(*self.matched_text(row, clip_head), clip_head)
+
+    def matched_text(self, row: int, clip_head: int) -> tuple[str | None, str | None]:
+        """(which text of the clip a clip head is: "read text" / "name" / "caption", its words), or (None, None)
+        for a GIF head (0-based `clip_head`)."""
         if clip_head < self.index.gif_heads:
-            return f"GIF head {clip_head + 1}"
+            return None, None
         clip = self.index.clips[row]
         if self.layout is None:
-            return f"its {clip_text(clip)[1] or 'text'}"
+            text, source = clip_text(clip)
+            return source or "text", text
         source = self.layout.sources[clip_head - self.index.gif_heads]
-        if source == "read text":
-            return f"the GIF says: \"{clip.texts().get(source, '')}\""
-        return f"its {source}"
+        return source, clip.texts().get(source)
 
     @staticmethod
     def _result(text: str, hits, tokens, known, attention, notes: list[str], started: float,

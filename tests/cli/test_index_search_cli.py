@@ -18,7 +18,8 @@ from pvse.model import PVSE
 
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
               word_features="glove-6b-50d", word_dim=50, num_frames=4)
-JSON_KEYS = {"rank", "name", "path", "relative_path", "score", "query_head", "clip_head", "matched_by", "found_by"}
+JSON_KEYS = {"rank", "name", "path", "relative_path", "score", "reading", "clip_head", "matched_by", "matched_text",
+             "found_by"}
 
 
 def checkpoint(path, seed):
@@ -66,8 +67,8 @@ def test_search_json_shape(cli_index, capsys):
     for rank, row in enumerate(rows, 1):
         assert set(row) == JSON_KEYS and row["rank"] == rank
         assert isinstance(row["score"], float) and -1.0 <= row["score"] <= 1.0
-        assert row["query_head"] in range(3) and row["clip_head"] in range(3)
-        assert row["matched_by"] == f"GIF head {row['clip_head'] + 1}"  # pixels only by default
+        assert row["reading"] in (1, 2, 3) and row["clip_head"] in (1, 2, 3)  # numbered from 1, as shown
+        assert row["matched_by"] == f"GIF head {row['clip_head']}" and row["matched_text"] is None
     assert {r["relative_path"] for r in rows} == {"007-joy.gif", "118-alien-monster.gif"}
     assert {r["name"] for r in rows} == {"Joy", "Alien monster"} and all(r["found_by"] == [] for r in rows)
     for row in rows:  # a path the caller can open, wherever it runs from
@@ -79,7 +80,28 @@ def test_search_json_shape(cli_index, capsys):
 def test_search_table(cli_index, capsys):
     assert main(["search", "so happy", "--index", str(cli_index["index"]), "--top-k", "1", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "matched by" in out and out.count(".gif") == 1
+    assert "matched by" in out and "reading" in out and out.count(".gif") == 1
+
+
+def test_the_table_stays_aligned_when_a_text_is_long():
+    """A long read text or path is cut with "…", so every row keeps its columns where the header puts them."""
+    from types import SimpleNamespace as NS
+
+    from pvse.cli.search import table
+    long = "the words it shows: “" + "so much text on this sign " * 8 + "”"
+    hits = [NS(rank=1, score=0.41, reading=5, matched_by=long, path="a/" + "deep/" * 20 + "sign.gif",
+               display_name="sign " * 30),
+            NS(rank=2, score=0.3, reading=2, matched_by="GIF head 3", path="b.gif", display_name="Joy")]
+    lines = table(hits)
+    name_at = lines[0].index("name")
+    assert all(len(line) <= name_at + 60 for line in lines)
+    for column in ("score", "reading"):  # numbers end where their header ends
+        end = lines[0].index(column) + len(column)
+        assert all(line[end - 1] != " " and line[end:end + 2] == "  " for line in lines[1:]), column
+    for column in ("matched by", "path", "name"):  # texts start where their header starts
+        at = lines[0].index(column)
+        assert all(line[at - 2:at] == "  " and line[at] != " " for line in lines[1:]), column
+    assert "…" in lines[1] and lines[2].split()[:4] == ["2", "0.3000", "2", "GIF"]
 
 
 def test_default_index_comes_from_pvse_defaults(cli_index, capsys, monkeypatch):
@@ -142,16 +164,20 @@ def test_bundled_nonsense_query_says_no_results_and_why(capsys):
 
 def test_per_head_rows_end_with_the_readings_in_words(cli_index, capsys):
     assert main(["search", "so happy", "--index", str(cli_index["index"]), "--per-head", "1"]) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith(("All 3 readings of your words agree on the best GIF: ", "Your words can be read 3 ways"))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[-4:-1]] == ["Reading 1", "Reading 2", "Reading 3"]  # as in the app
+    assert lines[-1].startswith(("All 3 readings of your words agree on the best GIF: ", "Your words can be read 3 ways"))
 
 
 def test_per_head_json(cli_index, capsys):
     assert main(["search", "so happy", "--index", str(cli_index["index"]), "--json", "--per-head", "1",
                  "--device", "cpu"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"hits", "per_head"} and len(data["per_head"]) == 3
-    assert all(set(h["hits"][0]) == JSON_KEYS and h["hits"][0]["query_head"] == h["head"] for h in data["per_head"])
+    assert set(data) == {"hits", "per_head", "summary"} and len(data["per_head"]) == 3
+    assert [h["reading"] for h in data["per_head"]] == [1, 2, 3]
+    assert all(set(h["hits"][0]) == JSON_KEYS and h["hits"][0]["reading"] == h["reading"] for h in data["per_head"])
+    assert all(h["label"].startswith(f"Reading {h['reading']}") for h in data["per_head"])
+    assert data["summary"].startswith(("All 3 readings", "Your words can be read 3 ways"))
 
 
 def strict_json(text: str):

@@ -27,7 +27,8 @@ QUERY = "my reaction when I can't stop laughing"
 
 @pytest.fixture(scope="module")
 def app_url(request, free_port):
-    """The bundled app when it is here, else the tiny test app (both launched on 127.0.0.1)."""
+    """The bundled app when it is here, else the tiny test app (both launched on 127.0.0.1), with how many readings
+    a query has there."""
     from pvse.defaults import default_index
     if default_index().is_dir():
         from demo.app import build_app, launch
@@ -35,11 +36,11 @@ def app_url(request, free_port):
         searcher = Searcher.load(device="cpu")
         blocks = build_app(searcher)
         _, url, _ = launch(blocks, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
-        yield url.rstrip("/"), DemoHandlers(searcher).num_heads
+        yield url.rstrip("/"), DemoHandlers(searcher).num_readings
         blocks.close()
     else:
         server = request.getfixturevalue("demo_server")
-        yield server.url, server.blocks.pvse_handlers.num_heads
+        yield server.url, server.blocks.pvse_handlers.num_readings
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def _in_view(page, selector: str, timeout_s: float = 10.0) -> dict:
 
 
 def test_search_select_and_explain_in_chromium(browser, app_url, shots):
-    url, num_heads = app_url
+    url, num_readings = app_url
     page = browser.new_page(viewport={"width": 1200, "height": 1000}, accept_downloads=True)
     errors, outside = [], []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -116,12 +117,12 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     heads.wait_for(state="visible", timeout=30_000)
     note = page.locator("#heads-note")
     line = note.locator("button, .label-wrap").first.inner_text()
-    assert re.match(rf"(All {num_heads} readings of your words agree|Your words can be read {num_heads} ways)", line)
+    assert re.match(rf"(All {num_readings} readings of your words agree|Your words can be read {num_readings} ways)", line)
     if not page.locator("#head-1").is_visible():  # one line when the readings agree: open it to see them
         note.locator("button, .label-wrap").first.click()
     page.locator("#head-1 img").first.wait_for(timeout=30_000)  # each reading's own best GIFs, one row each
-    assert page.locator(".head-row").count() == num_heads
-    for k in range(1, num_heads + 1):  # the row's label sits above its thumbnails, never over them
+    assert page.locator(".head-row").count() == num_readings
+    for k in range(1, num_readings + 1):  # the row's label sits above its thumbnails, never over them
         label = page.locator(f"#head-label-{k}").bounding_box()
         row = page.locator(f"#head-{k} .thumbnail-item").first.bounding_box()
         assert label["y"] + label["height"] <= row["y"] + 1
@@ -142,6 +143,8 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     frames = page.locator("#frames img")
     assert frames.evaluate("img => img.naturalWidth") >= 4 * 96
     assert not page.locator("#frames-compact").is_visible()  # the 4-a-row strip is for phones
+    caption = page.locator("#frames-caption").inner_text()  # the red row is named only when one is drawn
+    assert ("outlined in red" in caption) != ("No GIF head matched" in caption), caption
     explain.screenshot(path=str(shots / "demo-explain.png"))
 
     with page.expect_download() as download:  # the original file, saved under its own name
@@ -159,8 +162,8 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     page.locator("#heatmap img").wait_for(state="visible", timeout=30_000)
     assert "cosine" in page.locator("#explain-numbers").inner_text()
     words = page.locator(".words")
-    assert words.count() == num_heads
-    labels = [words.nth(k).inner_text() for k in range(num_heads)]
+    assert words.count() == num_readings
+    labels = [words.nth(k).inner_text() for k in range(num_readings)]
     assert sum("★ matched" in label for label in labels) == 1
     assert all("laughing" in label for label in labels)  # every reading's highlighted words
     assert "can't" in labels[0] and "##" not in " ".join(labels)  # words as typed, not word pieces

@@ -109,7 +109,8 @@ def test_explain_matches_the_search_numbers(handlers, tiny_gallery):
         p = exp.payload
         sims = np.asarray(p["head_similarities"])
         assert sims.shape == (3, 3)
-        assert (p["query_head"], p["gif_head"]) == np.unravel_index(sims.argmax(), sims.shape)
+        assert (p["reading"] - 1, p["clip_head"] - 1) == np.unravel_index(sims.argmax(), sims.shape)
+        assert (p["reading"], p["matched_by"]) == (hit.reading, hit.matched_by) == (hit.reading, f"GIF head {p['clip_head']}")
         assert math.isclose(p["score"], sims.max(), abs_tol=1e-4)
         np.testing.assert_allclose(p["frame_attention"], hit.frame_attention, atol=1e-5)
         assert np.asarray(p["frame_attention"]).shape == (3, 4)
@@ -118,17 +119,19 @@ def test_explain_matches_the_search_numbers(handlers, tiny_gallery):
         assert np.asarray(p["word_attention"]).shape == (3, len(p["tokens"]))
         assert isinstance(exp.frames, Image.Image) and exp.frames.width >= 4 * 96
         assert isinstance(exp.heatmap, Image.Image)
-        assert len(exp.words) == 3 and [("★" in label) for label in exp.word_labels] == [k == p["query_head"]
+        assert len(exp.words) == 3 and [("★" in label) for label in exp.word_labels] == [k + 1 == p["reading"]
                                                                                           for k in range(3)]
         assert exp.summary.startswith("Matched mostly on “") and "head" not in exp.summary  # plain words first
-        assert f"query head **{p['query_head'] + 1}**" in exp.numbers and "cosine" in exp.numbers  # then numbers
+        assert f"reading **{p['reading']}** with **GIF head {p['clip_head']}**" in exp.numbers  # then numbers
+        assert "cosine" in exp.numbers and "query head" not in exp.numbers
+        assert f"h{p['clip_head']}\\*, is the GIF head that matched" in exp.frames_caption
 
 
 def test_a_gif_in_a_reading_row_is_explained(handlers):
     view = handlers.search(QUERY, 6)
     for head, row in enumerate(view.result.per_head):
         exp = handlers.explain(view.result, 0, head=head)
-        assert exp.ok and exp.payload["query_head"] == head and exp.title == caption_for(row.hits[0])
+        assert exp.ok and exp.payload["reading"] == head + 1 == row.reading and exp.title == caption_for(row.hits[0])
     assert not handlers.explain(view.result, 0, head=99).ok
 
 
@@ -215,6 +218,15 @@ def test_plain_summary_names_words_and_frames():
     assert plain_summary(["facepalm"], np.array([1.0]), None, "its name", [("facepalm", "file name")]) == (
         "Shown first because its file name has “facepalm”, a word the model does not know; "
         "matched mostly on “facepalm”, through its name rather than its frames.")
+    assert plain_summary(words, np.full(4, 0.25), None, "the words it shows: “CAN'T STOP”", [], whole=True) == (
+        "Matched by the words it shows: “CAN'T STOP”, close in meaning to your words as a whole.")
+
+
+def test_the_frames_caption_names_a_red_row_only_when_one_is_drawn():
+    from demo.handlers import frames_caption
+    assert "the row outlined in red, h2\\*, is the GIF head that matched" in frames_caption(1, "GIF head 2")
+    text = frames_caption(None, "its name")
+    assert "red" not in text and text.endswith("No GIF head matched: this GIF was found by its name.")
 
 
 def test_frame_attention_note_says_when_the_heads_look_at_one_frame():

@@ -36,19 +36,23 @@ def test_explanations_are_in_words_with_summed_attention(bundled):
 
 def test_per_head_rows_are_each_head_alone(bundled):
     result = bundled.search("when the chili is way too spicy", top_k=5, per_head_k=3)
-    assert [h.head for h in result.per_head] == [0, 1, 2, 3]
+    words = [h for h in result.per_head if not h.sentence]
+    assert [h.head for h in words] == [0, 1, 2, 3]
+    # readings numbered from 1; with text heads the sentence head is one more, meeting only the GIFs' words
+    assert [h.reading for h in result.per_head] == list(range(1, len(result.per_head) + 1))
+    assert len(result.per_head) == 4 + (bundled.layout is not None) and result.sentence_reading == (
+        5 if bundled.layout is not None else None)
     query = bundled.query_embeddings(["when the chili is way too spicy"])[0]  # with the sentence head, if any
     alone = per_query_head_scores(query, torch.from_numpy(np.asarray(bundled.index.embeddings)))
-    for head in result.per_head:
+    for head in words:
         assert len(head.hits) == 3 and all(h.query_head == head.head for h in head.hits)
         assert [h.row for h in head.hits] == alone[head.head].argsort(descending=True)[:3].tolist()
         assert head.words and set(head.words) <= set(result.words)
-    # the fused score is the best head's own score (the sentence head, which meets only words, is not a reading)
-    best = max(h.hits[0].score for h in result.per_head)
-    if result.hits[0].query_head < len(result.per_head):
-        assert result.hits[0].score == pytest.approx(best, abs=1e-6)
-    else:
-        assert result.hits[0].score >= best and result.hits[0].matched_by.startswith("the GIF says")
+    for head in result.per_head[4:]:
+        assert all(h.reading == 5 and h.matched_source == "read text" for h in head.hits)
+    # the fused score is the best reading's own score
+    best = max(h.hits[0].score for h in result.per_head if h.hits)
+    assert result.hits[0].score == pytest.approx(best, abs=1e-6)
 
 
 def test_bundled_index_has_current_hub_scores(bundled):
@@ -71,7 +75,7 @@ def test_no_head_reads_only_filler_words(bundled, query, content):
     share = filler_share(result.words, result.words_attention)
     assert share[result.hits[0].query_head] < 0.5
     for row in result.per_head:
-        assert row.words and set(row.words) <= content
+        assert row.sentence or (row.words and set(row.words) <= content)
 
 
 def test_a_query_of_filler_alone_is_still_searched(bundled):

@@ -124,7 +124,7 @@ def test_read_text_round_trips_and_rejects_garbage():
 
 def test_a_gif_is_found_by_what_it_says_and_the_hit_says_so(tmp_path):
     """End to end with the bundled model: `pvse index` reads the captions, the query meets them through the text
-    head, the hit says what the GIF says, and the sentence head is not one of the per-head readings."""
+    head, the hit says what the GIF shows, and the sentence head is the last reading."""
     import shutil
     from pathlib import Path
 
@@ -142,9 +142,11 @@ def test_a_gif_is_found_by_what_it_says_and_the_hit_says_so(tmp_path):
     searcher = Searcher(index, searcher_pipeline())
     result = searcher.search("my reaction when someone breaks my concentration", top_k=3, per_head_k=1)
     top = result.hits[0]
-    assert top.path == "a.gif" and top.matched_by.lower().startswith('the gif says: "did i break your')
+    assert top.path == "a.gif" and top.matched_by.lower().startswith("the words it shows: “did i break your")
     assert top.query_head == index.gif_heads and top.clip_head == index.gif_heads
-    assert len(result.per_head) == index.gif_heads
+    assert top.reading == result.sentence_reading == index.gif_heads + 1 and top.matched_source == "read text"
+    assert len(result.per_head) == index.gif_heads + 1 and result.per_head[-1].sentence
+    assert result.per_head[-1].hits[0].path == "a.gif" and result.sentence_query == "someone breaks my concentration"
     frame, lines = searcher.read_text_frame(top.row)
     assert frame.ndim == 3 and lines and lines[0].frame == top.read_text.lines[0].frame
 
