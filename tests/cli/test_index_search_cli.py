@@ -165,19 +165,20 @@ def test_bundled_nonsense_query_says_no_results_and_why(capsys):
 def test_per_head_rows_end_with_the_readings_in_words(cli_index, capsys):
     assert main(["search", "so happy", "--index", str(cli_index["index"]), "--per-head", "1"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split(":")[0] for line in lines[-4:-1]] == ["Reading 1", "Reading 2", "Reading 3"]  # as in the app
-    assert lines[-1].startswith(("All 3 readings of your words agree on the best GIF: ", "Your words can be read 3 ways"))
+    # the 3 query heads and, since the clips' names are matched by default, the words as a whole (as in the app)
+    assert [line.split(":")[0] for line in lines[-5:-1]] == ["Reading 1", "Reading 2", "Reading 3", "Reading 4"]
+    assert lines[-1].startswith(("All 4 readings of your words agree on the best GIF: ", "Your words can be read 4 ways"))
 
 
 def test_per_head_json(cli_index, capsys):
     assert main(["search", "so happy", "--index", str(cli_index["index"]), "--json", "--per-head", "1",
                  "--device", "cpu"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"hits", "per_head", "summary"} and len(data["per_head"]) == 3
-    assert [h["reading"] for h in data["per_head"]] == [1, 2, 3]
+    assert set(data) == {"hits", "per_head", "summary"} and len(data["per_head"]) == 4  # 3 heads + the words whole
+    assert [h["reading"] for h in data["per_head"]] == [1, 2, 3, 4]
     assert all(set(h["hits"][0]) == JSON_KEYS and h["hits"][0]["reading"] == h["reading"] for h in data["per_head"])
     assert all(h["label"].startswith(f"Reading {h['reading']}") for h in data["per_head"])
-    assert data["summary"].startswith(("All 3 readings", "Your words can be read 3 ways"))
+    assert data["summary"].startswith(("All 4 readings", "Your words can be read 4 ways"))
 
 
 def strict_json(text: str):
