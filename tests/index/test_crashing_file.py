@@ -100,3 +100,20 @@ def test_a_file_that_kills_the_build_is_skipped_next_time_and_retried_alone(cras
         assert failed(out)[CRASHER].startswith(DIED_ALONE)  # now known to be the one
         assert CRASHER not in indexed(out)
     assert list(failed(out)) == [CRASHER] and sorted(indexed(out)) == sorted(GOOD)  # every good clip indexed
+
+
+def test_on_ray_a_file_that_kills_its_worker_costs_only_itself_and_one_line(crash_setup):
+    """`--ray local`: the batch whose actor died runs again file by file; the file that kills its actor alone is
+    one line of the report, every other clip is indexed, and none of Ray's own lines reach the terminal."""
+    pytest.importorskip("ray")
+    root, gallery, weights = crash_setup
+    out = root / "ray.index"
+    done = pvse_index(gallery, out, weights, "--ray", "local", "--ray-workers", "2", "--batch-size", "2")
+    assert done.returncode == 0, done.stderr
+    assert list(failed(out)) == [CRASHER] and failed(out)[CRASHER].startswith("its Ray worker died while encoding it")
+    assert sorted(indexed(out)) == sorted(GOOD)
+    terminal = done.stdout + done.stderr
+    for ray_line in ("raylet", "worker died or was killed", "Traceback", "core_worker", "WARNING"):
+        assert ray_line not in terminal
+    assert [line for line in done.stdout.splitlines() if CRASHER in line] == \
+        [f"  {CRASHER}: {failed(out)[CRASHER]}"]
