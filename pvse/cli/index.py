@@ -73,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-file-mb", type=float, default=50.0, metavar="MB",
                         help="skip files larger than this (default 50)")
     parser.add_argument("--rebuild", action="store_true", help="encode every clip again instead of reusing the index")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="try again the files skipped because a build died while encoding them (each alone "
+                             "first; one that kills the build again is named and skipped on the next run)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -88,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
                          index_params=dict(args.index_param) or None, rebuild=args.rebuild,
                          decode_workers=args.workers, limits=limits, progress=not args.quiet,
                          names=args.names,
-                         precision=args.precision, encoder=encoder, read_text=args.read_text)
+                         precision=args.precision, encoder=encoder, read_text=args.read_text,
+                         retry_failed=args.retry_failed)
     print(report.summary())
     return 0

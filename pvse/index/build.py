@@ -46,6 +46,7 @@ from ..reading.registry import DEFAULT_READER
 from .backend import BuiltGallery, Gallery, GalleryBackend, Target
 from .backends import backend_for
 from .captions import CaptionEntry, match_captions, read_captions, words_from_path
+from .crash_journal import CrashJournal
 from .faiss_search import DEFAULT_KIND, default_params, index_kind
 from .hubness import encode_hub_scores, hub_meta, reference_key
 from .meta import IndexMeta, WeightsRef
@@ -193,7 +194,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                 limits: MediaLimits = MediaLimits(), progress: bool = True,
                 pipeline: PVSEPipeline | None = None, text_heads: bool = True,
                 names: bool = True, precision: str = DEFAULT_PRECISION,
-                encoder: ClipEncoder | None = None, read_text: bool = True, reader: str | None = None) -> BuildReport:
+                encoder: ClipEncoder | None = None, read_text: bool = True, reader: str | None = None,
+                retry_failed: bool = False) -> BuildReport:
     """Index every clip under `gallery_dir` into `out_dir` (default: `<gallery_dir>.index` beside it), or into
     the gallery backend `out_dir` names (`milvus://gifs.db`, `https://host:19530`; see `backends`).
 
@@ -207,7 +209,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     (`pvse.features.quantize`; ignored when `pipeline` is given: the pipeline's own). encoder: what turns the
     clips to encode into rows (`ClipEncoder`; default `encode_clips`, this process; `ray_build.RayEncoder`
     spreads them over a Ray cluster). read_text: read the words shown in each clip's frames (`pvse.reading`,
-    reader `reader`, default PP-OCRv4) and make them a text head of the clip (`text_heads`).
+    reader `reader`, default PP-OCRv4) and make them a text head of the clip (`text_heads`). retry_failed: try
+    again the files skipped because a build died while encoding them (`crash_journal`), each alone first.
 
     Three steps, the same for every backend: `plan_build` (checks, model, scan, what is reused), `encode_plan`
     (decode + CNN + video encoder for the rest), `write_plan` (captions, text heads, hub scores, metadata, and the
@@ -220,6 +223,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     plan = plan_build(backend_for(out_dir), root, out_dir, weights, captions=captions, device=device,
                       feature_cache=feature_cache, index_kind=index_kind, index_params=index_params, rebuild=rebuild,
                       limits=limits, pipeline=pipeline)
+    encoder, journal = guard_crashes(plan, encoder, retry_failed)
     try:
         ordered = encode_plan(plan, batch_size=batch_size, feature_cache=feature_cache,
                               decode_workers=decode_workers, limits=limits, progress=progress, encoder=encoder)
@@ -227,6 +231,8 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                        progress=progress)
         write_plan(plan, ordered, text_heads=text_heads, names=names, batch_size=batch_size)
     finally:
+        if journal is not None:
+            journal.close()
         if plan.previous is not None:
             plan.previous.close()
     plan.report.seconds = time.perf_counter() - started
@@ -530,10 +536,61 @@ def precision_note(what: str, old: str, new: str) -> str:
             f"frame CNN (the two never mix)")
 
 
+def guard_crashes(plan: BuildPlan, encoder: ClipEncoder | None, retry_failed: bool
+                  ) -> tuple[ClipEncoder, CrashJournal | None]:
+    """The encoder to use and this build's crash journal (`crash_journal`; None when it cannot keep one).
+
+    Files a dead build had in flight are taken out of `plan.todo` into `report.failed` with the reason, unless
+    `retry_failed`: then they are encoded first, one at a time. The single-process encoder journals the files it
+    has in flight; another encoder (Ray) only gets the skipping, as its worker deaths do not end the build."""
+    journal = CrashJournal.open(plan.target, plan.hashes)
+    if journal is None:
+        return encoder or encode_clips, None
+    suspects = [rel for rel in plan.todo if rel in journal.crashed]
+    if not retry_failed:
+        plan.report.failed += [(rel, journal.crashed[rel].reason) for rel in suspects]
+        plan.todo = [rel for rel in plan.todo if rel not in journal.crashed]
+        suspects = []
+    if encoder is not None:
+        return encoder, journal
+    suspects.sort(key=lambda rel: journal.crashed[rel].alone)  # a file known to crash last: the others get a chance
+
+    def encode(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row], report: BuildReport,
+               **kwargs: Any) -> None:
+        journal.alone = True
+        for rel in suspects:
+            encode_clips([rel], root, pipeline, rows, report, **{**kwargs, "decode_workers": 1, "progress": False},
+                         journal=journal)
+            journal.clear(rel)
+        journal.alone = False
+        tried = set(suspects)
+        encode_clips([rel for rel in todo if rel not in tried], root, pipeline, rows, report, **kwargs,
+                     journal=journal)
+
+    return encode, journal
+
+
+class _JournalWatch:
+    """Tells a crash journal the files in flight, as paths relative to the gallery folder."""
+
+    def __init__(self, journal: CrashJournal, root: Path) -> None:
+        self.journal, self.root = journal, root
+
+    def _rel(self, paths: list[Path]) -> list[str]:
+        return [Path(os.path.relpath(p, self.root)).as_posix() for p in paths]
+
+    def begin(self, paths: list[Path]) -> None:
+        self.journal.begin(self._rel(paths))
+
+    def end(self, paths: list[Path]) -> None:
+        self.journal.end(self._rel(paths))
+
+
 def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row], report: BuildReport, *,
             batch_size: int, feature_cache: str | Path | None, decode_workers: int, limits: MediaLimits,
-            progress: bool) -> None:
-    """Decode + CNN (overlapped, in iter_clip_features) then the video encoder, batch by batch, into `rows`."""
+            progress: bool, journal: CrashJournal | None = None) -> None:
+    """Decode + CNN (overlapped, in iter_clip_features) then the video encoder, batch by batch, into `rows`;
+    `journal` is told the files in flight."""
     timings = report.timings
     timings.setdefault("features", 0.0)
     timings.setdefault("encoder", 0.0)
@@ -559,7 +616,8 @@ def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict
     stream = iter_clip_features([root / rel for rel in todo], extractor, config.num_frames, cache=cache,
                                 batch_clips=batch_size, decode_workers=decode_workers, limits=limits,
                                 progress="indexing" if progress else False,
-                                frame_size=frame_decode_size(config.frame_features, frames), sampling=frames.frame_sampling)
+                                frame_size=frame_decode_size(config.frame_features, frames), sampling=frames.frame_sampling,
+                                watch=_JournalWatch(journal, root) if journal is not None else None)
     tick = time.perf_counter()
     for path, result in stream:
         rel = Path(os.path.relpath(path, root)).as_posix()
