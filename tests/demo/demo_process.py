@@ -5,12 +5,14 @@ fails the test at its deadline instead of blocking the suite in `readline`.
 """
 from __future__ import annotations
 
+import http.client
 import queue
 import re
 import signal
 import subprocess
 import threading
 import time
+from urllib.parse import urlsplit
 
 
 def _lines(proc: subprocess.Popen) -> queue.Queue:
@@ -58,3 +60,17 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+def raw_request(url: str, path: str, method: str = "GET") -> tuple[int, bytes, dict[str, str]]:
+    """(status, body, headers) of a request to the server at `url` whose path is sent byte for byte (no client-side
+    normalisation of '..' or '%')."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()

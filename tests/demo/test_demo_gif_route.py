@@ -6,17 +6,16 @@ secret, for another gallery file, or for another regular file is refused, and no
 """
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
-from demo_process import stop, wait_for_url
+from demo_process import raw_request, stop, wait_for_url
 
 from demo.serving import gif_link
 
@@ -27,17 +26,7 @@ MARKUP = "<img src=x onerror=alert(1)>.gif"  # a name that double decoding would
 RENAMED = {"009-loudly-crying.gif": PERCENT, "118-alien-monster.gif": MARKUP}
 
 
-def get(url: str, path: str, method: str = "GET") -> tuple[int, bytes, dict[str, str]]:
-    """(status, body, headers) of a request whose path is sent byte for byte."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        conn.endheaders()
-        response = conn.getresponse()
-        return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
-    finally:
-        conn.close()
+get = raw_request
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ as typed), and tampered indexes as someone who shares an index folder would make
 """
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from demo_process import stop, wait_for_url
+from demo_process import raw_request, stop, wait_for_url
 from gradio_client import Client
 
 from demo.__main__ import main
@@ -29,16 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def raw_get(url: str, path: str, method: str = "GET") -> int:
     """Status of a request whose path is sent byte for byte (no client-side normalisation of '..' or '%')."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        conn.endheaders()
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
+    return raw_request(url, path, method)[0]
 
 
 @pytest.fixture(scope="module")

@@ -82,3 +82,49 @@ def test_a_query_of_filler_alone_is_still_searched(bundled):
     result = bundled.search("when i was", top_k=3)
     assert len(result.hits) == 3
     np.testing.assert_allclose(result.words_attention.sum(axis=1), 1.0, atol=1e-5)
+
+
+# What a fitting GIF for each example query the app and the README offer is: one whose CLDR keywords (the bundled
+# manifest's `keywords`) hold one of these words. Written from the queries' meaning, not from any ranking.
+FITTING = {
+    "my reaction when my code compiles on the first try": "celebrate celebration party happy awesome excited yay "
+                                                          "hooray win victory proud tada grinning applause clap yes",
+    "mfw the build is green": "celebrate celebration party happy awesome excited yay hooray win victory proud tada "
+                              "grinning applause clap yes relieved relief",
+    "mrw my team wins the championship": "celebrate celebration party trophy win winner victory excited cheer "
+                                         "champion medal happy awesome applause",
+    "me pretending everything is fine": "fine awkward nervous sweat grimacing upside sarcasm meh whatever silly "
+                                        "okay pretend grimace worried",
+    "when the meeting could have been an email": "bored tired whatever meh eyeroll roll rolling annoyed ugh unamused "
+                                                 "sleepy yawn yawning mad frustrated weary",
+    "I can't stop laughing": "laugh laughing lol haha joy rofl lmao funny hilarious",
+    "so proud of you": "proud clap applause love heart celebrate strong awesome hug yay star grateful thanks",
+    "nervous sweating before the exam": "nervous sweat anxious scared fear worried stress cold grimacing panic",
+    "sending you a big hug": "hug hugging love heart care xoxo friend embrace",
+    "good night, sleep well": "night sleep sleepy tired moon zzz bed dream",
+}
+
+
+@pytest.fixture(scope="module")
+def keywords():
+    import csv
+    from pathlib import Path
+    manifest = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji" / "manifest.tsv"
+    with open(manifest, encoding="utf-8") as fh:
+        return {row["file"]: {k.strip().lower() for k in row["keywords"].split(";")} | set(row["name"].lower().split())
+                for row in csv.DictReader(fh, delimiter="\t")}
+
+
+def test_the_example_queries_cover_the_apps_and_the_readmes():
+    from demo.examples import EMOJI_QUERIES
+    assert set(EMOJI_QUERIES) <= set(FITTING)
+
+
+@pytest.mark.parametrize("query", FITTING)
+@pytest.mark.parametrize("opener", ["", "my reaction when "])
+def test_every_example_query_puts_a_fitting_gif_in_its_top_3(bundled, keywords, query, opener):
+    import re
+    text = opener + re.sub(r"^(my reaction when|mfw|mrw) ", "", query)
+    hits = bundled.search(text, top_k=3).hits
+    wanted = set(FITTING[query].split())
+    assert any(keywords[h.path.split("/")[-1]] & wanted for h in hits), [h.display_name for h in hits]
