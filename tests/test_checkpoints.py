@@ -86,7 +86,7 @@ def test_load_from_fake_hub_cache_offline(tmp_path, monkeypatch):
     (dict(num_frames=True), "num_frames must be a whole number"),
     (dict(vocab_size=-1), "vocab_size must be a whole number"),
     (dict(dropout="0.1"), "dropout must be a number"),
-    (dict(dropout=float("nan")), "dropout must be a number"),
+    (dict(dropout=float("nan")), "NaN is not a JSON number"),  # refused as JSON, before any field
     (dict(residual=["sigmoid"]), "residual must be text"),
     (dict(legacy_global="no"), "legacy_global must be true or false"),
     (dict(version="1"), "version must be a whole number"),

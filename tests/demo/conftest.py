@@ -69,7 +69,7 @@ def tiny_gallery(tmp_path_factory, shared_dir) -> TinyGallery:
     torch.manual_seed(1)
     save_checkpoint(PVSE(PVSEConfig(**TINY_CONFIG)), root / "other-weights")
     build_index(gallery, root / "gifs.index", weights=str(root / "weights"), captions=root / "captions.tsv",
-                device="cpu", progress=False, decode_workers=1)
+                device="cpu", progress=False, decode_workers=1, names=False)  # names: tests/demo/test_user_folder.py
     searcher = Searcher.load(root / "gifs.index", weights=str(root / "weights"), device="cpu")
     return TinyGallery(root, gallery, root / "gifs.index", root / "weights", root / "other-weights", searcher)
 

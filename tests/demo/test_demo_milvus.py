@@ -23,7 +23,7 @@ QUERY = "my reaction when i cannot stop laughing"
 
 def test_demo_serves_a_milvus_lite_gallery_like_the_faiss_one(tiny_gallery, free_port, tmp_path):
     location = f"milvus://{tmp_path}/gifs.db?collection=demo_gifs"
-    build_index(tiny_gallery.gallery_dir, location, weights=str(tiny_gallery.weights_dir),
+    build_index(tiny_gallery.gallery_dir, location, names=False, weights=str(tiny_gallery.weights_dir),
                 captions=tiny_gallery.root / "captions.tsv", device="cpu", progress=False, decode_workers=1)
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "demo", "--index", location, "--device", "cpu",

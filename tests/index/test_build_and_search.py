@@ -1,5 +1,7 @@
 """Index real GIFs with a tiny random-init model, then search: round trip, incremental updates, bad files,
 interrupted builds, weights mismatch and awkward queries. The CNN (real EfficientNet-Lite0) runs on few frames."""
+
+import functools
 import json
 import os
 import shutil
@@ -13,15 +15,19 @@ import pytest
 import torch
 from cnn_frames import count_cnn_frames
 
+import pvse.index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError, MediaError, QueryError
-from pvse.index import Searcher, build_index, faiss_backend, read_index
+from pvse.index import Searcher, faiss_backend, read_index
 from pvse.index.faiss_search import brute_force_top_k
 from pvse.media import MediaLimits, decode_clip, sample_frame_indices
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
+
+# These tests are about the frame index: names (matched by default) are left out unless a test asks for them.
+build_index = functools.partial(pvse.index.build_index, names=False)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif"]
@@ -229,13 +235,14 @@ def test_interrupted_build_leaves_the_previous_index_usable(built, tmp_path, sha
 KILLED_AT_SWAP = """
 import os, sys
 from pvse.index import build_index
+
 rename = os.replace
 def replace(src, dst, *args, **kwargs):
     if ".gallery.index.tmp-" in str(src):  # the new index about to be renamed in, the old one already aside
         os._exit(77)  # SIGKILL: no clean-up runs
     return rename(src, dst, *args, **kwargs)
 os.replace = replace
-build_index(sys.argv[1], sys.argv[2], weights=sys.argv[3], feature_cache=sys.argv[4], progress=False)
+build_index(sys.argv[1], sys.argv[2], weights=sys.argv[3], feature_cache=sys.argv[4], progress=False, names=False)
 """
 
 
