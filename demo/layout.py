@@ -24,6 +24,7 @@ FRAMES_CAPTION = ("The frames the model looked at. Under each frame, one bar per
                   "darker = weighed more; the red row is the one that matched.")
 CSS = """
 .gradio-container { max-width: 1100px !important; margin: auto; }
+#results .thumbnail-item > svg, .head-row .thumbnail-item > svg { display: none; }
 #status { min-height: 1.6em; }
 #frames img, #frames-compact img, #heatmap img { object-fit: contain; max-height: none !important; }
 #frames { overflow-x: auto; }
@@ -63,6 +64,23 @@ SET_TITLES = """(paths) => {
   };
   let tries = 0;
   const timer = setInterval(() => { if (apply() || ++tries > 50) clearInterval(timer); }, 100);
+  return [];
+}"""
+# Result previews are short videos: Gradio's gallery shows a video as a still with a play button; play them muted and
+# looping, as GIFs play (the play button is hidden by CSS). New videos come in with each search, so look for a while.
+PLAY_PREVIEWS = """() => {
+  let tries = 0;
+  const play = () => {
+    document.querySelectorAll('#results video, .head-row video').forEach((v) => {
+      if (v.dataset.pvsePlays) return;
+      v.dataset.pvsePlays = '1';
+      v.muted = true; v.loop = true; v.autoplay = true; v.playsInline = true;
+      v.setAttribute('muted', ''); v.setAttribute('playsinline', '');
+      v.play().catch(() => {});
+    });
+    if (++tries > 60) clearInterval(timer);
+  };
+  const timer = setInterval(play, 100);
   return [];
 }"""
 # Brings the explanation into view once it is shown (desktop and phone), and keeps it there for a few seconds while
