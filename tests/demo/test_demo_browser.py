@@ -212,7 +212,7 @@ def test_phone_width_layout(browser, app_url, shots):
                             has_touch=True)
     page.goto(url)
     _search(page, QUERY)
-    page.locator("#results img").first.wait_for(timeout=60_000)
+    page.locator("#results video").first.wait_for(timeout=60_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     assert page.locator("#search").bounding_box()["width"] > 40
     page.locator("#results .thumbnail-item").first.tap()
@@ -239,7 +239,7 @@ def test_dark_mode_explanation(browser, app_url, shots):
     page = browser.new_page(viewport={"width": 1200, "height": 1000}, color_scheme="dark")
     page.goto(url + "/?__theme=dark")
     _search(page, QUERY)
-    page.locator("#results img").first.wait_for(timeout=60_000)
+    page.locator("#results video").first.wait_for(timeout=60_000)
     assert page.evaluate("document.body.classList.contains('dark') || "
                          "document.querySelector('.dark') !== null")
     page.locator("#results .thumbnail-item").first.click()
