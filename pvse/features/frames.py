@@ -99,7 +99,9 @@ class FrameFeatureExtractor(torch.nn.Module):
     def one_thread(self) -> OnnxRunner | None:
         """A one-thread session of this extractor's ONNX graph (None on PyTorch), for `extract(..., runner=)` from
         several threads at once: ONNX Runtime runs a session's calls side by side, each on its caller's thread."""
-        return OnnxRunner(self._runner.model, 1) if self.backend == "onnxruntime" else None
+        if self.backend != "onnxruntime":
+            return None
+        return self._runner if getattr(self._runner, "threads", 0) == 1 else OnnxRunner(self._runner.model, 1)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) normalised pixels -> (N, dim) pooled features (eager PyTorch)."""

@@ -235,6 +235,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
                               reader=reader)
         if own_pipeline:
             plan.pipeline.__dict__.pop("frame_extractor", None)  # the frame CNN's stage is over: free its memory
+        release_memory()
         read_plan_text(plan, ordered, reader, limits=limits, progress=progress)
         write_plan(plan, ordered, text_heads=text_heads or names_as_captions, names_as_captions=names_as_captions,
                    batch_size=batch_size)
@@ -532,7 +533,7 @@ def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict
         engine = spec.build()
     tasks = ClipTasks(None, ClipView(config.num_frames, frames.frame_sampling,
                                      frame_decode_size(config.frame_features, frames)),
-                      build_cnn=lambda: OneThreadCNN(pipeline.frame_extractor), reader_spec=spec, reader=engine,
+                      build_cnn=lambda: OneThreadCNN(one_thread_extractor(pipeline)), reader_spec=spec, reader=engine,
                       cache=cache, limits=limits)
     busy = dict.fromkeys(STAGES, 0.0)
     busy["encoder"] = 0.0
@@ -574,6 +575,29 @@ def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict
         bar.close()
     timings["encode"] += time.perf_counter() - started
     report.busy.update({k: report.busy.get(k, 0.0) + v for k, v in busy.items() if v > 0})
+
+
+def one_thread_extractor(pipeline: PVSEPipeline):
+    """The pipeline's frame CNN, built (when not yet) with a one-thread ONNX session: clips run side by side on one
+    thread each, and one session of the graph costs less memory than a second one beside it."""
+    if "frame_extractor" in pipeline.__dict__:
+        return pipeline.frame_extractor
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return pipeline.frame_extractor
+    finally:
+        torch.set_num_threads(threads)
+
+
+def release_memory() -> None:
+    """Hand the memory freed by a finished stage back to the system (glibc keeps it otherwise); no-op elsewhere."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def index_meta(pipeline: PVSEPipeline, root: Path, out_dir: Path | None, kind: str, params: dict, user_params: dict,
