@@ -47,8 +47,9 @@ from .captions import CaptionEntry, match_captions, read_captions, words_from_pa
 from .faiss_search import DEFAULT_KIND, default_params, index_kind
 from .hubness import encode_hub_scores, hub_meta, reference_key
 from .meta import IndexMeta, WeightsRef
+from .reference_cache import cached_reference
 from .store import ClipRecord
-from .text_heads import SOURCES, encode_reference, joint_embeddings, reference_query_encoder
+from .text_heads import SOURCES, joint_embeddings, reference_query_encoder
 
 
 @dataclass
@@ -424,7 +425,7 @@ def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names_
     if sources:
         from ..features.sentence_minilm import MiniLMSentenceEncoder
         sentence_encoder = MiniLMSentenceEncoder()
-        reference = encode_reference(plan.pipeline, sentence_encoder)
+        reference = cached_reference(plan.pipeline, sentence_encoder)
         embeddings, layout = joint_embeddings(plan.pipeline, sentence_encoder, embeddings, texts, sources, reference)
         encode = reference_query_encoder(layout, reference)
         timings["text"] = time.perf_counter() - tick
