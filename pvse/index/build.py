@@ -237,7 +237,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
         if own_pipeline:
             plan.pipeline.__dict__.pop("frame_extractor", None)  # the frame CNN's stage is over: free its memory
         release_memory()
-        read_plan_text(plan, ordered, reader, limits=limits, progress=progress)
+        read_plan_text(plan, ordered, reader, limits=limits, progress=progress, workers=decode_workers)
         write_plan(plan, ordered, text_heads=text_heads or names_as_captions, names_as_captions=names_as_captions,
                    batch_size=batch_size)
     finally:
@@ -360,14 +360,14 @@ def plain_dim(meta: IndexMeta) -> int:
 
 
 def read_plan_text(plan: BuildPlan, ordered: list[_Row], reader: str | None, *, limits: MediaLimits,
-                   progress: bool) -> None:
+                   progress: bool, workers: int | None = None) -> None:
     """Read the text in the frames of every clip that has none from this reader yet (new and changed clips, and all
     of them when the previous index was read by another reader or not at all); None: read nothing, keep none."""
     if reader is None:
         for row in ordered:
             row.record.read_text = None
         return
-    from ..reading import frame_text_reader_spec, iter_read_text
+    from ..reading import frame_text_reader_spec
     spec = frame_text_reader_spec(reader)
     plan.reader = spec.ref
     previous = plan.previous.meta.reader if plan.previous is not None else None
@@ -375,12 +375,14 @@ def read_plan_text(plan: BuildPlan, ordered: list[_Row], reader: str | None, *, 
     todo = [row for row in ordered if not row.read_here and (row.record.path in encoded or previous != spec.ref)]
     if not todo:
         return
+    from .clip_work import ReadTasks, default_workers, run_clip_tasks
     tick = time.perf_counter()
-    engine = spec.build()
-    paths = [plan.root / row.record.path for row in todo]
+    tasks = ReadTasks(spec, spec.build(), limits)
     bar = tqdm(total=len(todo), unit="clip", desc="reading text", disable=not progress, dynamic_ncols=True)
-    for row, (_, read) in zip(todo, iter_read_text(paths, spec, engine, limits)):
+    works = run_clip_tasks([plan.root / row.record.path for row in todo], tasks, workers or default_workers())
+    for row, work in zip(todo, works):
         bar.update(1)
+        read = work.read
         if isinstance(read, MediaError):
             plan.report.notes.append(f"{row.record.path}: {read.reason}")
             row.record.read_text = None

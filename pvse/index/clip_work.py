@@ -51,7 +51,7 @@ class ClipWork:
     """What one clip's task gives: features (or why not), and its text when reading was asked for."""
 
     path: Path
-    features: ClipFeatures | MediaError
+    features: ClipFeatures | MediaError | None  # None: not asked for (`ReadTasks`)
     read: ReadText | MediaError | None = None  # None: not read (not asked, or the clip could not be decoded)
     from_cache: bool = False  # features came from the feature cache (no CNN run)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage (`STAGES`), this task's thread
@@ -144,7 +144,28 @@ class ClipTasks:
         return ClipWork(path, features, read, from_cache=cached is not None, seconds=seconds)
 
 
-def run_clip_tasks(paths: Iterable[Path], tasks: ClipTasks, workers: int) -> Iterator[ClipWork]:
+@dataclass
+class ReadTasks:
+    """Reading only, for clips whose features the index already holds (read by another reader, or not at all)."""
+
+    reader_spec: FrameTextReaderSpec
+    reader: object
+    limits: MediaLimits = field(default_factory=MediaLimits)
+
+    def __call__(self, path: Path) -> ClipWork:
+        """`ClipWork` whose `features` is None; never raises."""
+        tick = time.perf_counter()
+        try:
+            clip = decode_clip_views(path, [read_view(self.reader_spec)], self.limits)[0]
+            read: ReadText | MediaError = read_decoded_text(clip, self.reader_spec, self.reader)
+        except MediaError as exc:
+            read = exc
+        except Exception as exc:  # noqa: BLE001 - one file never ends a batch
+            read = MediaError(path, f"its text could not be read ({type(exc).__name__}: {exc})")
+        return ClipWork(path, None, read, seconds={"read text": time.perf_counter() - tick})
+
+
+def run_clip_tasks(paths: Iterable[Path], tasks: ClipTasks | ReadTasks, workers: int) -> Iterator[ClipWork]:
     """`tasks(path)` for every path on `workers` threads, yielded in input order (a few clips are decoded ahead)."""
     paths = list(paths)
     if workers <= 1:
