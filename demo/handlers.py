@@ -294,7 +294,8 @@ class DemoHandlers:
         self.gallery_root = Path(searcher.gallery_root)
         self.served = served_files(searcher)  # row -> real path: the only files a result may show
         # what a results page shows for each of them: a small preview, made on first view (`demo.previews`)
-        self.previews = Previews(self.served, getattr(searcher.index, "directory", None))
+        self.previews = Previews(self.served, getattr(searcher.index, "directory", None),
+                                 keep=(record.content_hash for _, record in searcher.index.records()))
         # On a ZeroGPU Space this borrows a GPU for the sentence encoder; elsewhere spaces.GPU returns it as is.
         self._run_search = spaces.GPU(duration=30)(searcher.search)
         self._frames: OrderedDict[int, list[np.ndarray]] = OrderedDict()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Lock
@@ -25,10 +26,15 @@ PREVIEWS_ENV = "PVSE_DEMO_PREVIEWS"  # "0": show the original files, as before p
 class Previews:
     """Allow-listed original path -> the file the page shows for it (its preview, else the original)."""
 
-    def __init__(self, served: dict[int, Path], location: str | Path | None, workers: int = 2) -> None:
+    def __init__(self, served: dict[int, Path], location: str | Path | None, workers: int = 2,
+                 keep: Iterable[str] | None = None) -> None:
+        """keep: the content hashes of the index's clips; previews of any other clip (gone, or changed since) are
+        deleted now."""
         self.allowed = {str(path) for path in served.values()}
         self.enabled = location is not None and os.environ.get(PREVIEWS_ENV, "1") != "0"
         self.cache = PreviewCache(preview_dir(location)) if self.enabled else None
+        if self.cache is not None and keep is not None:
+            self.cache.prune(set(keep))
         self.workers = workers
         self._hashes: dict[str, tuple[int, int, str]] = {}  # path -> (mtime_ns, size, content hash)
         self._lock = Lock()
