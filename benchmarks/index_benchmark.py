@@ -5,7 +5,7 @@
 
 Each variant is a fresh child process (`python -m benchmarks.index_benchmark --variant NAME ...`) that indexes
 a copy of --clips GIFs taken evenly from GALLERY (recursively) into a new index, no feature cache; the parent
-takes its peak RSS from `os.wait4` and its report (clips/s over decode + CNN + encoder, stage times). Ray
+takes its peak RSS from `os.wait4` and its report (clips/s end to end, stage times). Ray
 variants start a local Ray instance with that many 1-CPU actors (`pvse index --ray local`); their workers
 report their own peak RSS. Rounds alternate the order of the variants, and each round's ratios are to that
 round's `fp32`, so a shared, noisy machine still compares them fairly (medians over rounds are printed).
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                "load_average": [min(load), max(load)], "stages": stages, "rounds": rounds}
     print(f"\n{len(files)} GIFs from {args.gallery}; {args.repeats} round(s), load average "
           f"{min(load):.1f}-{max(load):.1f} during the runs; medians over rounds; ratios to {base} in the same round.\n")
-    print("| variant | clips/s (decode + CNN + encoder) | × vs fp32 | wall s | peak RSS (driver) | peak RSS per Ray worker |")
+    print("| variant | clips/s (end to end) | × vs fp32 | wall s | peak RSS (driver) | peak RSS per Ray worker |")
     print("|---|---|---|---|---|---|")
     for v in variants:
         ratio = statistics.median(rd[v]["clips_per_s"] / rd[base]["clips_per_s"] for rd in rounds)

@@ -3,8 +3,9 @@
 `build_app(searcher)` lays out the page from its parts (`demo.layout`) and wires events to
 `demo.handlers.DemoHandlers`; `launch(blocks, ...)` turns on the queue and serves it (theme and css go to
 `launch()` in gradio 6). What is served is decided in `demo.serving`: no folder is readable, result GIFs go out
-as Gradio's cached copies of allow-listed files, each GIF's original (open, download, copy link) through the
-app's own `/gif/` route over the same allow-list, and uploads are refused. The model and index are loaded once,
+as Gradio's cached copies of allow-listed files (each shown as its small preview, `demo.previews`), each GIF's
+original (open, download, copy link) through the app's own `/gif/` route over the same allow-list, and uploads are
+refused. The model and index are loaded once,
 before this, by `Searcher.load`; a request only runs the sentence encoder and the search.
 
 API endpoints (for `gradio_client`): `/search` (query, top_k) -> (gallery, status) and
@@ -19,7 +20,16 @@ from starlette.middleware import Middleware
 
 from .examples import examples_for
 from .handlers import DemoHandlers, DemoLimits
-from .layout import CSS, SCROLL_TO_EXPLANATION, SET_TITLES, ExplainPanel, HeadsPanel, SearchBar, credits_box
+from .layout import (
+    CSS,
+    PLAY_PREVIEWS,
+    SCROLL_TO_EXPLANATION,
+    SET_TITLES,
+    ExplainPanel,
+    HeadsPanel,
+    SearchBar,
+    credits_box,
+)
 from .serving import ClosedRoutes, cached_copy
 
 CONCURRENCY_LIMIT = 4  # searches run at once; the rest wait in the queue (CPU-bound encoder)
@@ -53,15 +63,19 @@ def _wire(handlers: DemoHandlers, bar: SearchBar, results: gr.Gallery, state: gr
 
     def on_search(text: object, k: object) -> tuple:
         view = handlers.search(text, k)
-        items = [(cached_copy(handlers.served, path, cache), caption) for path, caption in view.gallery]
+        shown = handlers.previews.shown([path for path, _ in view.gallery])
+        items = [(cached_copy(handlers.served, path, cache, handlers.previews.folder), caption)
+                 for path, (_, caption) in zip(shown, view.gallery)]
         return items, view.status, view.result, gr.Column(visible=False)
 
     def on_heads(result) -> list[Any]:
         note, rows = handlers.heads_view(result)
+        rows = [(label, list(zip(handlers.previews.shown([p for p, _ in items]), [c for _, c in items])))
+                for label, items in rows]
         paths = {"results": [str(h.path) for h in getattr(result, "hits", None) or []]}
         for k, head in enumerate(getattr(result, "per_head", None) or []):
             paths[f"head-{k + 1}"] = [str(h.path) for h in head.hits]
-        return [*heads.update(note, rows, cache, handlers.served), paths]
+        return [*heads.update(note, rows, cache, handlers.served, handlers.previews.folder), paths]
 
     search_outputs = [results, bar.status, state, explain.box]
     heads_outputs = [*heads.outputs, titles]
@@ -72,7 +86,8 @@ def _wire(handlers: DemoHandlers, bar: SearchBar, results: gr.Gallery, state: gr
               show_progress_on=[results], preprocess=False, **api
               ).then(on_heads, inputs=[state], outputs=heads_outputs, api_visibility="undocumented",
                      show_progress="hidden"
-                     ).then(None, inputs=[titles], js=SET_TITLES, api_visibility="undocumented")
+                     ).then(None, inputs=[titles], js=SET_TITLES, api_visibility="undocumented"
+                            ).then(None, js=PLAY_PREVIEWS, api_visibility="undocumented")
 
     searches(lambda fn, **kw: gr.on([bar.button.click, bar.query.submit], fn, **kw), api_name="search")
     searches(bar.examples.load_input_event.then, api_visibility="undocumented")

@@ -30,6 +30,7 @@ from pvse.index.trust import read_gallery_text
 from pvse.limits import MAX_TOP_K
 
 from . import drawing
+from .previews import Previews
 from .serving import gif_link, served_files
 
 log = logging.getLogger("demo")
@@ -318,6 +319,9 @@ class DemoHandlers:
         self.limits = limits
         self.gallery_root = Path(searcher.gallery_root)
         self.served = served_files(searcher)  # row -> real path: the only files a result may show
+        # what a results page shows for each of them: a small preview, made on first view (`demo.previews`)
+        self.previews = Previews(self.served, getattr(searcher.index, "directory", None),
+                                 keep=(record.content_hash for _, record in searcher.index.records()))
         # On a ZeroGPU Space this borrows a GPU for the sentence encoder; elsewhere spaces.GPU returns it as is.
         self._run_search = spaces.GPU(duration=30)(searcher.search)
         self._frames: OrderedDict[int, list[np.ndarray]] = OrderedDict()

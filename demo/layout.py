@@ -22,6 +22,7 @@ Find the reaction GIF for what you would say: type a sentence, then click a GIF 
 in several ways at once and keeps the best match.</small>"""
 CSS = """
 .gradio-container { max-width: 1100px !important; margin: auto; }
+#results .thumbnail-item > svg, .head-row .thumbnail-item > svg { display: none; }
 #status { min-height: 1.6em; }
 #frames img, #frames-compact img, #heatmap img { object-fit: contain; max-height: none !important; }
 #frames { overflow-x: auto; }
@@ -61,6 +62,23 @@ SET_TITLES = """(paths) => {
   };
   let tries = 0;
   const timer = setInterval(() => { if (apply() || ++tries > 50) clearInterval(timer); }, 100);
+  return [];
+}"""
+# Result previews are short videos: Gradio's gallery shows a video as a still with a play button; play them muted and
+# looping, as GIFs play (the play button is hidden by CSS). New videos come in with each search, so look for a while.
+PLAY_PREVIEWS = """() => {
+  let tries = 0;
+  const play = () => {
+    document.querySelectorAll('#results video, .head-row video').forEach((v) => {
+      if (v.dataset.pvsePlays) return;
+      v.dataset.pvsePlays = '1';
+      v.muted = true; v.loop = true; v.autoplay = true; v.playsInline = true;
+      v.setAttribute('muted', ''); v.setAttribute('playsinline', '');
+      v.play().catch(() => {});
+    });
+    if (++tries > 60) clearInterval(timer);
+  };
+  const timer = setInterval(play, 100);
   return [];
 }"""
 # Brings the explanation into view once it is shown (desktop and phone), and keeps it there for a few seconds while
@@ -192,13 +210,13 @@ class HeadsPanel:
         self.outputs = [self.box, self.accordion, *self.labels, *self.rows]
 
     def update(self, note: str, rows: list[tuple[str, list[tuple[str, str]]]], cache: str,
-               served: ServedFiles) -> list[Any]:
+               served: ServedFiles, previews: Path | None = None) -> list[Any]:
         """Updates for `outputs`: the note as the one line, open with the rows when the readings disagree; each GIF
         as a cached copy of its checked file in `served`."""
         agree = "different best GIFs" not in note
         labels = [gr.Markdown(rows[k][0], visible=True) if k < len(rows) else gr.Markdown("", visible=False)
                   for k in range(self.num_readings)]
-        galleries = [gr.Gallery(value=[(cached_copy(served, path, cache), caption) for path, caption in rows[k][1]],
+        galleries = [gr.Gallery(value=[(cached_copy(served, path, cache, previews), caption) for path, caption in rows[k][1]],
                                 visible=True) if k < len(rows) else gr.Gallery(value=None, visible=False)
                      for k in range(self.num_readings)]
         return [gr.Column(visible=bool(rows)), gr.Accordion(label=note or "Readings", open=not agree),

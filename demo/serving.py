@@ -130,17 +130,34 @@ def served_files(searcher) -> ServedFiles:
     return served
 
 
-def cached_copy(files: ServedFiles, path: str | Path, cache_dir: str) -> str:
+def cached_copy(files: ServedFiles, path: str | Path, cache_dir: str, previews: Path | None = None) -> str:
     """Gradio's cached copy of the allow-listed clip at `path` (one per content, written whole then renamed into
     place), the only form a result GIF is served in. Its bytes come from `files.read` (checked at this moment);
-    a clip that no longer passes that check is a FileNotFoundError (the request fails, nothing is served)."""
+    a clip that no longer passes that check is a FileNotFoundError (the request fails, nothing is served).
+    `previews`: the folder of the app's own previews (`demo.previews`); a regular file there, reached without a
+    link, is copied too (the app made it from an allow-listed clip)."""
+    if previews is not None and _own_preview(Path(path), previews):
+        return _cached_bytes(Path(path).read_bytes(), Path(path).name, cache_dir)
     row = files.row_of(path)
     data = files.read(row) if row is not None else None
     if data is None:
         raise FileNotFoundError(f"{path} is no longer the gallery file the app checked at start; not served")
+    return _cached_bytes(data, files[row].name, cache_dir)
+
+
+def _own_preview(path: Path, previews: Path) -> bool:
+    """A regular file directly inside the previews folder, not a link (the app's own output)."""
+    try:
+        return path.parent.resolve() == previews.resolve() and not path.is_symlink() and path.is_file()
+    except OSError:
+        return False
+
+
+def _cached_bytes(data: bytes, name: str, cache_dir: str) -> str:
+    """`data` saved as `name` in a folder of the cache named by its content (written whole, then renamed in)."""
     folder = Path(cache_dir) / hashlib.sha256(data).hexdigest()[:40]
     folder.mkdir(parents=True, exist_ok=True)
-    copy = folder / files[row].name
+    copy = folder / name
     if not copy.is_file():
         fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{copy.name}.")
         try:

@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ray-threads", type=positive_int, default=1, metavar="N",
                         help="CPUs (and CNN threads) per Ray actor (default 1)")
     parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="clips per CNN batch (default 8)")
-    parser.add_argument("--workers", type=positive_int, default=2, metavar="N", help="decoding threads (default 2)")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                        help="clips indexed side by side, one thread each (default: one per CPU)")
     parser.add_argument("--feature-cache", metavar="DIR", help="keep frame features here and reuse them next time")
     backends = all_backends().values()
     kinds = {name: kind for backend in backends for name, kind in backend.kinds.items()}

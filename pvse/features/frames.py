@@ -96,18 +96,26 @@ class FrameFeatureExtractor(torch.nn.Module):
         pixels = pixels / 255.0
         return (pixels - self.mean) / self.std if pre.normalize else pixels
 
+    def one_thread(self) -> OnnxRunner | None:
+        """A one-thread session of this extractor's ONNX graph (None on PyTorch), for `extract(..., runner=)` from
+        several threads at once: ONNX Runtime runs a session's calls side by side, each on its caller's thread."""
+        if self.backend != "onnxruntime":
+            return None
+        return self._runner if getattr(self._runner, "threads", 0) == 1 else OnnxRunner(self._runner.model, 1)
+
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) normalised pixels -> (N, dim) pooled features (eager PyTorch)."""
         return self.trunk(pixels)
 
     @torch.inference_mode()
-    def extract(self, frames: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """(N, H, W, 3) uint8 RGB frames -> (N, dim) float32, `batch_size` frames at a time."""
+    def extract(self, frames: np.ndarray, batch_size: int = 64, runner: OnnxRunner | None = None) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB frames -> (N, dim) float32, `batch_size` frames at a time. runner: a session of
+        the same graph to run instead of the extractor's own (one thread, for calls side by side: `one_thread`)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         array = _checked_frames(frames)
         out = np.empty((len(array), self.dim), dtype=np.float32)
-        run = self._runner if self.backend == "onnxruntime" else None
+        run = (runner or self._runner) if self.backend == "onnxruntime" else None
         if run is None and self.precision != DEFAULT_PRECISION:
             raise RuntimeError(f"the {self.precision} frame CNN runs on ONNX Runtime on CPU only (device {self.device})")
         for start in range(0, len(array), batch_size):

@@ -37,7 +37,8 @@ class OnnxRunner:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
+        self.threads = max(1, threads)
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.enable_cpu_mem_arena = False

@@ -1,8 +1,8 @@
 """Build or update a gallery index: walk a folder, encode new or changed clips, reuse the rest, write atomically.
 
-For each media file: T evenly spaced frames are decoded and put through the frozen CNN
-(`pvse.clip_features.iter_clip_features`, decoding overlapped with the CNN), and the video encoder turns the
-(T, D) features into K embeddings and a (K, T) frame attention (paper Sec. 3.2). A rerun on the same folder
+For each media file: T evenly spaced frames are decoded and put through the frozen CNN, the text reader reads the
+words a few frames show (both from one decode, each clip one task, clips side by side: `clip_work`), and the video
+encoder turns the (T, D) features into K embeddings and a (K, T) frame attention (paper Sec. 3.2). A rerun on the same folder
 reuses every clip whose content hash is already in the index built by the same weights (renamed files
 included), encodes only new or changed files and drops rows whose file is gone. Bad files are listed with
 their reason and the build goes on. Nothing reaches disk until the whole index is ready (`store.write_index`).
@@ -31,18 +31,17 @@ from .. import __version__
 from ..clip_features import (
     ClipFeatures,
     FeatureCache,
-    LazyFrameExtractor,
     content_hash,
     frame_decode_size,
     frame_features_key,
-    iter_clip_features,
 )
 from ..config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
 from ..devices import DEFAULT_DEVICE
 from ..errors import GalleryIndexError, MediaError, PVSEError
-from ..media import MEDIA_EXTENSIONS, MediaLimits
+from ..media import MEDIA_EXTENSIONS, ClipView, MediaLimits
 from ..pipeline import PVSEPipeline
 from ..reading.registry import DEFAULT_READER
+from ..reading.types import ReadText
 from .backend import BuiltGallery, Gallery, GalleryBackend, Target
 from .backends import backend_for
 from .captions import CaptionEntry, match_captions, read_captions, words_from_path
@@ -50,8 +49,9 @@ from .crash_journal import CrashJournal
 from .faiss_search import DEFAULT_KIND, default_params, index_kind
 from .hubness import encode_hub_scores, hub_meta, reference_key
 from .meta import IndexMeta, WeightsRef
+from .reference_cache import cached_reference
 from .store import ClipRecord
-from .text_heads import SOURCES, encode_reference, joint_embeddings, reference_query_encoder
+from .text_heads import SOURCES, joint_embeddings, reference_query_encoder
 
 
 @dataclass
@@ -68,7 +68,9 @@ class BuildReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # media files that could not be indexed
     notes: list[str] = field(default_factory=list)  # e.g. why nothing could be reused
     seconds: float = 0.0
-    timings: dict[str, float] = field(default_factory=dict)  # scan, features (decode + CNN), encoder, faiss, write
+    timings: dict[str, float] = field(default_factory=dict)  # wall time of each step: encode, text, hubs, write ...
+    busy: dict[str, float] = field(default_factory=dict)  # thread time of each stage inside "encode", summed over
+    # the clips (hash, decode, CNN, read text, encoder); stages overlap on several cores, so they exceed its wall
 
     @property
     def encoded(self) -> int:
@@ -76,14 +78,15 @@ class BuildReport:
 
     @property
     def clips_per_second(self) -> float:
-        busy = self.timings.get("features", 0.0) + self.timings.get("encoder", 0.0)
-        return self.encoded / busy if busy > 0 else 0.0
+        """Clips encoded per second of the whole build, end to end (scan to write)."""
+        return self.encoded / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self, max_listed: int = 20) -> str:
         """Human-readable multi-line summary (what the CLI prints)."""
         lines = [f"indexed {self.indexed} clips into {self.index_dir} "
                  f"({self.reused} reused, {self.added} new, {self.changed} changed, {self.removed} removed) "
-                 f"in {self.seconds:.1f} s" + (f", {self.clips_per_second:.1f} clips/s encoded" if self.encoded else "")]
+                 f"in {self.seconds:.1f} s" + (f", {self.clips_per_second:.1f} clips/s end to end" if self.encoded
+                                                  else "")]
         lines += [f"note: {n}" for n in self.notes]
         for title, items in (("failed", self.failed), ("skipped", self.skipped)):
             if items:
@@ -93,17 +96,21 @@ class BuildReport:
                     lines.append(f"  ... and {len(items) - max_listed} more")
         if self.timings:
             lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
+        if self.busy:
+            lines.append("inside encode, thread time summed over clips: "
+                         + ", ".join(f"{k} {v:.1f} s" for k, v in self.busy.items()))
         return "\n".join(lines)
 
 
 class ClipEncoder(Protocol):
     """Encodes clips into index rows: decode + frame CNN + video encoder for each path in `todo` (relative to
-    `root`), a `_Row` into `rows[path]` for each success, `(path, reason)` into `report.failed` for each
-    failure, time into `report.timings` ("features", "encoder"). `encode_clips` does it in this process."""
+    `root`), and with `reader` (a frame-text reader's name) the text its frames show; a `_Row` into `rows[path]`
+    for each success (`read_here` set when its text was read), `(path, reason)` into `report.failed` for each
+    failure, time into `report.timings`. `encode_clips` does it in this process."""
 
     def __call__(self, todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row],
-                 report: BuildReport, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,
-                 limits: MediaLimits, progress: bool) -> None: ...
+                 report: BuildReport, *, batch_size: int, feature_cache: str | Path | None,
+                 decode_workers: int | None, limits: MediaLimits, progress: bool, reader: str | None = None) -> None: ...
 
 
 @dataclass
@@ -114,6 +121,7 @@ class _Row:
     frame_indices: np.ndarray  # (T,)
     source: int | None = None  # the previous index's row it was reused from (None: encoded)
     stored_embeddings: np.ndarray | None = None  # that row's embeddings as stored (GIF and text heads)
+    read_here: bool = False  # its text was read while it was encoded (`record.read_text`; None: no text)
 
 
 def scan_gallery(root: Path, exclude: tuple[Path, ...] = (), limits: MediaLimits = MediaLimits()
@@ -190,7 +198,7 @@ def scan_and_hash(root: Path, exclude: tuple[Path, ...], limits: MediaLimits, re
 def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weights: str | None = None, *,
                 captions: str | Path | None = None, device: str = DEFAULT_DEVICE, batch_size: int = 8,
                 feature_cache: str | Path | None = None, index_kind: str | None = None,
-                index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int = 2,
+                index_params: dict[str, Any] | None = None, rebuild: bool = False, decode_workers: int | None = None,
                 limits: MediaLimits = MediaLimits(), progress: bool = True,
                 pipeline: PVSEPipeline | None = None, text_heads: bool = True,
                 names: bool = True, precision: str = DEFAULT_PRECISION,
@@ -211,6 +219,7 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     spreads them over a Ray cluster). read_text: read the words shown in each clip's frames (`pvse.reading`,
     reader `reader`, default PP-OCRv4) and make them a text head of the clip (`text_heads`). retry_failed: try
     again the files skipped because a build died while encoding them (`crash_journal`), each alone first.
+    decode_workers: clips indexed side by side, one thread each (default: one per CPU).
 
     Three steps, the same for every backend: `plan_build` (checks, model, scan, what is reused), `encode_plan`
     (decode + CNN + video encoder for the rest), `write_plan` (captions, text heads, hub scores, metadata, and the
@@ -218,17 +227,22 @@ def build_index(gallery_dir: str | Path, out_dir: str | Path | None = None, weig
     """
     started = time.perf_counter()
     root = gallery_folder(gallery_dir)
+    own_pipeline = pipeline is None  # loaded here: its frame CNN can go once the clips are encoded
     if precision != DEFAULT_PRECISION and pipeline is None:
         pipeline = load_pipeline(weights, device, None, precision)
     plan = plan_build(backend_for(out_dir), root, out_dir, weights, captions=captions, device=device,
                       feature_cache=feature_cache, index_kind=index_kind, index_params=index_params, rebuild=rebuild,
                       limits=limits, pipeline=pipeline)
+    reader = (reader or DEFAULT_READER) if read_text else None
     encoder, journal = guard_crashes(plan, encoder, retry_failed)
     try:
         ordered = encode_plan(plan, batch_size=batch_size, feature_cache=feature_cache,
-                              decode_workers=decode_workers, limits=limits, progress=progress, encoder=encoder)
-        read_plan_text(plan, ordered, (reader or DEFAULT_READER) if read_text else None, limits=limits,
-                       progress=progress)
+                              decode_workers=decode_workers, limits=limits, progress=progress, encoder=encoder,
+                              reader=reader)
+        if own_pipeline:
+            plan.pipeline.__dict__.pop("frame_extractor", None)  # the frame CNN's stage is over: free its memory
+        release_memory()
+        read_plan_text(plan, ordered, reader, limits=limits, progress=progress, workers=decode_workers)
         write_plan(plan, ordered, text_heads=text_heads, names=names, batch_size=batch_size)
     finally:
         if journal is not None:
@@ -352,27 +366,29 @@ def plain_dim(meta: IndexMeta) -> int:
 
 
 def read_plan_text(plan: BuildPlan, ordered: list[_Row], reader: str | None, *, limits: MediaLimits,
-                   progress: bool) -> None:
+                   progress: bool, workers: int | None = None) -> None:
     """Read the text in the frames of every clip that has none from this reader yet (new and changed clips, and all
     of them when the previous index was read by another reader or not at all); None: read nothing, keep none."""
     if reader is None:
         for row in ordered:
             row.record.read_text = None
         return
-    from ..reading import frame_text_reader_spec, iter_read_text
+    from ..reading import frame_text_reader_spec
     spec = frame_text_reader_spec(reader)
     plan.reader = spec.ref
     previous = plan.previous.meta.reader if plan.previous is not None else None
     encoded = set(plan.todo)
-    todo = [row for row in ordered if row.record.path in encoded or previous != spec.ref]
+    todo = [row for row in ordered if not row.read_here and (row.record.path in encoded or previous != spec.ref)]
     if not todo:
         return
+    from .clip_work import ReadTasks, default_workers, run_clip_tasks
     tick = time.perf_counter()
-    engine = spec.build()
-    paths = [plan.root / row.record.path for row in todo]
+    tasks = ReadTasks(spec, spec.build(), limits)
     bar = tqdm(total=len(todo), unit="clip", desc="reading text", disable=not progress, dynamic_ncols=True)
-    for row, (_, read) in zip(todo, iter_read_text(paths, spec, engine, limits)):
+    works = run_clip_tasks([plan.root / row.record.path for row in todo], tasks, workers or default_workers())
+    for row, work in zip(todo, works):
         bar.update(1)
+        read = work.read
         if isinstance(read, MediaError):
             plan.report.notes.append(f"{row.record.path}: {read.reason}")
             row.record.read_text = None
@@ -382,13 +398,15 @@ def read_plan_text(plan: BuildPlan, ordered: list[_Row], reader: str | None, *, 
     plan.report.timings["read text"] = time.perf_counter() - tick
 
 
-def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int,
-                limits: MediaLimits, progress: bool, encoder: ClipEncoder | None = None) -> list[_Row]:
-    """Encode the plan's new and changed clips (with `encoder`, default `encode_clips`); the index's rows in
-    gallery order, with the report's counts."""
+def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path | None, decode_workers: int | None,
+                limits: MediaLimits, progress: bool, encoder: ClipEncoder | None = None,
+                reader: str | None = None) -> list[_Row]:
+    """Encode the plan's new and changed clips (with `encoder`, default `encode_clips`; reading their text with
+    `reader`); the index's rows in gallery order, with the report's counts."""
     report, rows = plan.report, plan.rows
     (encoder or encode_clips)(plan.todo, plan.root, plan.pipeline, rows, report, batch_size=batch_size,
-                 feature_cache=feature_cache, decode_workers=decode_workers, limits=limits, progress=progress)
+                              feature_cache=feature_cache, decode_workers=decode_workers, limits=limits,
+                              progress=progress, reader=reader)
     old_hash_of = {c.path: c.content_hash for _, c in plan.previous.records()} if plan.previous is not None else {}
     if plan.previous is not None:
         report.changed = sum(1 for rel in plan.todo if rel in rows and rel in old_hash_of
@@ -422,7 +440,7 @@ def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names:
     if sources:
         from ..features.sentence_minilm import MiniLMSentenceEncoder
         sentence_encoder = MiniLMSentenceEncoder()
-        reference = encode_reference(plan.pipeline, sentence_encoder)
+        reference = cached_reference(plan.pipeline, sentence_encoder)
         embeddings, layout, probe = joint_embeddings(plan.pipeline, sentence_encoder, embeddings, texts, sources,
                                                      reference)
         encode = reference_query_encoder(layout, reference)
@@ -586,52 +604,110 @@ class _JournalWatch:
         self.journal.end(self._rel(paths))
 
 
+class _Journaled:
+    """A clip's task (`clip_work.ClipTasks`) with the crash journal told the clip is in work while it runs."""
+
+    def __init__(self, tasks, watch: _JournalWatch) -> None:
+        self.tasks, self.watch = tasks, watch
+
+    def __call__(self, path: Path):
+        self.watch.begin([path])
+        try:
+            return self.tasks(path)
+        finally:
+            self.watch.end([path])
+
+
 def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row], report: BuildReport, *,
-            batch_size: int, feature_cache: str | Path | None, decode_workers: int, limits: MediaLimits,
-            progress: bool, journal: CrashJournal | None = None) -> None:
-    """Decode + CNN (overlapped, in iter_clip_features) then the video encoder, batch by batch, into `rows`;
-    `journal` is told the files in flight."""
+                 batch_size: int, feature_cache: str | Path | None, decode_workers: int | None, limits: MediaLimits,
+                 progress: bool, reader: str | None = None, journal: CrashJournal | None = None) -> None:
+    """Each clip hashed, decoded once, through the frame CNN and (with `reader`) the text reader, `decode_workers`
+    clips side by side (`clip_work`); then the video encoder, batch by batch, into `rows`. A clip whose text was
+    read here has `_Row.read_here` set. The frame CNN and the reader are let go when done. `journal` is told the
+    clips in work (`crash_journal`)."""
+    from .clip_work import STAGES, ClipTasks, OneThreadCNN, default_workers, run_clip_tasks
     timings = report.timings
-    timings.setdefault("features", 0.0)
-    timings.setdefault("encoder", 0.0)
+    timings.setdefault("encode", 0.0)
     if not todo:
         return
+    started = time.perf_counter()
     config = pipeline.config
-    extractor = LazyFrameExtractor(pipeline.config.frame_features, lambda: pipeline.frame_extractor)
     frames = config.frame_preprocessing()
-    cache = FeatureCache(feature_cache, frame_features_key(extractor.name, frames, pipeline.frame_precision),
-                         config.num_frames) \
-        if feature_cache else None
-    pending: list[tuple[str, ClipFeatures]] = []
+    cache = FeatureCache(feature_cache, frame_features_key(config.frame_features, frames, pipeline.frame_precision),
+                         config.num_frames) if feature_cache else None
+    spec = engine = None
+    if reader is not None:
+        from ..reading import frame_text_reader_spec
+        spec = frame_text_reader_spec(reader)
+        engine = spec.build()
+    tasks = ClipTasks(None, ClipView(config.num_frames, frames.frame_sampling,
+                                     frame_decode_size(config.frame_features, frames)),
+                      build_cnn=lambda: OneThreadCNN(one_thread_extractor(pipeline)), reader_spec=spec, reader=engine,
+                      cache=cache, limits=limits)
+    busy = dict.fromkeys(STAGES, 0.0)
+    busy["encoder"] = 0.0
+    pending: list[tuple[str, ClipFeatures, ReadText | None]] = []
 
     def flush() -> None:
         tick = time.perf_counter()
-        out = pipeline.encode_frame_features(np.stack([f.features for _, f in pending]))
-        for (rel, feats), emb, att in zip(pending, out.embeddings.numpy(), out.attention.numpy()):
+        out = pipeline.encode_frame_features(np.stack([f.features for _, f, _ in pending]))
+        for (rel, feats, read), emb, att in zip(pending, out.embeddings.numpy(), out.attention.numpy()):
             rows[rel] = _Row(ClipRecord(rel, feats.content_hash, feats.num_source_frames), emb, att,
-                             np.asarray(feats.frame_indices, dtype=np.int32))
+                             np.asarray(feats.frame_indices, dtype=np.int32), read_here=reader is not None)
+            rows[rel].record.read_text = read
         pending.clear()
-        timings["encoder"] += time.perf_counter() - tick
+        busy["encoder"] += time.perf_counter() - tick
 
-    stream = iter_clip_features([root / rel for rel in todo], extractor, config.num_frames, cache=cache,
-                                batch_clips=batch_size, decode_workers=decode_workers, limits=limits,
-                                progress="indexing" if progress else False,
-                                frame_size=frame_decode_size(config.frame_features, frames), sampling=frames.frame_sampling,
-                                watch=_JournalWatch(journal, root) if journal is not None else None)
-    tick = time.perf_counter()
-    for path, result in stream:
-        rel = Path(os.path.relpath(path, root)).as_posix()
-        if isinstance(result, MediaError):
-            report.failed.append((rel, result.reason))
-        else:
-            pending.append((rel, result))
-        if len(pending) >= batch_size:
-            timings["features"] += time.perf_counter() - tick
+    bar = tqdm(total=len(todo), unit="clip", desc="indexing" + (" and reading text" if reader else ""),
+               disable=not progress, dynamic_ncols=True)
+    try:
+        work_on = _Journaled(tasks, _JournalWatch(journal, root)) if journal is not None else tasks
+        for work in run_clip_tasks([root / rel for rel in todo], work_on, decode_workers or default_workers()):
+            bar.update(1)
+            rel = Path(os.path.relpath(work.path, root)).as_posix()
+            for stage, seconds in work.seconds.items():
+                busy[stage] += seconds
+            if isinstance(work.features, MediaError):
+                report.failed.append((rel, work.features.reason))
+                continue
+            if cache is not None and not work.from_cache:
+                cache.put(work.features)
+            read = work.read
+            if isinstance(read, MediaError):
+                report.notes.append(f"{rel}: {read.reason}")
+                read = None
+            pending.append((rel, work.features, read if read is not None and read.lines else None))
+            if len(pending) >= batch_size:
+                flush()
+        if pending:
             flush()
-            tick = time.perf_counter()
-    timings["features"] += time.perf_counter() - tick
-    if pending:
-        flush()
+    finally:
+        bar.close()
+    timings["encode"] += time.perf_counter() - started
+    report.busy.update({k: report.busy.get(k, 0.0) + v for k, v in busy.items() if v > 0})
+
+
+def one_thread_extractor(pipeline: PVSEPipeline):
+    """The pipeline's frame CNN, built (when not yet) with a one-thread ONNX session: clips run side by side on one
+    thread each, and one session of the graph costs less memory than a second one beside it."""
+    if "frame_extractor" in pipeline.__dict__:
+        return pipeline.frame_extractor
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return pipeline.frame_extractor
+    finally:
+        torch.set_num_threads(threads)
+
+
+def release_memory() -> None:
+    """Hand the memory freed by a finished stage back to the system (glibc keeps it otherwise); no-op elsewhere."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def index_meta(pipeline: PVSEPipeline, root: Path, out_dir: Path | None, kind: str, params: dict, user_params: dict,

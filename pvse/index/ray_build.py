@@ -4,7 +4,8 @@ The driver does what a single-process build does before and after encoding (`bui
 content hashes, which clips the existing index gives back; `build.write_plan`: captions, text heads, faiss or
 Milvus, the atomic write). Only the encoding moves: `RayEncoder` is a `build.ClipEncoder` that hands batches of
 paths to a pool of actors as they come free; each actor loads the model once and runs the same
-`build.encode_clips` (decode + frame CNN + video encoder) on its batch, so rows are those of one process (to
+`build.encode_clips` (decode + frame CNN + video encoder, and the text its frames show when the build reads text)
+on its batch, so rows are those of one process (to
 float rounding of the batched encoder). Rows come back to the driver keyed by path, so clip order is the
 gallery's. A file that cannot be decoded is a failed clip with its reason, as in one process. A batch whose actor
 dies (a file that crashes the decoder or the CNN, the out-of-memory killer, a kill) is run again file by file on
@@ -17,6 +18,7 @@ mounts at the same path (NFS, a shared volume), and the weights are a Hub repo i
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import sys
@@ -33,6 +35,7 @@ import numpy as np
 
 from ..errors import GalleryIndexError
 from ..media import MediaLimits
+from ..reading.types import ReadText
 from .build import BuildReport, ClipRecord, _Row, encode_clips
 
 LOCAL = "local"  # start a Ray instance in this process (`ray.init()` with `workers` CPUs) instead of joining one
@@ -42,7 +45,8 @@ class _ClipActor:
     """One Ray actor: the model loaded once, then `encode_clips` on each batch of relative paths."""
 
     def __init__(self, weights: str, fingerprint: str, precision: str, root: str, feature_cache: str | None,
-                 limits: MediaLimits, threads: int, decode_workers: int, batch_size: int) -> None:
+                 limits: MediaLimits, threads: int, decode_workers: int | None, batch_size: int,
+                 reader: str | None = None) -> None:
         import torch
 
         from ..pipeline import PVSEPipeline
@@ -52,7 +56,7 @@ class _ClipActor:
             raise GalleryIndexError(f"the weights {weights} on this Ray worker are not the driver's (fingerprint "
                                     f"{self.pipeline.fingerprint}, driver {fingerprint}); give every node the same")
         self.root, self.feature_cache, self.limits = Path(root), feature_cache, limits
-        self.decode_workers, self.batch_size = decode_workers, batch_size
+        self.decode_workers, self.batch_size, self.reader = decode_workers or threads, batch_size, reader
         config = self.pipeline.config
         probe = self.pipeline.encode_frame_features(np.zeros((1, config.num_frames, config.frame_dim), np.float32))
         self.shapes = (tuple(probe.embeddings.shape[1:]), tuple(probe.attention.shape[1:]), (config.num_frames,))
@@ -63,16 +67,18 @@ class _ClipActor:
         report = BuildReport(self.root)
         encode_clips(paths, self.root, self.pipeline, rows, report, batch_size=self.batch_size,
                      feature_cache=self.feature_cache, decode_workers=self.decode_workers, limits=self.limits,
-                     progress=False)
+                     progress=False, reader=self.reader)
         failed = dict(report.failed)
-        out: dict[str, list] = {k: [] for k in ("path", "reason", "content_hash", "num_source_frames", "embeddings",
-                                                "attention", "frame_indices")}
+        out: dict[str, list] = {k: [] for k in ("path", "reason", "content_hash", "num_source_frames", "read_text",
+                                                "embeddings", "attention", "frame_indices")}
         for rel in paths:
             row = rows.get(rel)
             out["path"].append(rel)
             out["reason"].append("" if row else failed.get(rel, "not encoded (no reason given)"))
             out["content_hash"].append(row.record.content_hash if row else "")
             out["num_source_frames"].append(row.record.num_source_frames if row else 0)
+            read = row.record.read_text if row else None  # as JSON: "" when no text was read or none was found
+            out["read_text"].append(json.dumps(read.to_dict()) if read is not None else "")
             for name, shape, dtype in zip(("embeddings", "attention", "frame_indices"), self.shapes,
                                           (np.float32, np.float32, np.int32)):
                 out[name].append(getattr(row, name) if row else np.zeros(shape, dtype))
@@ -104,8 +110,8 @@ class RayEncoder:
         self.worker_peak_rss_mb = 0.0  # the largest peak RSS an actor reported
 
     def __call__(self, todo: list[str], root: Path, pipeline, rows: dict[str, _Row], report: BuildReport, *,
-                 batch_size: int, feature_cache: str | Path | None, decode_workers: int, limits: MediaLimits,
-                 progress: bool) -> None:
+                 batch_size: int, feature_cache: str | Path | None, decode_workers: int | None, limits: MediaLimits,
+                 progress: bool, reader: str | None = None) -> None:
         report.timings.setdefault("features", 0.0)
         report.timings.setdefault("encoder", 0.0)
         if not todo:
@@ -116,7 +122,8 @@ class RayEncoder:
         with _quiet_ray_threads():  # until Ray is shut down: its threads report worker deaths late
             try:
                 self._run(ray, todo, root, pipeline, rows, report, batch_size=batch_size,
-                          feature_cache=feature_cache, decode_workers=decode_workers, limits=limits, progress=progress)
+                          feature_cache=feature_cache, decode_workers=decode_workers, limits=limits, progress=progress,
+                          reader=reader)
             finally:
                 report.timings["features"] += time.perf_counter() - tick  # decode + CNN + encoder, on the workers
                 if started_here:
@@ -140,7 +147,7 @@ class RayEncoder:
         return True
 
     def _run(self, ray, todo, root, pipeline, rows, report, *, batch_size, feature_cache, decode_workers, limits,
-             progress) -> None:
+             progress, reader=None) -> None:
         from tqdm.auto import tqdm
 
         per_task = max(1, min(batch_size, -(-len(todo) // self.workers)))  # every actor gets some work
@@ -150,7 +157,8 @@ class RayEncoder:
         warnings.filterwarnings("ignore", module=r"ray\..*")  # deprecation and tuning chatter, not the user's
         constructor = dict(weights=weights, fingerprint=pipeline.fingerprint, precision=pipeline.frame_precision,
                            root=str(root), feature_cache=str(feature_cache) if feature_cache else None, limits=limits,
-                           threads=self.threads, decode_workers=decode_workers, batch_size=per_task)
+                           threads=self.threads, decode_workers=self.threads, batch_size=per_task, reader=reader)
+        self._reader = reader
         bar = tqdm(total=len(todo), unit="clip", desc=f"indexing on Ray ({self.workers} workers)",
                    disable=not progress, dynamic_ncols=True)
         failed: dict[str, str] = {}
@@ -223,7 +231,9 @@ class RayEncoder:
             rows[rel] = _Row(ClipRecord(rel, str(batch["content_hash"][i]), int(batch["num_source_frames"][i])),
                              np.asarray(batch["embeddings"][i], np.float32),
                              np.asarray(batch["attention"][i], np.float32),
-                             np.asarray(batch["frame_indices"][i], np.int32))
+                             np.asarray(batch["frame_indices"][i], np.int32), read_here=self._reader is not None)
+            read = str(batch["read_text"][i])
+            rows[rel].record.read_text = ReadText.from_dict(json.loads(read), "a Ray worker") if read else None
         if self.on_batch is not None:
             self.on_batch(batch)
 

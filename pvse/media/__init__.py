@@ -43,8 +43,8 @@ from .sampling import (
     sample_frame_indices,
 )
 
-__all__ = ["MEDIA_EXTENSIONS", "Clip", "FrameSampling", "MediaLimits", "decode_all_frames", "decode_clip",
-           "sample_frame_indices", "shrink_to"]
+__all__ = ["MEDIA_EXTENSIONS", "Clip", "ClipView", "FrameSampling", "MediaLimits", "decode_all_frames", "decode_clip",
+           "decode_clip_views", "sample_frame_indices", "shrink_to"]
 
 if TYPE_CHECKING:
     import av  # PyAV is imported when a video container is opened: GIFs, PNGs and WebPs never need it
@@ -67,6 +67,8 @@ Times = Callable[[], list[Fraction]]
 """Each frame's display time in seconds, computed only when called (reading them may cost a pass over the file)."""
 Chooser = Callable[[int, Times], list[int]]
 """(frame count, display times) -> the frame indices to keep, in order."""
+Size = tuple[int, int] | None
+"""(width, height) a frame is shrunk to fit (`shrink_to`), or None: its own size."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,47 @@ def decode_clip(path: str | Path, num_frames: int = 8, limits: MediaLimits = Med
     return Clip(frames=np.stack(frames), indices=tuple(indices), num_source_frames=count, path=str(path))
 
 
+@dataclass(frozen=True)
+class ClipView:
+    """Which frames of a clip one consumer wants, and how large: `num_frames` by `sampling`, shrunk to `max_size`."""
+
+    num_frames: int
+    sampling: str | FrameSampling = DEFAULT_SAMPLING
+    max_size: Size = None
+
+
+def decode_clip_views(path: str | Path, views: list[ClipView], limits: MediaLimits = MediaLimits()) -> list[Clip]:
+    """One `Clip` per view, from one pass over the file: each view's frames exactly as `decode_clip` would give
+    them (same indices, same pixels), while the file is read, counted and composited once for all of them.
+
+    Indexing wants the frame CNN's T small frames and the text reader's few full-size ones; decoding them together
+    costs little more than decoding the CNN's alone.
+    """
+    if not views or min(v.num_frames for v in views) < 1:
+        raise ValueError("need at least one view, each of num_frames >= 1")
+    samplers = [as_frame_sampling(v.sampling) for v in views]
+
+    def choose(n: int, times: Times) -> list[list[int]]:
+        once = _Once(times)
+        return [s.choose(n, v.num_frames, once) for s, v in zip(samplers, views)]
+
+    frames, indices, count = _read_views(path, limits, choose, [v.max_size for v in views])
+    return [Clip(frames=np.stack(f), indices=tuple(i), num_source_frames=count, path=str(path))
+            for f, i in zip(frames, indices)]
+
+
+class _Once:
+    """A `Times` computed on its first call only (several views may ask for it)."""
+
+    def __init__(self, times: Times) -> None:
+        self._times, self._value = times, None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._times()
+        return self._value
+
+
 def decode_all_frames(
     path: str | Path, limits: MediaLimits = MediaLimits(), max_frames: int | None = None,
     max_size: tuple[int, int] | None = None,
@@ -143,15 +186,23 @@ def shrink_to(image: Image.Image, max_size: tuple[int, int] | None) -> Image.Ima
 
 
 def _read(
-    path: str | Path, limits: MediaLimits, choose: Chooser, max_size: tuple[int, int] | None
+    path: str | Path, limits: MediaLimits, choose: Chooser, max_size: Size
 ) -> tuple[list[np.ndarray], list[int], int]:
-    """Check, count, choose indices, decode keeping only those: (frames in index order, indices, n).
+    """Check, count, choose indices, decode keeping only those: (frames in index order, indices, n)."""
+    frames, indices, count = _read_views(path, limits, lambda n, times: [choose(n, times)], [max_size])
+    return frames[0], indices[0], count
+
+
+def _read_views(
+    path: str | Path, limits: MediaLimits, choose: Callable[[int, Times], list[list[int]]], sizes: list[Size]
+) -> tuple[list[list[np.ndarray]], list[list[int]], int]:
+    """`_read` for several views at once: `choose` gives each view's indices, `sizes` each view's frame size.
 
     Any exception, expected or not, becomes a MediaError: one file never ends a batch.
     """
     path = str(path)
     try:
-        return _read_checked(path, limits, choose, max_size)
+        return _read_checked(path, limits, choose, sizes)
     except MediaError:
         raise
     except MemoryError:
@@ -160,30 +211,42 @@ def _read(
         raise MediaError(path, f"could not be decoded ({type(e).__name__}: {e})") from None
 
 
+Wanted = dict[int, frozenset]
+"""Frame index -> the sizes (`Size`) it is wanted at."""
+
+
+def _wanted(views: list[list[int]], sizes: list[Size]) -> Wanted:
+    wanted: dict[int, set] = {}
+    for indices, size in zip(views, sizes):
+        for i in indices:
+            wanted.setdefault(i, set()).add(size)
+    return {i: frozenset(s) for i, s in wanted.items()}
+
+
 def _read_checked(
-    path: str, limits: MediaLimits, choose: Chooser, max_size: tuple[int, int] | None
-) -> tuple[list[np.ndarray], list[int], int]:
+    path: str, limits: MediaLimits, choose: Callable[[int, Times], list[list[int]]], sizes: list[Size]
+) -> tuple[list[list[np.ndarray]], list[list[int]], int]:
     _check_file(path, limits)
     kind = _sniff(path)
     if kind == "gif":
-        kept, indices, count = _gif_decode(path, limits, choose, max_size)
+        kept, views, count = _gif_decode(path, limits, choose, sizes)
     elif kind == "video":
         count, times = _av_count_frames(path, limits)
-        indices = choose(count, lambda: times(count))
-        kept, decoded = _av_decode(path, limits, frozenset(indices), max_size)
+        views = choose(count, lambda: times(count))
+        kept, decoded = _av_decode(path, limits, _wanted(views, sizes))
         if decoded != count:  # an inter-frame codec may emit fewer frames than it has packets
-            count, indices = decoded, choose(decoded, lambda: times(decoded))
-            kept, decoded = _av_decode(path, limits, frozenset(indices), max_size)
+            count, views = decoded, choose(decoded, lambda: times(decoded))
+            kept, decoded = _av_decode(path, limits, _wanted(views, sizes))
             if decoded != count:
                 raise MediaError(path, "the file decodes differently on each pass (was it modified?)")
     else:
         count = _pillow_count_frames(path, kind, limits)
-        indices = choose(count, lambda: _pillow_times(path, kind, count))
-        kept = _pillow_decode(path, kind, limits, frozenset(indices), count, max_size)
-    frames = [kept[i] for i in indices]
-    if len({f.shape for f in frames}) > 1:
+        views = choose(count, lambda: _pillow_times(path, kind, count))
+        kept = _pillow_decode(path, kind, limits, _wanted(views, sizes), count)
+    frames = [[kept[i][size] for i in indices] for indices, size in zip(views, sizes)]
+    if any(len({f.shape for f in view}) > 1 for view in frames):
         raise MediaError(path, "frames have different sizes; re-encode the clip at one size")
-    return frames, indices, count
+    return frames, views, count
 
 
 def _check_file(path: str, limits: MediaLimits) -> None:
@@ -266,8 +329,8 @@ def _rgb_array(image: Image.Image, max_size: tuple[int, int] | None) -> np.ndarr
 # GIF backend (pvse.media.gif)
 
 
-def _gif_decode(path: str, limits: MediaLimits, choose: Chooser,
-                max_size: tuple[int, int] | None) -> tuple[dict[int, np.ndarray], list[int], int]:
+def _gif_decode(path: str, limits: MediaLimits, choose: Callable[[int, Times], list[list[int]]], sizes: list[Size]
+                ) -> tuple[dict[int, dict[Size, np.ndarray]], list[list[int]], int]:
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -285,13 +348,13 @@ def _gif_decode(path: str, limits: MediaLimits, choose: Chooser,
     _check_pixels(path, structure.width, structure.height, limits, still)
     for image in structure.images:
         _check_pixels(path, image.width, image.height, limits, still)
-    indices = choose(count, lambda: gif_display_times([image.delay_cs for image in structure.images]))
-    wanted = frozenset(indices)
+    views = choose(count, lambda: gif_display_times([image.delay_cs for image in structure.images]))
+    wanted = _wanted(views, sizes)
     large = structure.width * structure.height > limits.max_pixels
     with _LARGE_DECODE if large else _NO_LOCK:
-        kept = {i: np.asarray(shrink_to(im, max_size).convert("RGB"))  # shrunk before the copy
-                for i, im in gif.iter_composited(data, structure, wanted)}
-    return kept, indices, count
+        kept = {i: {size: np.asarray(shrink_to(im, size).convert("RGB")) for size in wanted[i]}  # shrunk, then copied
+                for i, im in gif.iter_composited(data, structure, frozenset(wanted))}
+    return kept, views, count
 
 
 class _NoLock:
@@ -357,12 +420,11 @@ def _video_times(stamps: list[tuple[int | None, int]], time_base: Fraction | Non
     return [b - a for a, b in zip(starts, starts[1:])] + [last or fallback]
 
 
-def _av_decode(path: str, limits: MediaLimits, wanted: frozenset[int], max_size: tuple[int, int] | None
-               ) -> tuple[dict[int, np.ndarray], int]:
-    """Decode the whole video stream, converting only the ``wanted`` frames: (index -> RGB, frame count)."""
+def _av_decode(path: str, limits: MediaLimits, wanted: Wanted) -> tuple[dict[int, dict[Size, np.ndarray]], int]:
+    """Decode the whole video stream, converting only the ``wanted`` frames: (index -> size -> RGB, frame count)."""
     import av.error
 
-    kept: dict[int, np.ndarray] = {}
+    kept: dict[int, dict[Size, np.ndarray]] = {}
     count = 0
     try:
         with _av_open(path) as container:
@@ -370,7 +432,7 @@ def _av_decode(path: str, limits: MediaLimits, wanted: frozenset[int], max_size:
             for frame in container.decode(stream):
                 _check_pixels(path, frame.width, frame.height, limits)
                 if count in wanted:
-                    kept[count] = _av_frame_to_rgb(frame, max_size)
+                    kept[count] = {size: _av_frame_to_rgb(frame, size) for size in wanted[count]}
                 count += 1
                 _check_frame_count(path, count, limits)
     except av.error.FFmpegError as e:
@@ -438,11 +500,10 @@ def _pillow_times(path: str, kind: str, count: int) -> list[Fraction]:
 
 
 def _pillow_decode(
-    path: str, kind: str, limits: MediaLimits, wanted: frozenset[int], count: int,
-    max_size: tuple[int, int] | None,
-) -> dict[int, np.ndarray]:
+    path: str, kind: str, limits: MediaLimits, wanted: Wanted, count: int,
+) -> dict[int, dict[Size, np.ndarray]]:
     """Decode frames 0..count-1 in order (a truncated last frame must fail), converting only ``wanted``."""
-    kept: dict[int, np.ndarray] = {}
+    kept: dict[int, dict[Size, np.ndarray]] = {}
     try:
         with Image.open(path, formats=[kind.upper()]) as im:
             large = im.width * im.height > limits.max_pixels
@@ -452,7 +513,7 @@ def _pillow_decode(
                     _check_pixels(path, im.width, im.height, limits, still=count == 1)
                     im.load()
                     if index in wanted:
-                        kept[index] = _rgb_array(im, max_size)
+                        kept[index] = {size: _rgb_array(im, size) for size in wanted[index]}
     except EOFError:
         reason = f"file is truncated or corrupt: it has fewer than the {count} frames it declares"
         raise MediaError(path, reason) from None

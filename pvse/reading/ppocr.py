@@ -36,6 +36,9 @@ class PPOCRReader:
             raise WeightsError("reading text in frames needs rapidocr-onnxruntime: "
                                "pip install 'rapidocr-onnxruntime==1.4.4' (or index with --no-read-text)") from exc
         self._engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=threads, print_verbose=False)
+        self._engine.text_cls = None  # the angle classifier is never used: its session need not stay
+        for part in (self._engine.text_det.infer, self._engine.text_rec.session):
+            part.session = _session(part.session, threads)
         detector = self._engine.text_det
         detector.get_preprocess = lambda _longest: DetPreProcess(DETECT_SIDE, "max", detector.mean, detector.std)
 
@@ -68,6 +71,20 @@ class PPOCRReader:
                 results[i] = (text, float(score))
                 seen.append((thumbs[i], text, float(score)))
         return [TextLine(text, index, rect, score) for rect, (text, score) in zip(rects, results)]
+
+
+def _session(session, threads: int):
+    """`session`'s model in a session with ONNX Runtime's memory arena on (rapidocr turns it off): the arena keeps
+    and reuses the largest run's buffers, where without it every run's buffers go through malloc, and reading two
+    clips side by side left ~100 MB more resident (470 vs 370 MB peak reading 40 film GIFs, same speed)."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = max(1, threads)
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_cpu_mem_arena = True
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # CPUs are shared
+    options.log_severity_level = 3
+    return ort.InferenceSession(session._model_path, options, providers=["CPUExecutionProvider"])
 
 
 def _rect(quad: np.ndarray) -> tuple[int, int, int, int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MediaError
-from ..media import MediaLimits, decode_clip
+from ..media import Clip, ClipView, MediaLimits, decode_clip
 from .clean import clean_lines
 from .specs import FrameTextReader, FrameTextReaderSpec
 from .types import ReadText
@@ -31,7 +31,16 @@ def read_clip_text(path: str | Path, spec: FrameTextReaderSpec, reader: FrameTex
     """The cleaned text of `spec.frames` evenly spaced frames of the clip at `path` (MediaError if undecodable).
 
     Boxes are given in the pixels of the source frame (before any shrinking), so they can be drawn on it."""
-    clip = decode_clip(path, num_frames=spec.frames, limits=limits)
+    return read_decoded_text(decode_clip(path, num_frames=spec.frames, limits=limits), spec, reader)
+
+
+def read_view(spec: FrameTextReaderSpec) -> ClipView:
+    """The frames `read_clip_text` reads, as a view to decode together with others (`decode_clip_views`)."""
+    return ClipView(spec.frames)
+
+
+def read_decoded_text(clip: Clip, spec: FrameTextReaderSpec, reader: FrameTextReader) -> ReadText:
+    """`read_clip_text` on frames already decoded (full size, as `read_view` asks for)."""
     frames, indices, scales = [], [], {}
     for frame, index in zip(clip.frames, clip.indices):
         small = _fit(frame)

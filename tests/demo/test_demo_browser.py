@@ -93,19 +93,19 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
 
     _search(page, QUERY)
     status.get_by_text("GIFs for").wait_for(timeout=60_000)
-    thumbs = page.locator("#results img")
+    thumbs = page.locator("#results video")
     thumbs.first.wait_for(timeout=30_000)
     count = thumbs.count()
     assert count >= 3
     for i in range(min(count, 3)):
         src = thumbs.nth(i).get_attribute("src")
-        assert src.endswith(".gif"), src
+        assert src.endswith(".mp4"), src
         body = page.request.get(src).body()
-        with Image.open(io.BytesIO(body)) as gif:  # what the browser shows is the animated GIF itself
-            assert gif.format == "GIF" and gif.n_frames > 1
+        assert body[4:8] == b"ftyp" and len(body) < 200_000  # what the browser shows is a small preview video
+    page.wait_for_function("() => [...document.querySelectorAll('#results video')].every(v => !v.paused && v.loop"
+                           " && v.muted)", timeout=30_000)  # playing, looping and silent, as GIFs do
     captions = page.locator("#results .caption-label").all_inner_texts()
     assert len(captions) == count and all(c and not c.startswith("#") for c in captions)  # names, not ranks
-    assert thumbs.first.get_attribute("alt") == captions[0]
     first = page.locator("#results .thumbnail-item").first
     page.wait_for_function("() => document.querySelector('#results .thumbnail-item').title.endsWith('.gif')")
     path = first.get_attribute("title")  # hover: the path inside the gallery
@@ -120,7 +120,7 @@ def test_search_select_and_explain_in_chromium(browser, app_url, shots):
     assert re.match(rf"(All {num_readings} readings of your words agree|Your words can be read {num_readings} ways)", line)
     if not page.locator("#head-1").is_visible():  # one line when the readings agree: open it to see them
         note.locator("button, .label-wrap").first.click()
-    page.locator("#head-1 img").first.wait_for(timeout=30_000)  # each reading's own best GIFs, one row each
+    page.locator("#head-1 video").first.wait_for(timeout=30_000)  # each reading's own best GIFs, one row each
     assert page.locator(".head-row").count() == num_readings
     for k in range(1, num_readings + 1):  # the row's label sits above its thumbnails, never over them
         label = page.locator(f"#head-label-{k}").bounding_box()
@@ -216,7 +216,7 @@ def test_phone_width_layout(browser, app_url, shots):
                             has_touch=True)
     page.goto(url)
     _search(page, QUERY)
-    page.locator("#results img").first.wait_for(timeout=60_000)
+    page.locator("#results video").first.wait_for(timeout=60_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     assert page.locator("#search").bounding_box()["width"] > 40
     page.locator("#results .thumbnail-item").first.tap()
@@ -243,7 +243,7 @@ def test_dark_mode_explanation(browser, app_url, shots):
     page = browser.new_page(viewport={"width": 1200, "height": 1000}, color_scheme="dark")
     page.goto(url + "/?__theme=dark")
     _search(page, QUERY)
-    page.locator("#results img").first.wait_for(timeout=60_000)
+    page.locator("#results video").first.wait_for(timeout=60_000)
     assert page.evaluate("document.body.classList.contains('dark') || "
                          "document.querySelector('.dark') !== null")
     page.locator("#results .thumbnail-item").first.click()

@@ -12,8 +12,9 @@ from demo_process import stop, wait_for_url
 from gradio_client import Client
 
 from demo.__main__ import main
-from demo.handlers import caption_for
+from pvse.clip_features import content_hash
 from pvse.index import build_index
+from pvse.index.previews import preview_name
 
 pytest.importorskip("milvus_lite")
 
@@ -33,10 +34,11 @@ def test_demo_serves_a_milvus_lite_gallery_like_the_faiss_one(tiny_gallery, free
         client = Client(wait_for_url(proc, timeout=120), verbose=False, download_files=True)
         gallery, status = client.predict(QUERY, 5, api_name="/search")
         expected = tiny_gallery.searcher.search(QUERY, top_k=5).hits  # the faiss index of the same gallery
-        assert [Path(item["image"]).name for item in gallery] == [Path(h.path).name for h in expected]
-        assert [item["caption"] for item in gallery] == [caption_for(h) for h in expected]
-        for item, hit in zip(gallery, expected):
-            assert Path(item["image"]).read_bytes() == Path(hit.abs_path).read_bytes()
+        previews = tmp_path / "gifs.db.previews"  # each result's preview, kept beside the Milvus Lite file
+        assert [Path(item["video"]).name for item in gallery] == [preview_name(content_hash(h.abs_path))
+                                                                  for h in expected]
+        for item in gallery:
+            assert Path(item["video"]).read_bytes() == (previews / Path(item["video"]).name).read_bytes()
         assert "**5** GIFs" in status
         payload = client.predict(QUERY, 5, 2, api_name="/explain")
         assert payload["ok"] and payload["file"] == expected[2].path

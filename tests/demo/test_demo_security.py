@@ -36,18 +36,21 @@ def served_result(demo_server):
     """The URL of a result GIF as the app hands it out (a cached copy of an allow-listed gallery file)."""
     client = Client(demo_server.url, verbose=False, download_files=False)
     gallery, _ = client.predict("laughing", 3, api_name="/search")
-    return gallery[0]["image"]["url"]
+    return gallery[0]["video"]["url"]
 
 
-def test_result_gifs_are_served_and_nothing_else_is(demo_server, served_result):
+def test_result_previews_are_served_and_nothing_else_is(demo_server, served_result):
     response = httpx.get(served_result, timeout=30)
-    assert response.status_code == 200 and response.content[:6] == b"GIF89a"
+    assert response.status_code == 200 and response.content[4:8] == b"ftyp"  # the result's preview (MP4)
     gallery_dir = demo_server.gallery.gallery_dir
+    index_dir = demo_server.gallery.index_dir
+    previews = sorted(index_dir.with_name(index_dir.name + ".previews").glob("*.mp4"))
+    assert previews  # made on first view, beside the index; the browser gets a cached copy, never the folder
     refused = [gallery_dir / "007-joy.gif",  # the gallery folder itself is never readable, only result copies
                gallery_dir / "CREDITS.md", demo_server.gallery.root / "captions.tsv",
                demo_server.gallery.weights_dir / "config.json", demo_server.gallery.index_dir / "index.json",
                gallery_dir / ".." / "weights" / "config.json", Path(__file__), Path("/etc/passwd"),
-               Path("/etc/shadow"), Path("/proc/self/environ")]
+               Path("/etc/shadow"), Path("/proc/self/environ"), *previews]
     for path in refused:
         assert raw_get(demo_server.url, f"/gradio_api/file={path}") in (403, 404), path
 

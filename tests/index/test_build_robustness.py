@@ -35,16 +35,16 @@ def _gallery(root, names):
 
 
 def test_an_unexpected_decoder_exception_skips_only_that_file(tmp_path, pipeline, monkeypatch):
-    import pvse.clip_features as clip_features
+    import pvse.index.clip_work as clip_work
 
-    real = clip_features.decode_clip
+    real = clip_work.decode_clip_views
 
     def flaky(path, *args, **kwargs):
         if os.path.basename(path) == "b.gif":
             raise UnicodeDecodeError("utf-8", b"\xae", 0, 1, "invalid start byte")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(clip_features, "decode_clip", flaky)
+    monkeypatch.setattr(clip_work, "decode_clip_views", flaky)
     gallery = _gallery(tmp_path / "g", ["a.gif", "b.gif", "c.gif"])
     report = build_index(gallery, tmp_path / "g.index", pipeline=pipeline, progress=False)
     assert report.indexed == 2

@@ -14,6 +14,7 @@ from pvse.config import PVSEConfig
 from pvse.index import build_index, read_index
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from tests.reading.text_gifs import write_gif
 
 ray = pytest.importorskip("ray")
 from pvse.index.ray_build import RayEncoder  # noqa: E402 - only with the ray extra
@@ -54,6 +55,7 @@ def setup(tmp_path_factory):
     data = (BUNDLED / GIFS[0]).read_bytes()
     (gallery / "broken.gif").write_bytes(data[: len(data) // 3])
     (gallery / "notes.txt").write_text("not media")
+    write_gif(gallery / "subtitled.gif", ["Hold the door", "Hold the door", None, "Hold the door"])
     torch.manual_seed(0)
     weights = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "weights")
     pipeline = PVSEPipeline(load_checkpoint(weights, device="cpu"), "cpu")
@@ -70,6 +72,8 @@ def assert_same_index(a_dir, b_dir):
     np.testing.assert_allclose(a.embeddings, b.embeddings, atol=1e-5)
     np.testing.assert_allclose(a.attention, b.attention, atol=1e-5)
     np.testing.assert_array_equal(a.frame_indices, b.frame_indices)
+    assert [c.read_text for c in a.clips] == [c.read_text for c in b.clips]  # the workers read the text
+    assert any(c.read_text is not None and "door" in c.read_text.text.lower() for c in b.clips)
 
 
 def test_two_ray_workers_give_the_single_process_index(setup):
@@ -77,7 +81,7 @@ def test_two_ray_workers_give_the_single_process_index(setup):
     report = build_index(setup["gallery"], setup["root"] / "ray.index", pipeline=setup["pipeline"], progress=False,
                          batch_size=2, encoder=encoder)
     single = setup["single"]
-    assert report.indexed == single.indexed == len(GIFS)
+    assert report.indexed == single.indexed == len(GIFS) + 1
     assert report.failed == single.failed and [p for p, _ in report.failed] == ["broken.gif"]
     assert report.skipped == single.skipped
     assert encoder.worker_pids and os.getpid() not in encoder.worker_pids  # encoded in the actors' processes
@@ -85,7 +89,7 @@ def test_two_ray_workers_give_the_single_process_index(setup):
 
     rerun = build_index(setup["gallery"], setup["root"] / "ray.index", pipeline=setup["pipeline"], progress=False,
                         batch_size=2, encoder=encoder)
-    assert (rerun.reused, rerun.added, rerun.failed) == (len(GIFS), 0, single.failed)  # only the bad file is tried
+    assert (rerun.reused, rerun.added, rerun.failed) == (len(GIFS) + 1, 0, single.failed)  # only the bad file is tried
 
 
 def test_a_worker_killed_mid_run_still_gives_the_complete_index(setup):
@@ -99,6 +103,6 @@ def test_a_worker_killed_mid_run_still_gives_the_complete_index(setup):
     encoder = RayEncoder(workers=2, on_batch=kill_first_worker)
     report = build_index(setup["gallery"], setup["root"] / "killed.index", pipeline=setup["pipeline"],
                          progress=False, batch_size=1, encoder=encoder)
-    assert killed and report.indexed == len(GIFS)
+    assert killed and report.indexed == len(GIFS) + 1
     assert [p for p, _ in report.failed] == ["broken.gif"]
     assert_same_index(setup["root"] / "single.index", setup["root"] / "killed.index")

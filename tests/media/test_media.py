@@ -13,10 +13,12 @@ from pvse.errors import MediaError
 from pvse.media import (
     MEDIA_EXTENSIONS,
     Clip,
+    ClipView,
     FrameSampling,
     MediaLimits,
     decode_all_frames,
     decode_clip,
+    decode_clip_views,
     sample_frame_indices,
 )
 
@@ -330,3 +332,22 @@ def test_animated_webp_and_png_on_a_timeline_use_their_frame_durations(animated_
     (5 + 1) // 3 = 2 then takes slots 0, 2, 4."""
     clip = decode_clip(animated_rgba_path, num_frames=3, sampling=FrameSampling("mrw", 5))
     assert list(clip.indices) == [0, 2, 5]
+
+
+def _assert_views_match(path) -> None:
+    small, full = decode_clip_views(path, [ClipView(8, "centres", (32, 24)), ClipView(4)])
+    for view, alone in ((small, decode_clip(path, 8, max_size=(32, 24))), (full, decode_clip(path, 4))):
+        assert view.indices == alone.indices and view.num_source_frames == alone.num_source_frames
+        assert np.array_equal(view.frames, alone.frames)
+    assert small.frames.shape[1:3] == (24, 32) and full.frames.shape[1] > 24
+
+
+def test_views_give_each_consumer_what_its_own_decode_gives(shared_dir, mp4_path):
+    """One pass for the frame CNN's small frames and the text reader's full-size ones: the same indices and pixels
+    as two separate decodes."""
+    _assert_views_match(shared_dir / "613-fireworks.gif")
+    _assert_views_match(mp4_path)
+
+
+def test_views_of_animated_webp_and_png(animated_rgba_path):
+    _assert_views_match(animated_rgba_path)

@@ -155,3 +155,22 @@ def searcher_pipeline():
     from pvse.defaults import default_weights
     from pvse.pipeline import PVSEPipeline
     return PVSEPipeline.from_pretrained(default_weights(), device="cpu")
+
+
+def test_a_pixels_only_index_rerun_with_reading_reads_its_reused_clips(tmp_path):
+    """The clips are reused (no decode for the CNN), and their text is read on the rerun."""
+    import shutil
+    from pathlib import Path
+
+    from pvse.index import build_index, read_index
+    gallery = tmp_path / "gifs"
+    gallery.mkdir()
+    write_gif(gallery / "a.gif", ["HOLD THE DOOR"] * 4)
+    shutil.copy(Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji" / "005-laughing.gif", gallery / "c.gif")
+    pipeline = searcher_pipeline()
+    build_index(gallery, tmp_path / "g.index", pipeline=pipeline, progress=False, read_text=False)
+    assert [c.read_text for c in read_index(tmp_path / "g.index").clips] == [None, None]
+    report = build_index(gallery, tmp_path / "g.index", pipeline=pipeline, progress=False)
+    assert (report.reused, report.added) == (2, 0) and "read text" in report.timings
+    clips = read_index(tmp_path / "g.index").clips
+    assert "door" in clips[0].read_text.text.lower() and clips[1].read_text is None
