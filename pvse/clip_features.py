@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -100,92 +100,44 @@ def _decode(path: Path, num_frames: int, limits: MediaLimits, cache: FeatureCach
         return MediaError(path, f"could not be decoded ({type(exc).__name__}: {exc})")
 
 
-class InFlight(Protocol):
-    """Told which files are being decoded or put through the CNN now (`pvse.index.crash_journal`: if the process
-    dies, the next build knows which files may have killed it)."""
-
-    def begin(self, paths: list[Path]) -> None: ...
-
-    def end(self, paths: list[Path]) -> None: ...
-
-
-def _watched_decode(watch: InFlight, path: Path, *args) -> Any:
-    """`_decode`, with `watch` told while it runs."""
-    watch.begin([path])
-    try:
-        return _decode(path, *args)
-    finally:
-        watch.end([path])
-
-
-def _cnn_watch(watch: InFlight, paths: list[Path]) -> Callable[[list[int]], None]:
-    """A `flying` callback for `_extract_batch` that tells `watch` which files' frames are in the CNN now."""
-    now: list[Path] = []
-
-    def flying(owners: list[int]) -> None:
-        nonlocal now
-        new = [paths[i] for i in owners]
-        if new != now:
-            watch.begin(new)
-            watch.end(now)
-            now = new
-
-    return flying
-
-
-def _extract_batch(extractor, clips: list[np.ndarray], flying: Callable[[list[int]], None] | None = None
-                   ) -> list[np.ndarray | Exception]:
+def _extract_batch(extractor, clips: list[np.ndarray]) -> list[np.ndarray | Exception]:
     """CNN features of several clips' frames, one CNN call per distinct frame size (clips keep their own size).
 
     Frames go through the CNN CNN_FRAMES_PER_CALL at a time. If a joint call fails, each clip of it is tried
-    alone, so that one odd clip costs only itself: its entry is then the exception. flying: told the clips (their
-    indices) whose frames are in each CNN call, and [] after the last.
+    alone, so that one odd clip costs only itself: its entry is then the exception.
     """
     out: list[np.ndarray | Exception | None] = [None] * len(clips)
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for i, frames in enumerate(clips):
         by_shape.setdefault(frames.shape[1:], []).append(i)
-
-    def call(frames: np.ndarray, owners: list[int]) -> np.ndarray:
-        if flying is not None:
-            flying(owners)
-        return extractor.extract(frames)
-
-    try:
-        for members in by_shape.values():
-            owner = np.concatenate([np.full(len(clips[i]), i) for i in members])
-            try:
-                stacked = np.concatenate([clips[i] for i in members])
-                feats = np.concatenate([call(stacked[start:start + CNN_FRAMES_PER_CALL],
-                                             sorted(set(owner[start:start + CNN_FRAMES_PER_CALL].tolist())))
-                                        for start in range(0, len(stacked), CNN_FRAMES_PER_CALL)])
-            except Exception:  # noqa: BLE001 - retried clip by clip below
-                for i in members:
-                    try:
-                        out[i] = call(clips[i], [i])
-                    except Exception as exc:  # noqa: BLE001
-                        out[i] = exc
-                continue
-            for j, i in enumerate(members):
-                out[i] = feats[j * len(clips[i]):(j + 1) * len(clips[i])]
-    finally:
-        if flying is not None:
-            flying([])
+    for members in by_shape.values():
+        try:
+            stacked = np.concatenate([clips[i] for i in members])
+            feats = np.concatenate([extractor.extract(stacked[start:start + CNN_FRAMES_PER_CALL])
+                                    for start in range(0, len(stacked), CNN_FRAMES_PER_CALL)])
+        except Exception:  # noqa: BLE001 - retried clip by clip below
+            for i in members:
+                try:
+                    out[i] = extractor.extract(clips[i])
+                except Exception as exc:  # noqa: BLE001
+                    out[i] = exc
+            continue
+        for j, i in enumerate(members):
+            out[i] = feats[j * len(clips[i]):(j + 1) * len(clips[i])]
     return out
 
 
 def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int = 8, *,
                        cache: FeatureCache | None = None, batch_clips: int = 8, decode_workers: int = 2,
                        limits: MediaLimits = MediaLimits(), progress: bool | str = True,
-                       frame_size: tuple[int, int] | None = None, sampling: str | FrameSampling = DEFAULT_SAMPLING,
-                       watch: InFlight | None = None) -> Iterator[tuple[Path, ClipFeatures | MediaError]]:
+                       frame_size: tuple[int, int] | None = None, sampling: str | FrameSampling = DEFAULT_SAMPLING
+                       ) -> Iterator[tuple[Path, ClipFeatures | MediaError]]:
     """Yield (path, features or the MediaError that explains why not) for every path, in input order.
 
     Clips are decoded by a thread pool up to a few batches ahead while the CNN runs on the previous batch;
     frames of `batch_clips` clips go through the CNN together. Cached clips skip decoding and the CNN.
     frame_size: shrink frames to this (width, height) while decoding (`frame_decode_size` of the extractor).
-    sampling: which T frames (`FramePreprocessing.frame_sampling`). watch: told which files are being decoded or
-    are in the CNN's batch at any time (a crash journal).
+    sampling: which T frames (`FramePreprocessing.frame_sampling`).
     Whatever goes wrong with one file becomes its MediaError; the others go on.
     """
     paths = [Path(p) for p in paths]
@@ -202,9 +154,7 @@ def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int =
             path = next(todo, None)
             if path is None:
                 return
-            args = (path, num_frames, limits, cache, frame_size, sampling)
-            window.append((path, pool.submit(_decode, *args) if watch is None else
-                           pool.submit(_watched_decode, watch, *args)))
+            window.append((path, pool.submit(_decode, path, num_frames, limits, cache, frame_size, sampling)))
 
     try:
         refill()
@@ -220,8 +170,7 @@ def iter_clip_features(paths: Iterable[str | Path], extractor, num_frames: int =
                 else:
                     batch.append((path, *result))
             if batch:
-                feats = _extract_batch(extractor, [clip.frames for _, _, clip in batch],
-                                       None if watch is None else _cnn_watch(watch, [path for path, _, _ in batch]))
+                feats = _extract_batch(extractor, [clip.frames for _, _, clip in batch])
                 for (path, key, clip), f in zip(batch, feats):
                     if isinstance(f, Exception):
                         ready.append((path, MediaError(path, f"the frame CNN failed on it ({type(f).__name__}: {f})")))

@@ -40,7 +40,12 @@ class FrameAgreement:
 
     @property
     def lift(self) -> float:
-        return (self.recall - self.chance) / (1.0 - self.chance) if self.chance < 1 else 0.0
+        return lift(self.recall, self.chance)
+
+
+def lift(recall: float, chance: float) -> float:
+    """How far above chance a recall is, as a share of the way from chance to 1."""
+    return (recall - chance) / (1.0 - chance) if chance < 1 else 0.0
 
 
 def probe_texts(texts: list[dict[str, str]]) -> list[tuple[int, str]]:
@@ -74,6 +79,5 @@ def frame_agreement(encode_text, gif: np.ndarray, texts: list[dict[str, str]]) -
         above = (scores > own[:, None]).sum(1)  # clips scored above the described one: its rank - 1
         found += int((above < TOP).sum())
     recall = found / len(probes)
-    agreement = FrameAgreement(len(probes), recall, chance, 0.0)
-    weight = float(np.clip(agreement.lift / FULL_LIFT, MIN_WEIGHT, 1.0))
+    weight = float(np.clip(lift(recall, chance) / FULL_LIFT, MIN_WEIGHT, 1.0))
     return FrameAgreement(len(probes), recall, chance, round(weight, 4))

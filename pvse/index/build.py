@@ -588,34 +588,20 @@ def guard_crashes(plan: BuildPlan, encoder: ClipEncoder | None, retry_failed: bo
     return encode, journal
 
 
-class _JournalWatch:
-    """Tells a crash journal the files in flight, as paths relative to the gallery folder."""
-
-    def __init__(self, journal: CrashJournal, root: Path) -> None:
-        self.journal, self.root = journal, root
-
-    def _rel(self, paths: list[Path]) -> list[str]:
-        return [Path(os.path.relpath(p, self.root)).as_posix() for p in paths]
-
-    def begin(self, paths: list[Path]) -> None:
-        self.journal.begin(self._rel(paths))
-
-    def end(self, paths: list[Path]) -> None:
-        self.journal.end(self._rel(paths))
-
-
 class _Journaled:
-    """A clip's task (`clip_work.ClipTasks`) with the crash journal told the clip is in work while it runs."""
+    """A clip's task (`clip_work.ClipTasks`) with the crash journal told the clip (relative to the gallery folder)
+    is in work while it runs."""
 
-    def __init__(self, tasks, watch: _JournalWatch) -> None:
-        self.tasks, self.watch = tasks, watch
+    def __init__(self, tasks, journal: CrashJournal, root: Path) -> None:
+        self.tasks, self.journal, self.root = tasks, journal, root
 
     def __call__(self, path: Path):
-        self.watch.begin([path])
+        rel = [Path(os.path.relpath(path, self.root)).as_posix()]
+        self.journal.begin(rel)
         try:
             return self.tasks(path)
         finally:
-            self.watch.end([path])
+            self.journal.end(rel)
 
 
 def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict[str, _Row], report: BuildReport, *,
@@ -661,7 +647,7 @@ def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, rows: dict
     bar = tqdm(total=len(todo), unit="clip", desc="indexing" + (" and reading text" if reader else ""),
                disable=not progress, dynamic_ncols=True)
     try:
-        work_on = _Journaled(tasks, _JournalWatch(journal, root)) if journal is not None else tasks
+        work_on = _Journaled(tasks, journal, root) if journal is not None else tasks
         for work in run_clip_tasks([root / rel for rel in todo], work_on, decode_workers or default_workers()):
             bar.update(1)
             rel = Path(os.path.relpath(work.path, root)).as_posix()

@@ -154,15 +154,19 @@ def pixel_calibration(reference: torch.Tensor, gif: np.ndarray, per_clip: bool =
     return torch.cat(hubs).numpy().astype(np.float32), mean, sigma
 
 
-def text_calibration(reference: np.ndarray, texts: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, float]:
-    """(hub score per text (M, S), sigma) of the sentence-model similarities of the reference sentences (R, E)
-    with the clips' texts (M, S, E); missing texts get hub 0 and do not count."""
+def text_calibration(reference: np.ndarray, texts: np.ndarray, present: np.ndarray
+                     ) -> tuple[np.ndarray, float, float]:
+    """(hub score per text (M, S), sigma, lowest similarity less its text's hub score) of the sentence-model
+    similarities of the reference sentences (R, E) with the clips' texts (M, S, E); missing texts get hub 0 and do
+    not count."""
     flat = texts.reshape(-1, texts.shape[-1])
     scores = torch.from_numpy(reference @ flat.T)  # (R, M*S)
     hubs = _top_mean(scores).numpy().reshape(texts.shape[:2]).astype(np.float32)
-    kept = scores[:, torch.from_numpy(present.reshape(-1))]
+    mask = torch.from_numpy(present.reshape(-1))
+    kept = scores[:, mask]
     hubs[~present] = 0.0
-    return hubs, float(kept.std(unbiased=False)) if kept.numel() > 1 else 1.0
+    lowest = float((kept - torch.from_numpy(hubs.reshape(-1))[mask]).min()) if kept.numel() else 0.0
+    return hubs, float(kept.std(unbiased=False)) if kept.numel() > 1 else 1.0, lowest
 
 
 def encode_reference(pipeline, sentence_encoder) -> tuple[torch.Tensor, np.ndarray]:
@@ -192,9 +196,8 @@ def joint_embeddings(pipeline, sentence_encoder, gif: np.ndarray, texts: list[di
                             [{s: t[s] for s in sources if t.get(s)} for t in texts])
     in_domain = probe.weight >= 1.0
     gif_hubs, pixel_mean, pixel_scale = pixel_calibration(ref_pvse, gif, per_clip=not in_domain)
-    text_hubs, text_scale = text_calibration(ref_sentence, vectors, present)
+    text_hubs, text_scale, lowest = text_calibration(ref_sentence, vectors, present)
     ratio = pixel_scale / text_scale
-    lowest = float((ref_sentence @ vectors[present].T - text_hubs[present]).min()) if present.any() else 0.0
     floor = float(np.clip(pixel_mean + ratio * lowest - pixel_scale, -2.0, 2.0))
     layout = TextLayout(tuple(sources), sentence_encoder.name, gif.shape[-1], sentence_encoder.dim,
                         round(pixel_scale, 6), round(text_scale, 6), not in_domain, probe.weight, round(floor, 6))
