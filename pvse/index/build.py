@@ -420,9 +420,9 @@ def encode_plan(plan: BuildPlan, *, batch_size: int, feature_cache: str | Path |
     return ordered
 
 
-def matched_sources(text_heads: bool, names: bool) -> tuple[str, ...]:
+def matched_sources(read_text: bool, text_heads: bool, names: bool) -> tuple[str, ...]:
     """Which of a clip's texts (`text_heads.SOURCES`) a build matches queries against."""
-    wanted = {"read text": True, "name": names, "caption": text_heads}
+    wanted = {"read text": read_text, "name": names, "caption": text_heads}
     return tuple(s for s in SOURCES if wanted[s])
 
 
@@ -433,7 +433,7 @@ def write_plan(plan: BuildPlan, ordered: list[_Row], *, text_heads: bool, names:
     tick = time.perf_counter()
     embeddings = np.stack([r.embeddings for r in ordered]).astype(np.float32)
     texts = [r.record.texts() for r in ordered]
-    asked = matched_sources(text_heads, names)
+    asked = matched_sources(plan.reader is not None, text_heads, names)
     _note_setting_change(plan, asked, names, report)
     sources = tuple(s for s in asked if any(s in t for t in texts))
     layout = encode = None

@@ -75,3 +75,14 @@ def test_with_no_names_the_names_are_kept_for_display_only(tmp_path):
     index = read_index(out)
     assert index.meta.layout is None and index.meta.matched == ["read text", "caption"]
     assert index.text_heads == 0
+
+
+def test_an_index_that_reads_nothing_says_it_matches_no_read_text(tmp_path):
+    gallery = tmp_path / "g"
+    gallery.mkdir()
+    write_gif(gallery / "awkward.gif", ["SO AWKWARD"] * 4)
+    out = tmp_path / "g.index"
+    assert main(["index", str(gallery), "--out", str(out), "--quiet", "--device", "cpu", "--no-read-text"]) == 0
+    index = read_index(out)
+    assert index.meta.matched == ["name", "caption"] and index.meta.layout.sources == ("name",)
+    assert index.clips[0].read_text is None
