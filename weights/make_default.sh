@@ -41,8 +41,10 @@ fi
 set -- $SEEDS
 train_seed "$1" "${RUN:-runs/seed}-$1" &
 first=$!
+first_log="${RUN:-runs/seed}-$1/log.jsonl"
 shift
-until [ -s "${RUN:-runs/seed}-$(echo $SEEDS | cut -d' ' -f1)/log.jsonl" ]; do sleep 10; done
+# (a first seed that fails before its first epoch ends the wait too)
+until [ -s "$first_log" ] || ! kill -0 "$first" 2>/dev/null; do sleep 10; done
 pids=("$first")
 for seed in "$@"; do
   while [ "$(jobs -rp | wc -l)" -ge 2 ]; do sleep 10; done
