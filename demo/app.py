@@ -38,7 +38,7 @@ THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="pink")
 
 
 def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[str, ...] | None = None) -> gr.Blocks:
-    """The app for one loaded `pvse.index.Searcher` (shared by every session; nothing is loaded per request).
+    """The app for one loaded `pvse.search.Searcher` (shared by every session; nothing is loaded per request).
 
     examples: the example queries; default: chosen for the gallery being served (`demo.examples`)."""
     handlers = DemoHandlers(searcher, limits)

@@ -25,9 +25,9 @@ import spaces
 from PIL import Image
 
 from pvse.errors import PVSEError, QueryError
-from pvse.index.readings import WHOLE, cut, found_by_phrase, heads_summary, opener_note, reading_label
 from pvse.index.trust import read_gallery_text
 from pvse.limits import MAX_TOP_K
+from pvse.search.readings import WHOLE, cut, found_by_phrase, heads_summary, opener_note, reading_label
 
 from . import drawing
 from .previews import Previews
@@ -53,7 +53,7 @@ class SearchView:
 
     gallery: list[tuple[str, str]]
     status: str
-    result: Any = None  # pvse.index.SearchResult, kept per session to explain a selection
+    result: Any = None  # pvse.search.SearchResult, kept per session to explain a selection
     ok: bool = False
     per_head: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # (label, gallery) per query head
     heads_note: str = ""  # whether the heads' own best GIFs differ
@@ -122,12 +122,12 @@ def shorten(text: str, max_chars: int = 60) -> str:
     return text[: cut if cut > max_chars // 2 else max_chars].rstrip() + "…"
 
 
-head_label = reading_label  # 'Reading 2: mostly “laughing”, then “stop”' (`pvse.index.readings.reading_label`)
+head_label = reading_label  # 'Reading 2: mostly “laughing”, then “stop”' (`pvse.search.readings.reading_label`)
 
 
 def heads_note(result) -> str:
     """One line on the query's readings (each alone): that they agree on the best GIF, or what each reads and finds
-    when they do not, and why the first result is first (`pvse.index.readings.heads_summary`)."""
+    when they do not, and why the first result is first (`pvse.search.readings.heads_summary`)."""
     return heads_summary(getattr(result, "per_head", None) or [], getattr(result, "hits", None) or [])
 
 
