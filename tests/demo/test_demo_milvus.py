@@ -13,8 +13,8 @@ from gradio_client import Client
 
 from demo.__main__ import main
 from pvse.build import build_index
-from pvse.build.previews import preview_name
 from pvse.clip_features import content_hash
+from pvse.media.previews import preview_name
 
 pytest.importorskip("milvus_lite")
 

@@ -10,8 +10,8 @@ import pytest
 from gradio_client import Client
 
 from demo.handlers import caption_for
-from pvse.build.previews import preview_name
 from pvse.clip_features import content_hash
+from pvse.media.previews import preview_name
 
 QUERY = "my reaction when i cannot stop laughing"
 
