@@ -46,15 +46,15 @@ from pvse.index.meta import META_FILE
 REPO = Path(__file__).resolve().parents[1]
 
 FULL_SIZE_PATCH = (
-    "import pvse.clip_features as cf, pvse.build.run as b; "
-    "cf.frame_decode_size = b.frame_decode_size = lambda *args, **kwargs: None; cf.CNN_FRAMES_PER_CALL = 64; "
+    "import pvse.build.encode as e, pvse.features.clip_work as w; "
+    "e.frame_decode_size = lambda *args, **kwargs: None; w.FRAMES_PER_CALL = 64; "
 )
-PREVIOUS_DECODER = (
+PREVIOUS_DECODER = (  # each view of a clip (the CNN's, the reader's) decoded alone by the old decoder
     "import importlib.util, sys; spec = importlib.util.spec_from_file_location('previous_media', sys.argv.pop(1)); "
     "old = importlib.util.module_from_spec(spec); sys.modules['previous_media'] = old; spec.loader.exec_module(old); "
-    "import pvse.clip_features as cf; "
-    "cf.decode_clip = lambda path, num_frames, limits, max_size=None: old.decode_clip(path, num_frames=num_frames, "
-    "limits=old.MediaLimits(limits.max_file_bytes, limits.max_pixels, limits.max_frames)); "
+    "import pvse.features.clip_work as w; "
+    "w.decode_clip_views = lambda path, views, limits: [old.decode_clip(path, num_frames=v.num_frames, "
+    "limits=old.MediaLimits(limits.max_file_bytes, limits.max_pixels, limits.max_frames)) for v in views]; "
 )
 RUN_CLI = "import sys; from pvse.cli import main; sys.exit(main(sys.argv[1:]))"
 MODEL_ONLY = (
@@ -160,7 +160,7 @@ def run_child(code: str, args: list[str], threads: int, root: Path = REPO) -> tu
     return wall, usage.ru_maxrss * 1024, out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gallery", help="index this folder instead of generated GIFs")
     parser.add_argument("--gifs", type=int, default=8, help="generated GIFs (default 8)")
@@ -177,20 +177,28 @@ def main(argv: list[str] | None = None) -> int:
                         help="git revision whose pvse/media.py is the 'previous' decoder (default: the last one "
                              "before this decoder)")
     parser.add_argument("--json-out")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def gallery_to_index(args: argparse.Namespace, tmp: Path) -> tuple[Path, list[str] | None]:
+    """The folder to index (--gallery, or GIFs generated into `tmp`) and, when generated, what each GIF is."""
+    if args.gallery:
+        return Path(args.gallery).resolve(), None
+    gallery = tmp / "gifs"
+    gallery.mkdir()
+    tick = time.perf_counter()
+    described = (make_film_gallery(gallery, args.film, args.seed) if args.film else
+                 make_gallery(gallery, args.gifs, [int(s) for s in args.sizes.split(",")], args.seed))
+    print(f"wrote {len(described)} GIFs in {time.perf_counter() - tick:.0f} s: {', '.join(described)}", flush=True)
+    return gallery, described
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="pvse-decode-bench-"))
     os.environ["PVSE_ONNX_CACHE"] = str(tmp / "onnx-cache")  # the children's own, filled by the model-only child
     try:
-        if args.gallery:
-            gallery, described = Path(args.gallery).resolve(), None
-        else:
-            gallery = tmp / "gifs"
-            gallery.mkdir()
-            tick = time.perf_counter()
-            described = (make_film_gallery(gallery, args.film, args.seed) if args.film else
-                         make_gallery(gallery, args.gifs, [int(s) for s in args.sizes.split(",")], args.seed))
-            print(f"wrote {len(described)} GIFs in {time.perf_counter() - tick:.0f} s: {', '.join(described)}",
-                  flush=True)
+        gallery, described = gallery_to_index(args, tmp)
         weights = ["--weights", args.weights] if args.weights else []
         model_args = [args.weights] if args.weights else []
         first_wall, first_rss, _ = run_child(MODEL_ONLY, model_args, args.threads)  # exports and caches the CNN

@@ -43,7 +43,7 @@ from pvse.features.specs import WordFeaturesSpec
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores, per_query_head_scores
 from pvse.training import evaluate, evaluate_random
-from pvse.training.cached_features import load_frame_bank
+from pvse.training.banks import load_frame_bank
 from pvse.training.evaluate import embed_clips
 from tools.situations.pairs import BENCHMARK, read_benchmark
 

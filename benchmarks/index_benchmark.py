@@ -78,12 +78,20 @@ def child(args: list[str], env: dict) -> tuple[dict, float]:
     return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
+def _extract_batch(extractor, clips: list) -> list:
+    """Frame-CNN features of several clips' frames in one call, split back per clip."""
+    import numpy as np
+    feats = extractor.extract(np.concatenate(clips))
+    bounds = np.cumsum([0, *(len(c) for c in clips)])
+    return [feats[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def stage_profile(files: list[Path], weights: str, threads: int) -> dict:
     """ms per clip: decode, CNN fp32 and int8 (same batches, interleaved), video encoder."""
     import numpy as np
     import torch
 
-    from pvse.clip_features import _extract_batch, frame_decode_size
+    from pvse.features.cache import frame_decode_size
     from pvse.media import decode_clip
     from pvse.pipeline import PVSEPipeline
     torch.set_num_threads(threads)

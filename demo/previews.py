@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Lock
 
-from pvse.clip_features import content_hash
+from pvse.integrity import content_hash
 from pvse.media.previews import PreviewCache, preview_dir
 
 log = logging.getLogger("demo")

@@ -40,3 +40,8 @@ def file_sha256(path: str | Path, prefix: bytes = b"") -> str:
     digest = hashlib.sha256(prefix)
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, lambda: digest).hexdigest()
+
+
+def content_hash(path: str | Path) -> str:
+    """sha256 of the file's bytes (32 hex digits): identifies a clip across renames and re-indexing."""
+    return file_sha256(path)[:32]

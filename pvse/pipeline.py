@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 from .checkpoints import Checkpoint, load_checkpoint, resolve_device
-from .config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
-from .config import check_precision
 from .features.pieces import Word, group_tokens
+from .features.precision import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
+from .features.precision import check_precision
 from .features.registry import FrameExtractorSpec, WordFeaturesSpec, frame_extractor_spec, word_features_spec
 from .pie_net import PIEOutput
 

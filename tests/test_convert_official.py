@@ -497,8 +497,8 @@ def test_converted_checkpoint_embeds_a_gif_as_the_official_evaluation(resnet152,
 def test_convert_options_dataset_and_normalize_are_recorded(resnet152, tmp_path, monkeypatch, capsys):
     """--dataset other --normalize imagenet: the official transform on the file's own frames, normalised."""
     from pvse.build import build_index
-    from pvse.clip_features import frame_features_key
     from pvse.convert_official import guess_dataset, official_preprocessing
+    from pvse.features.cache import frame_features_key
     from pvse.features.frames import build_frame_extractor
     from pvse.index import read_index
     from pvse.pipeline import PVSEPipeline
@@ -538,8 +538,8 @@ def test_our_own_configs_keep_their_preprocessing_byte_for_byte():
     """A config without the field (the bundled model's) writes none and keeps the extractor's own settings."""
     from pathlib import Path
 
-    from pvse.clip_features import frame_features_key
     from pvse.config import PVSEConfig
+    from pvse.features.cache import frame_features_key
     from pvse.media import sample_frame_indices
 
     text = (Path(__file__).resolve().parents[1] / "weights" / "default" / "config.json").read_text()

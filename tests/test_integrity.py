@@ -3,8 +3,7 @@ import hashlib
 
 import torch
 
-from pvse.clip_features import content_hash
-from pvse.integrity import file_sha256, mismatch
+from pvse.integrity import content_hash, file_sha256, mismatch
 
 
 def test_file_hash_is_sha256_of_prefix_and_bytes(tmp_path):

@@ -19,7 +19,7 @@ from benchmarks import BUNDLED_GALLERY
 from pvse.defaults import default_weights
 from pvse.pipeline import PVSEPipeline
 from pvse.similarity import max_over_k2_scores
-from pvse.training.cached_features import load_frame_bank
+from pvse.training.banks import load_frame_bank
 from pvse.training.evaluate import embed_clips
 from tools.situations.pairs import BENCHMARK, gallery_stem, read_benchmark
 

@@ -1,10 +1,11 @@
 """Encode a gallery's clips on a Ray cluster: `pvse index SOURCE --ray ADDRESS`.
 
-The driver does what a single-process build does before and after encoding (`build.plan_build`: checks, scan,
-content hashes, which clips the existing index gives back; `build.write_plan`: captions, text heads, faiss or
-Milvus, the atomic write). Only the encoding moves: `RayEncoder` is a `build.ClipEncoder` that hands batches of
-paths to a pool of actors as they come free; each actor loads the model once and runs the same
-`build.encode_clips` (decode + frame CNN + video encoder, and the text its frames show when the build reads text)
+The driver does what a single-process build does before and after encoding (`plan.plan_build`: checks, scan,
+content hashes, which clips the existing index gives back; `write.write_plan`: captions, text heads, faiss or
+Milvus, the atomic write). Only the encoding moves: `RayEncoder` is an `encode.ClipEncoder` that hands batches of
+paths (with the hashes the scan made) to a pool of actors as they come free; each actor loads the model once and
+runs the same `encode.encode_clips` (decode + frame CNN + video encoder, and the text its frames show when the build
+reads text)
 on its batch, so rows are those of one process (to
 float rounding of the batched encoder). Rows come back to the driver keyed by path, so clip order is the
 gallery's. A file that cannot be decoded is a failed clip with its reason, as in one process. A batch whose actor
@@ -26,7 +27,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,9 +35,12 @@ from typing import Any, TextIO
 import numpy as np
 
 from ..errors import GalleryIndexError
+from ..index.records import ClipRecord
 from ..media import MediaLimits
 from ..reading.types import ReadText
-from .run import BuildReport, ClipRecord, _Row, encode_clips
+from .encode import encode_clips
+from .plan import load_pipeline
+from .rows import Encoded, Row
 
 LOCAL = "local"  # start a Ray instance in this process (`ray.init()` with `workers` CPUs) instead of joining one
 
@@ -48,10 +52,8 @@ class _ClipActor:
                  limits: MediaLimits, threads: int, decode_workers: int | None, batch_size: int,
                  reader: str | None = None) -> None:
         import torch
-
-        from ..pipeline import PVSEPipeline
         torch.set_num_threads(max(1, threads))
-        self.pipeline = PVSEPipeline.from_pretrained(weights, device="cpu", frame_precision=precision)
+        self.pipeline = load_pipeline(weights, "cpu", precision=precision)
         if self.pipeline.fingerprint != fingerprint:
             raise GalleryIndexError(f"the weights {weights} on this Ray worker are not the driver's (fingerprint "
                                     f"{self.pipeline.fingerprint}, driver {fingerprint}); give every node the same")
@@ -63,12 +65,11 @@ class _ClipActor:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         paths = [str(p) for p in batch["path"]]
-        rows: dict[str, _Row] = {}
-        report = BuildReport(self.root)
-        encode_clips(paths, self.root, self.pipeline, rows, report, batch_size=self.batch_size,
-                     feature_cache=self.feature_cache, decode_workers=self.decode_workers, limits=self.limits,
-                     progress=False, reader=self.reader)
-        failed = dict(report.failed)
+        encoded = encode_clips(paths, self.root, self.pipeline, hashes=dict(zip(paths, map(str, batch["hash"]))),
+                               batch_size=self.batch_size, feature_cache=self.feature_cache,
+                               decode_workers=self.decode_workers, limits=self.limits, progress=False,
+                               reader=self.reader)
+        rows, failed = encoded.rows, dict(encoded.failed)
         out: dict[str, list] = {k: [] for k in ("path", "reason", "content_hash", "num_source_frames", "read_text",
                                                 "embeddings", "attention", "frame_indices")}
         for rel in paths:
@@ -86,13 +87,13 @@ class _ClipActor:
         for name, shape in zip(("embeddings", "attention", "frame_indices"), self.shapes):
             columns[name] = np.stack(out[name]) if out[name] else np.zeros((0, *shape))
         columns["worker_pid"] = np.full(len(paths), os.getpid(), dtype=np.int64)
-        columns["seconds"] = np.full(len(paths), sum(report.timings.values()) / max(1, len(paths)))
+        columns["seconds"] = np.full(len(paths), sum(encoded.timings.values()) / max(1, len(paths)))
         columns["rss_mb"] = np.full(len(paths), _peak_rss_mb())
         return columns
 
 
 class RayEncoder:
-    """A `build.ClipEncoder` that encodes on a Ray cluster with `workers` actors of `threads` CPUs each.
+    """An `encode.ClipEncoder` that encodes on a Ray cluster with `workers` actors of `threads` CPUs each.
 
     address: "auto" (the cluster this machine is part of, `ray start`), "ray://HOST:10001" (Ray Client), or
     "local" (a Ray instance started here with `workers * threads` CPUs, shut down afterwards). A Ray already
@@ -109,26 +110,25 @@ class RayEncoder:
         self.worker_pids: set[int] = set()  # the actors' processes seen (a restarted actor is a new one)
         self.worker_peak_rss_mb = 0.0  # the largest peak RSS an actor reported
 
-    def __call__(self, todo: list[str], root: Path, pipeline, rows: dict[str, _Row], report: BuildReport, *,
-                 batch_size: int, feature_cache: str | Path | None, decode_workers: int | None, limits: MediaLimits,
-                 progress: bool, reader: str | None = None) -> None:
-        report.timings.setdefault("features", 0.0)
-        report.timings.setdefault("encoder", 0.0)
+    def __call__(self, todo: list[str], root: Path, pipeline, *, hashes: Mapping[str, str], batch_size: int,
+                 feature_cache: str | Path | None, decode_workers: int | None, limits: MediaLimits, progress: bool,
+                 reader: str | None = None) -> Encoded:
+        out = Encoded(timings={"features": 0.0})
         if not todo:
-            return
+            return out
         ray = _import_ray()
         started_here = self._connect(ray)
         tick = time.perf_counter()
         with _quiet_ray_threads():  # until Ray is shut down: its threads report worker deaths late
             try:
-                self._run(ray, todo, root, pipeline, rows, report, batch_size=batch_size,
-                          feature_cache=feature_cache, decode_workers=decode_workers, limits=limits, progress=progress,
-                          reader=reader)
+                self._run(ray, todo, root, pipeline, out, hashes=hashes, batch_size=batch_size,
+                          feature_cache=feature_cache, limits=limits, progress=progress, reader=reader)
             finally:
-                report.timings["features"] += time.perf_counter() - tick  # decode + CNN + encoder, on the workers
+                out.timings["features"] += time.perf_counter() - tick  # decode + CNN + encoder, on the workers
                 if started_here:
                     with _quiet_ray_threads(everything=True):
                         ray.shutdown()
+        return out
 
     def _connect(self, ray) -> bool:
         """Join (or start) Ray; True when this call started it."""
@@ -146,8 +146,9 @@ class RayEncoder:
                                     f"--head` or pass --ray local") from None
         return True
 
-    def _run(self, ray, todo, root, pipeline, rows, report, *, batch_size, feature_cache, decode_workers, limits,
-             progress, reader=None) -> None:
+    def _run(self, ray, todo: list[str], root: Path, pipeline, out: Encoded, *, hashes: Mapping[str, str],
+             batch_size: int, feature_cache: str | Path | None, limits: MediaLimits, progress: bool,
+             reader: str | None = None) -> None:
         from tqdm.auto import tqdm
 
         per_task = max(1, min(batch_size, -(-len(todo) // self.workers)))  # every actor gets some work
@@ -164,8 +165,8 @@ class RayEncoder:
         failed: dict[str, str] = {}
         busy = [0.0]
         try:
-            self._on_actors(ray, [todo[i:i + per_task] for i in range(0, len(todo), per_task)], constructor, rows,
-                            failed, busy, bar)
+            self._on_actors(ray, [todo[i:i + per_task] for i in range(0, len(todo), per_task)], constructor, hashes,
+                            out.rows, failed, busy, bar)
         except GalleryIndexError:
             raise
         except Exception as exc:  # noqa: BLE001 - a Ray failure ends the build before anything is written
@@ -174,11 +175,11 @@ class RayEncoder:
                                     "nothing was written") from None
         finally:
             bar.close()
-        report.failed.extend(sorted(failed.items()))
-        report.timings["worker busy"] = report.timings.get("worker busy", 0.0) + busy[0]
+        out.failed.extend(sorted(failed.items()))
+        out.timings["worker busy"] = busy[0]
 
-    def _on_actors(self, ray, batches: list[list[str]], constructor: dict[str, Any], rows: dict[str, _Row],
-                   failed: dict[str, str], busy: list[float], bar) -> None:
+    def _on_actors(self, ray, batches: list[list[str]], constructor: dict[str, Any], hashes: Mapping[str, str],
+                   rows: dict[str, Row], failed: dict[str, str], busy: list[float], bar) -> None:
         """Encode `batches` on `workers` actors, one batch per actor at a time, as they come free. A batch whose
         actor dies is queued again file by file, each file alone and never retried on its own: a file whose
         actor dies again is the one that kills it, and it goes into `failed` with that reason. A dead actor is
@@ -193,7 +194,8 @@ class RayEncoder:
                 for slot, actor in enumerate(actors):
                     if queue and slot not in taken:
                         files, alone = queue.popleft()
-                        running[actor.__call__.remote({"path": np.array(files)})] = (slot, files, alone)
+                        work = {"path": np.array(files), "hash": np.array([hashes[rel] for rel in files])}
+                        running[actor.__call__.remote(work)] = (slot, files, alone)
                 [ref], _ = ray.wait(list(running), num_returns=1)
                 slot, files, alone = running.pop(ref)
                 try:
@@ -216,7 +218,7 @@ class RayEncoder:
             for actor in actors:
                 ray.kill(actor)
 
-    def _take(self, batch: dict[str, np.ndarray], rows: dict[str, _Row], failed: dict[str, str],
+    def _take(self, batch: dict[str, np.ndarray], rows: dict[str, Row], failed: dict[str, str],
               busy: list[float]) -> None:
         """A batch of the actors' columns into `rows` (encoded clips) and `failed` (path -> reason)."""
         self.worker_pids.update(int(p) for p in batch["worker_pid"])
@@ -228,12 +230,12 @@ class RayEncoder:
                 failed[rel] = str(batch["reason"][i])
                 continue
             failed.pop(rel, None)
-            rows[rel] = _Row(ClipRecord(rel, str(batch["content_hash"][i]), int(batch["num_source_frames"][i])),
-                             np.asarray(batch["embeddings"][i], np.float32),
-                             np.asarray(batch["attention"][i], np.float32),
-                             np.asarray(batch["frame_indices"][i], np.int32), read_here=self._reader is not None)
             read = str(batch["read_text"][i])
-            rows[rel].record.read_text = ReadText.from_dict(json.loads(read), "a Ray worker") if read else None
+            record = ClipRecord(rel, str(batch["content_hash"][i]), int(batch["num_source_frames"][i]),
+                                read_text=ReadText.from_dict(json.loads(read), "a Ray worker") if read else None)
+            rows[rel] = Row(record, np.asarray(batch["embeddings"][i], np.float32),
+                            np.asarray(batch["attention"][i], np.float32),
+                            np.asarray(batch["frame_indices"][i], np.int32), read_here=self._reader is not None)
         if self.on_batch is not None:
             self.on_batch(batch)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..config import DEFAULT_FRAME_PRECISION, FRAME_PRECISIONS
 from ..devices import DEFAULT_DEVICE, DEVICES
+from ..features.precision import DEFAULT_FRAME_PRECISION, FRAME_PRECISIONS
 from ..index.backends import all_backends, offered_kinds
 from ..media import MediaLimits
 from .arguments import positive_int

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
-from ..config import FRAME_PRECISIONS as PRECISIONS
-from ..config import check_precision
+from .precision import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
+from .precision import FRAME_PRECISIONS as PRECISIONS
+from .precision import check_precision
 
 __all__ = ["DEFAULT_PRECISION", "PRECISIONS", "check_precision", "quantize_int8", "fold_fixed_padding"]
 

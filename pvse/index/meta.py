@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
+from ..features.precision import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
 from ..limits import MAX_CLIPS, MAX_EMBED_DIM, MAX_FRAMES, MAX_HEADS, whole
 
 FORMAT_NAME = "pvse-gif-index"
@@ -205,7 +205,7 @@ _KIND_NAMES = {dict: "a JSON object", str: "text", bool: "true or false", list: 
 
 def _precision(value: Any) -> str:
     """The index's frame CNN precision, one of `config.FRAME_PRECISIONS` (ValueError otherwise)."""
-    from ..config import FRAME_PRECISIONS
+    from ..features.precision import FRAME_PRECISIONS
     if value not in FRAME_PRECISIONS:
         raise ValueError(f"frame_precision must be one of {', '.join(FRAME_PRECISIONS)}, got {value!r:.60}")
     return str(value)

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import MediaError
-from ..media import MediaLimits, decode_all_frames
+from . import MediaLimits, decode_all_frames
 
 PREVIEW_SIDE = 240  # longest side, px
 PREVIEW_CRF = 30  # x264 constant rate factor: 30 keeps faces and captions legible at 240 px
@@ -62,8 +62,8 @@ def _user_cache() -> Path:
 
 def gif_durations(path: str | Path) -> list[Fraction] | None:
     """Each frame's display time of a GIF, as browsers show it; None for other files (or an unreadable GIF)."""
-    from ..media import gif
-    from ..media.sampling import gif_display_times
+    from . import gif
+    from .sampling import gif_display_times
     try:
         with open(path, "rb") as fh:
             data = fh.read()

@@ -16,7 +16,7 @@ from ..errors import PVSEError
 from ..model import PVSE
 from ..pipeline import PVSEPipeline
 from ..similarity import max_over_k2_scores
-from .cached_features import FrameBank, TextBank, load_frame_bank, load_text_bank
+from .banks import FrameBank, TextBank, load_frame_bank, load_text_bank
 from .metrics import RetrievalMetrics, random_baseline, retrieval_metrics
 
 

@@ -3,7 +3,7 @@
 Objective: L = L_mil + lambda_1 L_div + lambda_2 L_mmd (paper eq. 5, `pvse.losses.pvse_loss`), optimised with
 AMSGrad (lr 2e-4), gradient norm clipped at 2, the learning rate halved when the validation rsum stops improving
 (ReduceLROnPlateau, mode max) and the epoch with the best validation rsum kept as `best/` - the test split is
-never looked at. Frame and word features are frozen, computed once and cached (`cached_features`), so an epoch
+never looked at. Frame and word features are frozen, computed once and cached (`banks`, `pvse.features.cache`), so an epoch
 is only GRU + PIE-Net work.
 
 Output directory:
@@ -35,7 +35,7 @@ from ..errors import ConfigError, PVSEError, WeightsError
 from ..features.registry import frame_extractors, word_features
 from ..losses import DIVERSITY_ON, pvse_loss
 from ..model import PVSE
-from .cached_features import FrameBank, TextBank, load_frame_bank, load_text_bank
+from .banks import FrameBank, TextBank, load_frame_bank, load_text_bank
 from .evaluate import split_metrics, usable_split
 from .metrics import RetrievalMetrics
 from .sampling import epoch_batches

@@ -36,7 +36,7 @@ def _gallery(root, names):
 
 
 def test_an_unexpected_decoder_exception_skips_only_that_file(tmp_path, pipeline, monkeypatch):
-    import pvse.build.clip_work as clip_work
+    import pvse.features.clip_work as clip_work
 
     real = clip_work.decode_clip_views
 

@@ -13,7 +13,7 @@ from gradio_client import Client
 
 from demo.__main__ import main
 from pvse.build import build_index
-from pvse.clip_features import content_hash
+from pvse.integrity import content_hash
 from pvse.media.previews import preview_name
 
 pytest.importorskip("milvus_lite")

@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client
 
 from demo.handlers import caption_for
-from pvse.clip_features import content_hash
+from pvse.integrity import content_hash
 from pvse.media.previews import preview_name
 
 QUERY = "my reaction when i cannot stop laughing"

@@ -8,10 +8,10 @@ import torch
 
 from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.clip_features import frame_features_key
 from pvse.config import PVSEConfig
 from pvse.features import build_frame_extractor
 from pvse.features import quantize as quantize_module
+from pvse.features.cache import frame_features_key
 from pvse.index import read_index
 from pvse.media import decode_clip
 from pvse.model import PVSE

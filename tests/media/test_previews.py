@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from pvse.build.previews import PREVIEW_SIDE, PreviewCache, encode_preview, preview_dir, preview_name
-from pvse.clip_features import content_hash
+from pvse.integrity import content_hash
 
 
 def write_gif(path: Path, size: tuple[int, int], colours: list[tuple[int, int, int]], delay_ms: int = 70) -> Path:

@@ -83,9 +83,9 @@ def test_cached_features_mean_no_decoding_or_networks(tiny_config, monkeypatch, 
     def forbidden(*args, **kwargs):
         raise AssertionError("features should have come from the cache")
 
-    monkeypatch.setattr("pvse.clip_features.decode_clip", forbidden)
+    monkeypatch.setattr("pvse.features.clip_work.decode_clip_views", forbidden)
     monkeypatch.setattr("pvse.features.build_frame_extractor", forbidden)
-    monkeypatch.setattr("pvse.training.cached_features.shared_word_features", forbidden)
+    monkeypatch.setattr("pvse.training.banks.shared_word_features", forbidden)
     result = train(tiny_config(out=str(tmp_path / "cached"), epochs=1, num_embeds=0))
     assert result.epochs_done == 1
 

@@ -16,20 +16,21 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..clip_features import content_hash
 from ..errors import MediaError
-from ..feature_store import ClipFeatures, FeatureCache
+from ..integrity import content_hash
 from ..media import ClipView, MediaLimits, decode_clip_views
 from ..reading.read import read_decoded_text, read_view
 from ..reading.specs import FrameTextReaderSpec
 from ..reading.types import ReadText
+from .cache import ClipFeatures, FeatureCache
 
 STAGES = ("hash", "decode", "CNN", "read text")
 FRAMES_PER_CALL = 4
@@ -57,6 +58,18 @@ class ClipWork:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage (`STAGES`), this task's thread
 
 
+def built_on_one_thread(build: Callable[[], Any]) -> Any:
+    """`build()` with torch on one thread while it runs: a frame CNN built so makes its ONNX session with one thread
+    (clips run side by side on one thread each, and one session costs less memory than a second one beside it)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return build()
+    finally:
+        torch.set_num_threads(threads)
+
+
 class OneThreadCNN:
     """The frame CNN for tasks running side by side: the extractor's ONNX graph in a session of one thread (ONNX
     Runtime runs a session's calls from several threads at once), else the extractor itself, one call at a time."""
@@ -76,7 +89,9 @@ class OneThreadCNN:
 
 @dataclass
 class ClipTasks:
-    """How to index one clip: the CNN and its frames (`cnn_view`), the text reader, the feature cache, the limits."""
+    """How to index one clip: the CNN and its frames (`cnn_view`), the text reader, the feature cache, the limits,
+    and the content hashes already known (`hashes`, by the path as given: a build hashed every file while scanning,
+    so no file is hashed twice)."""
 
     cnn: OneThreadCNN | None  # None: features from the cache only (never built when every clip is cached)
     cnn_view: ClipView
@@ -85,6 +100,7 @@ class ClipTasks:
     reader: object = None  # the built FrameTextReader (None: no reading)
     cache: FeatureCache | None = None
     limits: MediaLimits = field(default_factory=MediaLimits)
+    hashes: Mapping[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _the_cnn(self) -> OneThreadCNN:
@@ -98,7 +114,7 @@ class ClipTasks:
         seconds = dict.fromkeys(STAGES, 0.0)
         tick = time.perf_counter()
         try:
-            key = content_hash(path)
+            key = self.hashes.get(str(path)) or content_hash(path)
         except OSError as exc:
             return ClipWork(path, MediaError(path, f"cannot read the file ({exc.strerror or exc})"), seconds=seconds)
         except Exception as exc:  # noqa: BLE001 - one file never ends a batch

@@ -1,5 +1,7 @@
-"""The on-disk feature store: frozen frame and word features, computed once and read back by training, evaluation
-and index rebuilds. One root (default `pvse.defaults.default_feature_cache()`) holds
+"""The on-disk feature cache: frozen frame and word features, computed once and read back by training, evaluation
+and index builds; and the one frame-feature setup both use (`frame_feature_cache`: which folder holds a model's
+frame features; `frame_decode_size`: how small its frames may be decoded). One root (default
+`pvse.defaults.default_feature_cache()`) holds
 
     <frame extractor>-t<T>/ab/<content hash>.npz   a clip's (T, D) float16 frame features, frame indices
     words/<word model>.v2.pt                         every distinct text's (L, D) word features and known flags
@@ -8,14 +10,18 @@ Files are written atomically; a damaged entry is recomputed, never fatal.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .atomic_file import atomic_file
+from ..atomic_file import atomic_file
+from .precision import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
+from .preprocessing import FramePreprocessing
 
 WORD_CACHE_VERSION = 2
 
@@ -87,3 +93,41 @@ class WordFeatureStore:
             torch.save(entries, fh)
 
 
+def frame_decode_size(extractor_name: str, preprocessing: FramePreprocessing | None = None) -> tuple[int, int] | None:
+    """(width, height) a clip's frames may be shrunk to while decoding for this frame extractor.
+
+    The extractor squashes every frame to its square input size with antialiased bicubic (see
+    `FrameFeatureExtractor.preprocess`); shrinking to that size with the same filter while decoding feeds
+    it the same pixels (to rounding) and keeps no full-size frame. None (decode at full size) when unknown,
+    or when the model's `preprocessing` resizes the shorter side and crops (`FramePreprocessing.decode_size`).
+    """
+    if preprocessing is not None:
+        return preprocessing.decode_size
+    from .registry import frame_extractors
+    spec = frame_extractors().get(extractor_name)
+    return None if spec is None else spec.preprocessing.decode_size
+
+
+def frame_features_key(extractor_name: str, preprocessing: FramePreprocessing | None = None,
+                       precision: str = DEFAULT_PRECISION) -> str:
+    """The name frame features are cached under: the extractor's, plus a hash of the preprocessing when a model
+    names one other than the extractor's own, plus the precision when it is not fp32 (features of differently
+    prepared frames, or of the int8 CNN, never mix with others)."""
+    suffix = "" if precision == DEFAULT_PRECISION else f"@{precision}"
+    if preprocessing is None:
+        return extractor_name + suffix
+    from .registry import frame_extractor_spec
+    if preprocessing == frame_extractor_spec(extractor_name).preprocessing:
+        return extractor_name + suffix
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(preprocessing), sort_keys=True).encode()).hexdigest()
+    return f"{extractor_name}-{digest[:8]}{suffix}"
+
+
+def frame_feature_cache(root: str | Path | None, extractor_name: str, num_frames: int,
+                        preprocessing: FramePreprocessing | None = None,
+                        precision: str = DEFAULT_PRECISION) -> FeatureCache | None:
+    """The cache of a model's frame features under `root` (None: no cache): the one place that says which folder
+    holds the T frames' features of this extractor, preprocessing and precision (`frame_features_key`)."""
+    if root is None:
+        return None
+    return FeatureCache(root, frame_features_key(extractor_name, preprocessing, precision), num_frames)

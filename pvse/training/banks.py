@@ -1,6 +1,7 @@
 """Frozen features held in memory for training and evaluation, computed once and cached on disk.
 
-Frame features come from `pvse.clip_features` (one .npz per clip, keyed by file content); word features of
+Frame features come from `pvse.features.clip_work` and live in `pvse.features.cache` (one .npz per clip, keyed
+by file content); word features of
 each distinct text are kept in one file per word-feature extractor. Both extractors are only built when
 something is missing from the cache, so a second run over the same data neither decodes nor runs a network.
 """
@@ -13,12 +14,14 @@ from pathlib import Path
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
+from tqdm.auto import tqdm
 
-from ..clip_features import LazyFrameExtractor, frame_decode_size, frame_features_key, iter_clip_features
 from ..defaults import default_feature_cache
 from ..errors import MediaError, PVSEError
-from ..feature_store import ClipFeatures, FeatureCache, WordFeatureStore, text_key
+from ..features.cache import ClipFeatures, WordFeatureStore, frame_decode_size, frame_feature_cache, text_key
+from ..features.clip_work import ClipTasks, OneThreadCNN, built_on_one_thread, default_workers, run_clip_tasks
 from ..features.preprocessing import FramePreprocessing
+from ..media import ClipView
 from ..media.sampling import DEFAULT_SAMPLING
 
 
@@ -51,7 +54,9 @@ class FrameBank:
 def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int, cache_root: str | Path | None = None,
                     *, extractor_factory: Callable[[], object] | None = None, device: str | torch.device = "cpu",
                     progress: bool = True, preprocessing: FramePreprocessing | None = None) -> FrameBank:
-    """Frame features of `paths` from the FeatureCache, computing (and caching) the missing ones.
+    """Frame features of `paths` from the feature cache, computing (and caching) the missing ones the way an index
+    build does (`features.clip_work`: one task per clip, clips side by side, the CNN built only when a clip is
+    missing from the cache).
 
     preprocessing: the model's frame preprocessing (`PVSEConfig.frame_preprocessing()`); None: the extractor's.
 
@@ -60,26 +65,33 @@ def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int,
     paths = list(dict.fromkeys(Path(p) for p in paths))
     if not paths:
         raise PVSEError("no clips to compute frame features for")
-    cache = FeatureCache(Path(cache_root) if cache_root else default_feature_cache(),
-                         frame_features_key(extractor_name, preprocessing), num_frames)
+    cache = frame_feature_cache(Path(cache_root) if cache_root else default_feature_cache(), extractor_name,
+                                num_frames, preprocessing)
     if extractor_factory is None:
         def extractor_factory():
             from ..features import build_frame_extractor
             return build_frame_extractor(extractor_name, device=device, preprocessing=preprocessing)
+    sampling = preprocessing.frame_sampling if preprocessing else DEFAULT_SAMPLING
+    tasks = ClipTasks(None, ClipView(num_frames, sampling, frame_decode_size(extractor_name, preprocessing)),
+                      build_cnn=lambda: OneThreadCNN(built_on_one_thread(extractor_factory)), cache=cache)
     rows: dict[Path, int] = {}
     feats: list[torch.Tensor] = []
     failed: dict[Path, str] = {}
-    extractor = LazyFrameExtractor(extractor_name, extractor_factory)
-    for path, item in iter_clip_features(paths, extractor, num_frames, cache=cache,
-                                         progress="frame features" if progress else False,
-                                         frame_size=frame_decode_size(extractor_name, preprocessing),
-                                         sampling=(preprocessing.frame_sampling if preprocessing else DEFAULT_SAMPLING)):
-        if isinstance(item, MediaError):
-            failed[path] = str(item)
-            continue
-        assert isinstance(item, ClipFeatures)
-        rows[path] = len(feats)
-        feats.append(torch.from_numpy(item.features).to(torch.float16))
+    bar = tqdm(total=len(paths), unit="clip", desc="frame features", disable=not progress, dynamic_ncols=True)
+    try:
+        for work in run_clip_tasks(paths, tasks, default_workers()):
+            bar.update(1)
+            item = work.features
+            if isinstance(item, MediaError):
+                failed[work.path] = str(item)
+                continue
+            assert isinstance(item, ClipFeatures)
+            if not work.from_cache:
+                cache.put(item)
+            rows[work.path] = len(feats)
+            feats.append(torch.from_numpy(item.features).to(torch.float16))
+    finally:
+        bar.close()
     if not feats:
         first = next(iter(failed.items()))
         raise PVSEError(f"none of the {len(paths)} clips could be decoded (e.g. {first[1]})")
@@ -120,7 +132,6 @@ def load_text_bank(texts: Sequence[str], word_features: str, cache_root: str | P
     missing = sorted({t for t in texts if text_key(t) not in entries})
     dim = next(iter(entries.values()))["features"].size(-1) if entries else None
     if missing:
-        from tqdm.auto import tqdm
         extractor = shared_word_features(word_features)
         dim = extractor.dim
         for start in tqdm(range(0, len(missing), batch_size), desc="word features", unit="batch",
