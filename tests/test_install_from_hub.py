@@ -23,6 +23,7 @@ import pytest
 from hub_server import HubServer, Repo
 
 from pvse.defaults import DEFAULT_ASSETS, DEFAULT_GALLERY, asset_files
+from pvse.recipe import read_recipe
 
 pytestmark = pytest.mark.wheel
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,7 @@ def installed(tmp_path_factory) -> Path:
     wheel = next((tmp / "dist").glob("pvse_gif-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "pvse/defaults.py" in names and "pvse/cli/search.py" in names
+    assert "pvse/recipes/default.args" in names  # package data: `pvse train`'s defaults
     assert not [n for n in names if n.split("/")[0] in ("weights", "gallery")
                 or n.endswith((".safetensors", ".gif", ".faiss", ".npy"))], "the wheel carries assets"
     venv = tmp / "venv"
@@ -121,3 +123,11 @@ def test_an_installed_wheel_searches_the_default_gallery_from_the_hub_then_offli
     lines = [line for line in cold.stderr.splitlines() if line.strip()]
     assert cold.returncode == 2 and len(lines) == 1 and "Traceback" not in cold.stderr, cold.stderr
     assert "HF_HUB_OFFLINE" in lines[0] and "run once online" in lines[0] and "PVSE_INDEX" in lines[0]
+
+
+def test_an_installed_wheel_reads_its_packaged_recipe(installed, tmp_path):
+    done = run([str(installed / "pvse"), "train", "--help"], env=clean_env(), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    recipe = read_recipe()  # this checkout's
+    words = recipe[recipe.index("--word-features") + 1]
+    assert f"(default{words})" in "".join(done.stdout.split())  # from the wheel's copy: cwd is no checkout

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the bundled default: the situation pairs, the model in weights/default/ and the gallery index.
-# The training arguments are data: weights/recipe.args (the one owner of the recipe).
+# The recipe is data: pvse/recipes/default.args (the one owner of the model and optimisation choices, also
+# `pvse train`'s defaults); this script gives it the data: the Noto emoji set and gallery/situation-pairs.tsv.
 # CPU, about 18 minutes a seed on a quiet 2-core machine (frame features are cached after the first run). One
 # thread: batches are a pure function of the seed, so with the same thread count the weights come out the same.
 # Needs the shared Noto emoji folder beside the repository (../shared/data/noto-animated-emoji).
@@ -11,13 +12,16 @@
 #   SHIP=runs/seed-1 bash weights/make_default.sh   # ship a trained seed and rebuild the index
 #   EXTRA="--diversity-on embeddings --lambda-div 20" RUN=runs/l20 SEEDS="0 1 2" bash weights/make_default.sh
 #                                              # a variant of the recipe (docs/heads.md), three seeds
+#   RECIPE=my.args bash weights/make_default.sh  # another recipe file (`pvse train --recipe`; path from the
+#                                              # repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t RECIPE < <(grep -v -e '^#' -e '^$' weights/recipe.args | tr ' ' '\n')
+DATA=(--data emoji:../shared/data/noto-animated-emoji --extra-pairs gallery/situation-pairs.tsv)
 train_seed() {  # train_seed SEED OUT
   rm -rf "$2"
   # shellcheck disable=SC2086 # EXTRA: more `pvse train` arguments, split as words (later ones win)
-  pvse train "${RECIPE[@]}" ${EXTRA:-} --seed "$1" --threads 1 --quiet --out "$2" >"$2.log" 2>&1
+  pvse train --recipe "${RECIPE:-pvse/recipes/default.args}" "${DATA[@]}" ${EXTRA:-} --seed "$1" --threads 1 --quiet \
+    --out "$2" >"$2.log" 2>&1
 }
 ship() {  # ship RUN
   rm -rf weights/default && cp -r "$1/best" weights/default

@@ -43,6 +43,15 @@ def tiny_config(tiny_spec, feature_cache, tmp_path):
     return make
 
 
+@pytest.fixture(scope="session")
+def no_recipe(tmp_path_factory) -> list[str]:
+    """`pvse train` arguments that leave the shipped recipe out (an empty recipe file): TrainConfig's defaults hold,
+    as in `tiny_config`, so a tiny CLI run trains GloVe features on the train split with model selection."""
+    empty = tmp_path_factory.mktemp("recipe") / "empty.args"
+    empty.write_text("# no options: TrainConfig's defaults\n")
+    return ["--recipe", str(empty)]
+
+
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """Tiny models train several times faster on one thread on a shared 2-core machine (no spin-waiting)."""

@@ -4,10 +4,10 @@ from pvse.cli import main
 from pvse.training import read_log
 
 
-def test_cli_train_then_evaluate(tiny_spec, feature_cache, tmp_path, capsys):
+def test_cli_train_then_evaluate(tiny_spec, feature_cache, no_recipe, tmp_path, capsys):
     out = tmp_path / "cli-run"
     common = ["--data", tiny_spec, "--feature-cache", str(feature_cache)]
-    assert main(["train", *common, "--out", str(out), "-K", "2", "--embed-dim", "16", "--frames", "2",
+    assert main(["train", *common, *no_recipe, "--out", str(out), "-K", "2", "--embed-dim", "16", "--frames", "2",
                  "--batch-size", "4", "--epochs", "2", "--device", "cpu", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "best epoch" in printed and "text→video" in printed

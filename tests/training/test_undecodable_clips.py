@@ -29,10 +29,10 @@ def spec_with_broken_clips(tmp_path_factory, shared_dir) -> str:
 
 
 def test_train_names_failed_clips_and_evaluate_scores_them_as_misses(spec_with_broken_clips, feature_cache,
-                                                                     tmp_path, capsys):
+                                                                     no_recipe, tmp_path, capsys):
     common = ["--data", spec_with_broken_clips, "--feature-cache", str(feature_cache)]
     out = tmp_path / "run"
-    assert main(["train", *common, "--out", str(out), "-K", "2", "--embed-dim", "16", "--frames", "2",
+    assert main(["train", *common, *no_recipe, "--out", str(out), "-K", "2", "--embed-dim", "16", "--frames", "2",
                  "--batch-size", "4", "--epochs", "1", "--device", "cpu", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "left out 1 clips that could not be decoded" in printed
