@@ -19,7 +19,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from .examples import examples_for
-from .handlers import DemoHandlers, DemoLimits
+from .handlers import DemoHandlers
 from .layout import (
     CSS,
     PLAY_PREVIEWS,
@@ -31,6 +31,7 @@ from .layout import (
     credits_box,
 )
 from .serving import ClosedRoutes, cached_copy
+from .untrusted_input import DemoLimits
 
 CONCURRENCY_LIMIT = 4  # searches run at once; the rest wait in the queue (CPU-bound encoder)
 QUEUE_SIZE = 128  # waiting requests beyond this are turned away with a "queue full" message
