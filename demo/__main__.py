@@ -92,14 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         from pvse.index import Searcher
         searcher = Searcher.load(index_dir=args.index, weights=args.weights, device=args.device)
         from .app import build_app, launch
-        blocks = build_app(searcher)  # fixes the allow-list of served files: a tampered gallery stops here
+        app = build_app(searcher)  # fixes the allow-list of served files: a tampered gallery stops here
         searcher.search("warm up", top_k=1)  # the first visitor does not pay for the encoder's first run
     except PVSEError as exc:
         hint = " Choose the model with --weights PATH_OR_HF_REPO (or PVSE_WEIGHTS)." if isinstance(exc, WeightsError) else ""
         print(f"python -m demo: error: {exc}{hint}", file=sys.stderr)
         return 2
     try:
-        _, local_url, share_url = launch(blocks, host=args.host, port=args.port, share=args.share,
+        _, local_url, share_url = launch(app, host=args.host, port=args.port, share=args.share,
                                          prevent_thread_lock=True)
     except OSError as exc:  # port taken, address not available
         print(f"python -m demo: error: cannot serve on {args.host}:{args.port or 'auto'}: {exc}", file=sys.stderr)
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pvse-gif demo: {searcher.num_clips} GIFs from {searcher.gallery_root} on {searcher.device}; "
           f"open {local_url}" + (f" or {share_url}" if share_url else ""), flush=True)
     try:
-        blocks.block_thread()
+        app.blocks.block_thread()
     except KeyboardInterrupt:
         pass
     return 0
