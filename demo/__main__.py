@@ -11,6 +11,7 @@ import socket
 import sys
 
 from pvse.cli.arguments import OneLineParser
+from pvse.devices import DEFAULT_DEVICE, DEVICES
 from pvse.errors import PVSEError, WeightsError
 
 ENV = {"weights": "PVSE_WEIGHTS", "index": "PVSE_INDEX", "device": "PVSE_DEVICE", "host": "GRADIO_SERVER_NAME",
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--index", metavar="INDEX_DIR", default=env(ENV["index"]),
                         help="gallery index built with `pvse index GALLERY_DIR`: a folder or a Milvus location "
                              "(milvus://gifs.db, http(s)://HOST:19530?collection=NAME); default: the bundled gallery")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=env(ENV["device"]) or "auto",
+    parser.add_argument("--device", choices=DEVICES, default=env(ENV["device"]) or DEFAULT_DEVICE,
                         help="auto: CUDA when available, else CPU; the page says which (default: %(default)s)")
     parser.add_argument("--host", default=env(ENV["host"]) or "127.0.0.1",
                         help="address to listen on; 0.0.0.0 for all interfaces (default: %(default)s)")
