@@ -35,7 +35,7 @@ from .serving import ClosedRoutes, cached_copy
 from .untrusted_input import DemoLimits
 
 if TYPE_CHECKING:
-    from pvse.index import SearchResult
+    from pvse.index.searcher import SearchResult
 
 CONCURRENCY_LIMIT = 4  # searches run at once; the rest wait in the queue (CPU-bound encoder)
 QUEUE_SIZE = 128  # waiting requests beyond this are turned away with a "queue full" message

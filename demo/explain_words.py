@@ -14,7 +14,7 @@ from pvse.index.readings import WHOLE, cut, found_by_phrase, heads_summary, open
 from .markdown_text import escape_markdown
 
 if TYPE_CHECKING:
-    from pvse.index import SearchHit, SearchResult
+    from pvse.index.searcher import SearchHit, SearchResult
 
 head_label = reading_label  # 'Reading 2: mostly “laughing”, then “stop”' (`pvse.index.readings.reading_label`)
 
