@@ -14,7 +14,7 @@ API endpoints (for `gradio_client`): `/search` (query, top_k) -> (gallery, statu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -33,9 +33,6 @@ from .layout import (
 )
 from .serving import ClosedRoutes, cached_copy
 from .untrusted_input import DemoLimits
-
-if TYPE_CHECKING:
-    from pvse.index.searcher import SearchResult
 
 CONCURRENCY_LIMIT = 4  # searches run at once; the rest wait in the queue (CPU-bound encoder)
 QUEUE_SIZE = 128  # waiting requests beyond this are turned away with a "queue full" message
@@ -80,11 +77,12 @@ def _wire(handlers: DemoHandlers, bar: SearchBar, results: gr.Gallery, state: gr
                  for path, (_, caption) in zip(shown, view.gallery)]
         return items, view.status, view.result, gr.Column(visible=False)
 
-    def on_heads(result: SearchResult | None) -> list[Any]:
+    def on_heads(result) -> list[Any]:
+        """result: the session's `SearchResult`, None when no search ran (or it failed before searching)."""
         note, rows = handlers.heads_view(result)
         rows = [(label, list(zip(handlers.previews.shown([p for p, _ in items]), [c for _, c in items])))
                 for label, items in rows]
-        searched = result is not None  # None: no search ran in this session, or it failed before searching
+        searched = result is not None
         paths = {"results": [str(h.path) for h in result.hits] if searched else []}
         for k, head in enumerate(result.per_head if searched else []):
             paths[f"head-{k + 1}"] = [str(h.path) for h in head.hits]
