@@ -41,12 +41,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pvse.index.store import META_FILE
+from pvse.index.meta import META_FILE
 
 REPO = Path(__file__).resolve().parents[1]
 
 FULL_SIZE_PATCH = (
-    "import pvse.clip_features as cf, pvse.index.build as b; "
+    "import pvse.clip_features as cf, pvse.build.run as b; "
     "cf.frame_decode_size = b.frame_decode_size = lambda *args, **kwargs: None; cf.CNN_FRAMES_PER_CALL = 64; "
 )
 PREVIOUS_DECODER = (

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from pvse.index import Searcher
+from pvse.search import Searcher
 
 QUERIES = [
     ("work", "my reaction when my manager schedules a meeting at 5 pm on friday"),

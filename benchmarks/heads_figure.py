@@ -13,8 +13,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks import REPO_ROOT  # noqa: E402
-from pvse.index import Searcher  # noqa: E402
 from pvse.media import decode_clip  # noqa: E402
+from pvse.search import Searcher  # noqa: E402
 from pvse.similarity import max_over_k2_scores  # noqa: E402
 
 QUERIES = [

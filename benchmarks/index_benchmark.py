@@ -52,11 +52,11 @@ def run_variant(variant: str, gallery: Path, out: Path, weights: str, threads: i
     """In the child: build the index, return the report's numbers (and Ray workers' peak RSS)."""
     import torch
 
-    from pvse.index import build_index
+    from pvse.build import build_index
     torch.set_num_threads(threads)
     encoder = None
     if variant.startswith("ray"):
-        from pvse.index.ray_build import RayEncoder
+        from pvse.build.ray_build import RayEncoder
         encoder = RayEncoder("local", workers=int(variant[3]), threads=1)
     start = time.perf_counter()
     report = build_index(gallery, out, weights, device="cpu", progress=False, rebuild=True,

@@ -41,9 +41,11 @@ from benchmarks.search_benchmark import (
     synthetic_queries,
 )
 from pvse.index import milvus_backend
-from pvse.index.faiss_search import brute_force_top_k, build_vector_index, default_params, search_top_k
+from pvse.index.faiss_search import build_vector_index, search_top_k
+from pvse.index.kinds import default_params
 from pvse.index.milvus_backend import ClipData, MilvusStore
-from pvse.index.store import ClipRecord
+from pvse.index.ranking import brute_force_top_k
+from pvse.index.records import ClipRecord
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAMES = 8  # frame attention stored per clip (K x T floats) and frame indices, as a real gallery has

@@ -189,7 +189,7 @@ def minilm_scores(queries: list[str], names: list[str | None]) -> np.ndarray:
 def model_scores(index_dir: Path, labels: list[Label], queries_cat: list[str], weights: str | None = None
                  ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     """Max-over-K² scores of the category and situation queries against the labelled clips of an index."""
-    from pvse.index import Searcher
+    from pvse.search import Searcher
     from pvse.similarity import max_over_k2_scores
     searcher = Searcher.load(index_dir, weights=weights, device="cpu")
     row_of = {c.path: i for i, c in enumerate(searcher.index.clips)}
@@ -215,7 +215,7 @@ def read_texts(index_dir: Path | None, labels: list[Label]) -> list[str | None]:
 
 def build(gif_dir: Path, out: Path, weights: str | None, feature_cache: str | None, names: bool,
           read_text: bool = True) -> Path:
-    from pvse.index import build_index
+    from pvse.build import build_index
     report = build_index(gif_dir, out, weights, device="cpu", feature_cache=feature_cache, progress=False,
                          names=names, read_text=read_text)
     for path, reason in report.failed:

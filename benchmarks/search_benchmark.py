@@ -32,8 +32,9 @@ import faiss
 import numpy as np
 import torch
 
-from pvse.index.faiss_search import brute_force_top_k, build_vector_index, search_top_k
-from pvse.index.store import META_FILE
+from pvse.index.faiss_search import build_vector_index, search_top_k
+from pvse.index.meta import META_FILE
+from pvse.index.ranking import brute_force_top_k
 
 QUERIES = [
     "my reaction when the code compiles on the first try", "when you realise it is monday again",
@@ -77,7 +78,7 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 # --------------------------------------------------------------------------------------------------- latency
 def bundled_or_standin(index_dir: str | None, clips: int):
     from pvse.defaults import default_index
-    from pvse.index import Searcher
+    from pvse.search import Searcher
     path = Path(index_dir) if index_dir else default_index()
     if (path / META_FILE).is_file():
         return Searcher.load(path, device="cpu"), f"{path} ({'bundled' if not index_dir else 'given'})"
@@ -89,10 +90,11 @@ def standin_searcher(clips: int):
     """A Searcher over `clips` random unit embeddings with a random-init model (same cost as the real one)."""
     from pvse.checkpoints import load_checkpoint, save_checkpoint
     from pvse.config import PVSEConfig
-    from pvse.index import Searcher
-    from pvse.index.store import FORMAT_NAME, FORMAT_VERSION, ClipRecord, GalleryIndex, write_index
+    from pvse.index.records import ClipRecord
+    from pvse.index.store import FORMAT_NAME, FORMAT_VERSION, GalleryIndex, write_index
     from pvse.model import PVSE
     from pvse.pipeline import PVSEPipeline
+    from pvse.search import Searcher
     config_file = Path(__file__).resolve().parents[1] / "weights" / "default" / "config.json"
     config = PVSEConfig.from_dict(json.loads(config_file.read_text())) if config_file.is_file() else PVSEConfig()
     tmp = Path(tempfile.mkdtemp(prefix="pvse-bench-"))
@@ -290,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=20, help="queries per scale (a quarter of them at 1M)")
     parser.add_argument("--hnsw-max", type=int, default=100_000, help="largest scale at which HNSW is built")
     parser.add_argument("--threads", type=int, default=1, help="torch / faiss threads while searching (the "
-                        "Searcher's default, pvse.index.searcher.QUERY_THREADS)")
+                        "Searcher's default, pvse.search.searcher.QUERY_THREADS)")
     parser.add_argument("--build-threads", type=int, default=2, help="threads while building faiss indexes")
     parser.add_argument("--json-out", help="also write the raw numbers here")
     args = parser.parse_args(argv)

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m demo: error: {problem}", file=sys.stderr)
         return 2
     try:
-        from pvse.index import Searcher
+        from pvse.search import Searcher
         searcher = Searcher.load(index_dir=args.index, weights=args.weights, device=args.device)
         from .app import build_app, launch
         app = build_app(searcher)  # fixes the allow-list of served files: a tampered gallery stops here

@@ -48,7 +48,7 @@ class DemoApp:
 
 
 def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[str, ...] | None = None) -> DemoApp:
-    """The app for one loaded `pvse.index.Searcher` (shared by every session; nothing is loaded per request).
+    """The app for one loaded `pvse.search.Searcher` (shared by every session; nothing is loaded per request).
 
     examples: the example queries; default: chosen for the gallery being served (`demo.examples`)."""
     handlers = DemoHandlers(searcher, limits)

@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pvse.index.readings import WHOLE, cut, found_by_phrase, heads_summary, opener_note, reading_label
+from pvse.search.readings import WHOLE, cut, found_by_phrase, heads_summary, opener_note, reading_label
 
 from .markdown_text import escape_markdown
 
 if TYPE_CHECKING:
-    from pvse.index.searcher import SearchHit, SearchResult
+    from pvse.search.searcher import SearchHit, SearchResult
 
-head_label = reading_label  # 'Reading 2: mostly “laughing”, then “stop”' (`pvse.index.readings.reading_label`)
+head_label = reading_label  # 'Reading 2: mostly “laughing”, then “stop”' (`pvse.search.readings.reading_label`)
 
 
 def heads_note(result: SearchResult) -> str:
     """One line on the query's readings (each alone): that they agree on the best GIF, or what each reads and finds
-    when they do not, and why the first result is first (`pvse.index.readings.heads_summary`)."""
+    when they do not, and why the first result is first (`pvse.search.readings.heads_summary`)."""
     return heads_summary(result.per_head, result.hits)
 
 

@@ -28,7 +28,7 @@ from .views import Explanation, SearchView
 from .zerogpu import on_zerogpu
 
 if TYPE_CHECKING:
-    from pvse.index.searcher import Searcher, SearchHit, SearchResult
+    from pvse.search.searcher import Searcher, SearchHit, SearchResult
 
 log = logging.getLogger("demo")
 GalleryItems = list[tuple[str, str]]  # (served file, caption) per GIF shown

@@ -1,4 +1,4 @@
-"""What a results page shows for each allow-listed clip: its small animated preview (`pvse.index.previews`).
+"""What a results page shows for each allow-listed clip: its small animated preview (`pvse.media.previews`).
 
 Results and the heads' rows show previews (H.264, at most 240 px, made the first time a clip is shown and kept
 beside the index); open, download and copy link still give the original through the app's `/gif/` route. Only
@@ -17,7 +17,7 @@ from pathlib import Path
 from threading import Lock
 
 from pvse.clip_features import content_hash
-from pvse.index.previews import PreviewCache, preview_dir
+from pvse.media.previews import PreviewCache, preview_dir
 
 log = logging.getLogger("demo")
 PREVIEWS_ENV = "PVSE_DEMO_PREVIEWS"  # "0": show the original files, as before previews

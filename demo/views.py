@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 if TYPE_CHECKING:
-    from pvse.index.searcher import SearchResult
+    from pvse.search.searcher import SearchResult
 
 
 @dataclass

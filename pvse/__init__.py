@@ -8,9 +8,11 @@ from importlib import import_module
 from .errors import DeviceError, GalleryIndexError, MediaError, PVSEError, QueryError, WeightsError
 
 _LAZY = {"load_checkpoint": "checkpoints", "save_checkpoint": "checkpoints", "PVSEConfig": "config",
-         "PVSE": "model", "PVSEPipeline": "pipeline", "load": "pipeline", "max_over_k2_scores": "similarity"}
+         "PVSE": "model", "PVSEPipeline": "pipeline", "load": "pipeline", "max_over_k2_scores": "similarity",
+         "Searcher": "search.searcher", "build_index": "build.run"}
 
-__all__ = ["PVSE", "PVSEConfig", "PVSEPipeline", "load", "load_checkpoint", "save_checkpoint", "max_over_k2_scores",
+__all__ = ["PVSE", "PVSEConfig", "PVSEPipeline", "load", "Searcher", "build_index",
+           "load_checkpoint", "save_checkpoint", "max_over_k2_scores",
            "PVSEError", "MediaError", "WeightsError", "DeviceError", "GalleryIndexError", "QueryError"]
 __version__ = "0.1.0"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GalleryIndexError, PVSEError, WeightsError
-from .index.store import META_FILE
+from .index.meta import META_FILE
 
 LIBRARY_NAME = "pvse-gif"
 WEIGHTS_ENV, INDEX_ENV = "PVSE_WEIGHTS", "PVSE_INDEX"  # the environment variables that override the defaults

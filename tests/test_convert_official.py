@@ -449,8 +449,9 @@ def test_converted_checkpoint_embeds_a_gif_as_the_official_evaluation(resnet152,
     ImageNet normalisation, as the old preprocessing did, they would differ by far more."""
     from PIL import Image, ImageSequence
 
+    from pvse.build import build_index
     from pvse.features.frames import build_frame_extractor
-    from pvse.index import build_index, read_index
+    from pvse.index import read_index
     from pvse.media import decode_all_frames, decode_clip
     from pvse.pipeline import PVSEPipeline
 
@@ -495,10 +496,11 @@ def test_converted_checkpoint_embeds_a_gif_as_the_official_evaluation(resnet152,
 
 def test_convert_options_dataset_and_normalize_are_recorded(resnet152, tmp_path, monkeypatch, capsys):
     """--dataset other --normalize imagenet: the official transform on the file's own frames, normalised."""
+    from pvse.build import build_index
     from pvse.clip_features import frame_features_key
     from pvse.convert_official import guess_dataset, official_preprocessing
     from pvse.features.frames import build_frame_extractor
-    from pvse.index import build_index, read_index
+    from pvse.index import read_index
     from pvse.pipeline import PVSEPipeline
 
     torch.save(official_state(resnet152, k=2, seed=3), tmp_path / "model.pth")

@@ -111,7 +111,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_is_read_from_the_source():
     graph = import_graph(module_level=False)
-    assert "pvse.index.searcher" in graph and "pvse.errors" in graph["pvse.index.searcher"]
+    assert "pvse.search.searcher" in graph and "pvse.errors" in graph["pvse.search.searcher"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 

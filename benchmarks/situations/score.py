@@ -59,7 +59,7 @@ def score_situations(pipeline: PVSEPipeline, gallery: Path = BUNDLED_GALLERY, be
 
 def score_index(index_dir: Path, gallery: Path = BUNDLED_GALLERY, benchmark: Path = BENCHMARK) -> dict:
     """`score_situations` through a built index of `gallery`: its stored heads and the queries as it reads them."""
-    from pvse.index import Searcher
+    from pvse.search import Searcher
     searcher = Searcher.load(index_dir, device="cpu")
     row_of = {Path(c.path).name: i for i, c in enumerate(searcher.index.clips)}
     paths = sorted(gallery.glob("*.gif"))

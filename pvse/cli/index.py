@@ -1,4 +1,4 @@
-"""`pvse index GIF_DIR --out INDEX_DIR`: build or update a gallery index (see pvse.index.build)."""
+"""`pvse index GIF_DIR --out INDEX_DIR`: build or update a gallery index (see pvse.build.run)."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import json
 
 from ..config import DEFAULT_FRAME_PRECISION, FRAME_PRECISIONS
 from ..devices import DEFAULT_DEVICE, DEVICES
-from ..index.backends import all_backends
+from ..index.backends import all_backends, offered_kinds
 from ..media import MediaLimits
 from .arguments import positive_int
 
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="clips indexed side by side, one thread each (default: one per CPU)")
     parser.add_argument("--feature-cache", metavar="DIR", help="keep frame features here and reuse them next time")
     backends = all_backends().values()
-    kinds = {name: kind for backend in backends for name, kind in backend.kinds.items()}
+    kinds = offered_kinds()
     offered = "; ".join(f"{b.title}: {', '.join(b.kinds)}" for b in backends)
     parser.add_argument("--index-kind", choices=list(kinds), default=None, metavar="KIND",
                         help="vector index: " + "; ".join(f"{k.name} = {k.about}" for k in kinds.values())
@@ -81,11 +81,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..index.build import build_index
+    from ..build.run import build_index
     limits = MediaLimits(max_file_bytes=int(args.max_file_mb * 2**20))
     encoder = None
     if args.ray:
-        from ..index.ray_build import RayEncoder
+        from ..build.ray_build import RayEncoder
         encoder = RayEncoder(args.ray, workers=args.ray_workers, threads=args.ray_threads)
     report = build_index(args.gallery, args.out, args.weights, captions=args.captions, device=args.device,
                          batch_size=args.batch_size, feature_cache=args.feature_cache, index_kind=args.index_kind,

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..index.searcher import Searcher
+    from ..search.searcher import Searcher
     searcher = Searcher.load(args.index, weights=args.weights, device=args.device)
     result = searcher.search(" ".join(args.query), top_k=args.top_k, per_head_k=args.per_head,
                              hub_correction=args.hub_correction)
@@ -64,7 +64,7 @@ COLUMNS = {"matched by": 34, "path": 40}  # the widest these columns get; longer
 def table(hits) -> list[str]:
     """The results as aligned text columns: rank, score, reading, matched by, path, name (long texts cut with "…",
     so every row keeps the same columns)."""
-    from ..index.readings import cut
+    from ..search.readings import cut
     matched = [cut(h.matched_by, COLUMNS["matched by"]) for h in hits]
     paths = [cut(h.path, COLUMNS["path"]) for h in hits]
     m_width = max(len("matched by"), *map(len, matched))
@@ -78,8 +78,8 @@ def table(hits) -> list[str]:
 
 def readings_lines(result) -> list[str]:
     """What the readings are, under the table: the sentence reading's words when a hit came by it, each reading's
-    own best clips (--per-head), and the one-line summary (`pvse.index.readings`)."""
-    from ..index.readings import cut, found_by_phrase, heads_summary, reading_label
+    own best clips (--per-head), and the one-line summary (`pvse.search.readings`)."""
+    from ..search.readings import cut, found_by_phrase, heads_summary, reading_label
     lines = []
     whole = getattr(result, "sentence_reading", None)
     if whole is not None and any(h.reading == whole for h in result.hits):
@@ -102,7 +102,7 @@ def readings_lines(result) -> list[str]:
 def json_output(result, with_readings: bool = False) -> list[dict] | dict:
     """What `--json` prints: the hits, and with --per-head {"hits", "per_head", "summary"}; readings and clip heads
     numbered from 1, as the table and the app show them."""
-    from ..index.readings import heads_summary, reading_label
+    from ..search.readings import heads_summary, reading_label
     rows = _rows(result.hits)
     if not with_readings:
         return rows

@@ -4,7 +4,7 @@ Mean of the last hidden states over every token of the text ([CLS] and [SEP] inc
 normalisation: what `SentenceTransformer("all-MiniLM-L6-v2").encode(..., normalize_embeddings=True)` computes
 (tested), from the same wheel as the word features and without sentence-transformers. Texts are cut at
 MAX_TOKENS word pieces (the model was trained on 128). Used to compare two sentences: a query with a clip's
-own words (`pvse.index.text_heads`), which the PVSE sentence encoder, trained to meet GIF frames, does poorly.
+own words (`pvse.build.text_heads`), which the PVSE sentence encoder, trained to meet GIF frames, does poorly.
 """
 from __future__ import annotations
 

@@ -1,16 +1,16 @@
-"""Gallery index (faiss + metadata on disk) and sentence search over it.
+"""What a gallery index is and the engines that keep it: each clip's record (`records`), the index kinds
+(`kinds`), the metadata (`meta`), the faiss folder format (`store`), the backend contract (`backend`) and its
+engines (`faiss_backend`, `milvus_backend`). Building one is `pvse.build`, searching one `pvse.search`.
 
-The names below are imported on first use, so `pvse search` (which needs the searcher) does not pay for the
-index builder's imports (frame CNN, media decoders) nor faiss when the index is scanned exhaustively.
+The names below are imported on first use, so reading an index pays for no faiss until it needs it.
 """
 from __future__ import annotations
 
 import importlib
 
 _WHERE = {
-    "Searcher": "searcher", "HeadHits": "searcher", "SearchHit": "searcher", "SearchResult": "searcher",
-    "build_index": "build", "BuildReport": "build", "GalleryIndex": "store", "read_index": "store", "IndexMeta": "meta",
-    "INDEX_KINDS": "faiss_search", "TopClips": "ranking", "search_top_k": "faiss_search",
+    "GalleryIndex": "store", "read_index": "store", "IndexMeta": "meta", "ClipRecord": "records",
+    "INDEX_KINDS": "kinds", "TopClips": "ranking", "search_top_k": "faiss_search",
     "brute_force_top_k": "ranking", "GalleryBackend": "backend", "Gallery": "backend", "register_backend": "backend",
 }
 __all__ = list(_WHERE)

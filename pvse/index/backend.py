@@ -22,12 +22,12 @@ import numpy as np
 
 from ..registry import Registry
 from .meta import IndexMeta
-from .store import ClipRecord, StoredClip
+from .records import ClipRecord, StoredClip
 
 if TYPE_CHECKING:
     import torch
 
-    from .faiss_search import IndexKind
+    from .kinds import IndexKind
     from .ranking import TopClips
 
 

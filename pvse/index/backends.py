@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import GalleryIndexError
 from ..registry import Catalog
 from .backend import BACKENDS, Gallery, GalleryBackend
+from .kinds import IndexKind
 
 BUILTIN_MODULES = ("pvse.index.faiss_backend", "pvse.index.milvus_backend")
 ENTRY_POINT_GROUP = "pvse_gif.backends"
@@ -36,10 +37,6 @@ def open_index(location: str | Path) -> Gallery:
     return backend_for(location).open(location)
 
 
-def index_kinds() -> dict[str, list[str]]:
-    """Every index kind any backend offers -> the backends that offer it (for the CLI's choices and help)."""
-    out: dict[str, list[str]] = {}
-    for backend in all_backends().values():
-        for kind in backend.kinds:
-            out.setdefault(kind, []).append(backend.name)
-    return out
+def offered_kinds() -> dict[str, IndexKind]:
+    """Every index kind some backend offers, by name (for the CLI's choices and help)."""
+    return {name: kind for backend in all_backends().values() for name, kind in backend.kinds.items()}

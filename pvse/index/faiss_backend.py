@@ -11,8 +11,10 @@ from typing import Any
 from ..errors import GalleryIndexError
 from ..limits import MAX_META_BYTES, read_json
 from .backend import BuiltGallery, Target, register_backend
-from .faiss_search import KINDS, IndexKind, build_vector_index
-from .store import META_FILE, GalleryIndex, read_index, recover_index, write_index
+from .faiss_search import build_vector_index
+from .kinds import KINDS, IndexKind
+from .meta import META_FILE
+from .store import GalleryIndex, read_index, recover_index, write_index
 
 
 class FaissBackend:

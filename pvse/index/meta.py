@@ -21,6 +21,7 @@ from ..limits import MAX_CLIPS, MAX_EMBED_DIM, MAX_FRAMES, MAX_HEADS, whole
 
 FORMAT_NAME = "pvse-gif-index"
 FORMAT_VERSION = 1
+META_FILE = "index.json"  # an index folder's metadata file; its presence marks a complete index
 
 
 @dataclass
@@ -66,7 +67,7 @@ class IndexMeta:
         """The `TextLayout` of the index's text heads (scored by the sentence model), or None."""
         if self.text_layout is None:
             return None
-        from .text_heads import TextLayout
+        from .text_layout import TextLayout
         return TextLayout.from_dict(self.text_layout)
 
     @property
@@ -85,8 +86,8 @@ class IndexMeta:
 
     @property
     def kind(self) -> str:
-        """The vector index kind (a name in `faiss_search.KINDS`)."""
-        from .faiss_search import DEFAULT_KIND  # not at import: reading an index needs no torch
+        """The vector index kind (a name in `kinds.KINDS`)."""
+        from .kinds import DEFAULT_KIND
         return str(self.vectors.get("kind", DEFAULT_KIND))
 
     @property
@@ -158,7 +159,7 @@ class IndexMeta:
 
 def _matched(meta: dict[str, Any]) -> list[str] | None:
     """index.json's "matched" (which texts the build matched), each one of `text_heads.SOURCES`, or None."""
-    from .text_heads import SOURCES
+    from .text_layout import SOURCES
     value = _field(meta, "matched", list, None)
     if value is not None and (len(value) > len(SOURCES) or any(v not in SOURCES for v in value)):
         raise ValueError(f"matched must list texts among {', '.join(SOURCES)}, got {value!r:.60}")
@@ -173,8 +174,10 @@ def _checked_layout(meta: dict[str, Any], per_clip: int) -> dict[str, Any] | Non
     (absent) or ValueError."""
     data = _field(meta, "text_layout", dict, None)
     if data is None:
+        if meta.get("text_heads"):
+            raise ValueError("text_heads without a text_layout (written by an older pvse-gif); rebuild the index")
         return None
-    from .text_heads import TextLayout
+    from .text_layout import TextLayout
     try:
         layout = TextLayout.from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:

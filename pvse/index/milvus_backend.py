@@ -54,11 +54,11 @@ from tqdm.auto import tqdm
 
 from ..errors import GalleryIndexError, PVSEError
 from .backend import BuiltGallery, Target, register_backend
-from .faiss_search import DEFAULT_KIND
-from .faiss_search import KINDS as FAISS_KINDS
+from .kinds import DEFAULT_KIND
+from .kinds import KINDS as FAISS_KINDS
 from .meta import FORMAT_NAME, IndexMeta, MetaView, newer_format
 from .ranking import ROUNDING_SLACK, TopClips, rank, score_rows
-from .store import ClipRecord, StoredClip, safe_relative_path
+from .records import ClipRecord, StoredClip, safe_relative_path
 
 SCHEMES = ("milvus://", "http://", "https://")
 DEFAULT_GALLERY = "pvse_gallery"
@@ -66,7 +66,7 @@ META_COLLECTION = "pvse_galleries"
 TOKEN_ENV = "PVSE_MILVUS_TOKEN"
 INSTALL_HINT = "pip install 'pvse-gif[milvus]'"
 # The pvse index kinds Milvus offers (Milvus Lite: all but ivf-pq) -> their Milvus index type; the kinds'
-# parameters (faiss_search.KINDS) go to Milvus under the names in PARAM_NAMES, plus the fixed FIXED_PARAMS.
+# parameters (kinds.KINDS) go to Milvus under the names in PARAM_NAMES, plus the fixed FIXED_PARAMS.
 KINDS = {"flat": "FLAT", "ivf": "IVF_FLAT", "ivf-sq8": "IVF_SQ8", "ivf-pq": "IVF_PQ", "hnsw": "HNSW"}
 FIXED_PARAMS = {"ivf-pq": {"nbits": 8}}
 PARAM_NAMES = {"nlist": "nlist", "nprobe": "nprobe", "pq_m": "m", "hnsw_m": "M", "ef_construction": "efConstruction",
@@ -335,7 +335,7 @@ class MilvusStore:
 
 
 def _milvus_params(kind: str, params: dict[str, Any], when: str) -> dict[str, Any]:
-    """The kind's `when` ("build" / "search") parameters under their Milvus names (see faiss_search.KINDS)."""
+    """The kind's `when` ("build" / "search") parameters under their Milvus names (see kinds.KINDS)."""
     out = {PARAM_NAMES[p.name]: int(params[p.name]) for p in FAISS_KINDS[kind].params
            if p.when == when and p.name in PARAM_NAMES}
     return {**out, **FIXED_PARAMS.get(kind, {})} if when == "build" else out

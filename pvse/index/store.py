@@ -30,8 +30,8 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass
+from pathlib import Path
 from tokenize import TokenError
 from typing import TYPE_CHECKING, Any
 
@@ -39,14 +39,13 @@ import numpy as np
 
 from ..errors import GalleryIndexError
 from ..limits import MAX_CLIP_LINE_BYTES, MAX_META_BYTES, MAX_SOURCE_FRAMES, parse_json, read_json, whole
-from ..reading.types import ReadText
 from .build_marker import BuildId, held, parse, this_build
-from .meta import FORMAT_NAME, FORMAT_VERSION, IndexMeta, MetaView, newer_format  # noqa: F401 - the format is named here too
+from .meta import FORMAT_NAME, FORMAT_VERSION, META_FILE, IndexMeta, MetaView, newer_format  # noqa: F401 - the format is named here too
+from .records import ClipRecord, StoredClip, read_text_of, safe_relative_path
 
 if TYPE_CHECKING:
     import faiss  # imported where vectors are read or written: an exhaustive search never needs it
 
-META_FILE = "index.json"
 CLIPS_FILE = "clips.jsonl"
 EMBEDDINGS_FILE = "embeddings.npy"
 ATTENTION_FILE = "attention.npy"
@@ -55,65 +54,6 @@ HUB_SCORES_FILE = "hub_scores.npy"
 VECTORS_FILE = "vectors.faiss"
 SWAP_WAIT_S = 2.0  # how long a reader waits for a running build to finish swapping its new index in
 MMAP_ABOVE_BYTES = 256 * 2**20  # larger embedding files are memory-mapped instead of read into RAM
-
-
-@dataclass
-class ClipRecord:
-    """What the index knows about one clip besides its arrays."""
-
-    path: str  # POSIX path relative to the gallery root
-    content_hash: str
-    num_source_frames: int
-    name: str | None = None
-    caption: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    name_from_path: bool = False  # the name was made from the file and folder names (--names-as-captions)
-    read_text: ReadText | None = None  # the text shown in its frames (`pvse.reading`); None: none read or found
-
-    def to_dict(self) -> dict[str, Any]:
-        """The record as JSON-ready data: what every backend stores for the clip (a clips.jsonl line)."""
-        row = {"path": self.path, "content_hash": self.content_hash, "num_source_frames": self.num_source_frames,
-               "name": self.name, "caption": self.caption, "metadata": self.metadata}
-        if self.name_from_path:
-            row["name_from_path"] = True
-        if self.read_text is not None and self.read_text.lines:
-            row["read_text"] = self.read_text.to_dict()
-        return row
-
-    @classmethod
-    def from_dict(cls, row: dict[str, Any]) -> ClipRecord:
-        """The record `to_dict` wrote; a missing key or a wrong type raises KeyError / TypeError / ValueError."""
-        return cls(str(row["path"]), str(row["content_hash"]), int(row["num_source_frames"]), row.get("name"),
-                   row.get("caption"), dict(row.get("metadata") or {}), bool(row.get("name_from_path", False)),
-                   _read_text(row.get("read_text"), "a clip record"))
-
-    def texts(self) -> dict[str, str]:
-        """The clip's words by source (`text_heads.SOURCES`): read text, name, caption; empty ones left out."""
-        read = self.read_text.text if self.read_text is not None else ""
-        return {k: v for k, v in (("read text", read), ("name", self.name or ""), ("caption", self.caption or ""))
-                if v}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
-
-
-@dataclass
-class StoredClip:
-    """One clip as a backend keeps it: its record, (K, H) embeddings, (K_att, T) attention, (T,) frame indices."""
-
-    record: ClipRecord
-    embeddings: np.ndarray
-    attention: np.ndarray
-    frame_indices: np.ndarray
-
-
-def clip_text(record: ClipRecord) -> tuple[str | None, str | None]:
-    """(the words a clip's text heads embed, where they come from: "caption" or "name"), or (None, None)."""
-    if record.caption:
-        return record.caption, "caption"
-    if record.name:
-        return record.name, "name"
-    return None, None
 
 
 @dataclass
@@ -170,7 +110,8 @@ class GalleryIndex(MetaView):
     def prepare_search(self, scan_below: int | None = None) -> None:
         """Exact indexes under `scan_below` K*M vectors (default `faiss_search.SCAN_BELOW_VECTORS`) are answered
         by scoring every clip; the others load `vectors.faiss` now, with their search knobs set."""
-        from .faiss_search import SCAN_BELOW_VECTORS, configure_search, index_kind
+        from .faiss_search import SCAN_BELOW_VECTORS, configure_search
+        from .kinds import index_kind
         below = SCAN_BELOW_VECTORS if scan_below is None else scan_below
         self.uses_faiss = not index_kind(self.meta.kind).exact or self.num_clips * self.meta.embeddings_per_clip >= below
         if self.uses_faiss:
@@ -178,7 +119,9 @@ class GalleryIndex(MetaView):
 
     def top_k(self, query, top_k: int):
         """Top-k rows by max-over-K² (exact for a flat index): a scan of every clip, or faiss then re-scoring."""
-        from .faiss_search import brute_force_top_k, index_kind, search_top_k
+        from .faiss_search import search_top_k
+        from .kinds import index_kind
+        from .ranking import brute_force_top_k
         if not self.uses_faiss:
             return brute_force_top_k(query, self.embeddings, top_k)
         return search_top_k(query, self.embeddings, self.load_vectors(), top_k, exact=index_kind(self.meta.kind).exact,
@@ -197,14 +140,6 @@ class GalleryIndex(MetaView):
 
     def close(self) -> None:
         """Nothing is held open (the arrays are read, or memory-mapped read-only)."""
-
-
-def safe_relative_path(path: str) -> bool:
-    """True for a plain relative POSIX path that stays inside its root (no '..', not absolute, no NUL)."""
-    if not path or "\x00" in path or "\\" in path:
-        return False
-    pure = PurePosixPath(path)
-    return not pure.is_absolute() and ".." not in pure.parts and pure.parts[:1] != ("~",)
 
 
 def write_index(index: GalleryIndex, out_dir: str | Path) -> Path:
@@ -441,7 +376,7 @@ def _read_clips(file: Path, max_rows: int) -> list[ClipRecord]:
                 raise ValueError(f"{where}: name_from_path must be true or false")
             frames = whole(row.get("num_source_frames"), f"{where}: num_source_frames", 0, MAX_SOURCE_FRAMES)
             clips.append(ClipRecord(path, row["content_hash"], frames, texts["name"], texts["caption"], metadata,
-                                    row.get("name_from_path", False), _read_text(row.get("read_text"), where)))
+                                    row.get("name_from_path", False), read_text_of(row.get("read_text"), where)))
     return clips
 
 
@@ -516,7 +451,7 @@ def _bad_embeddings(block: np.ndarray, layout, ratio: float) -> int | None:
         lengths = np.linalg.norm(block, axis=-1)
         bad = np.abs(lengths - 1) > NORM_TOLERANCE
     else:
-        from .text_heads import CROSS
+        from .text_layout import CROSS
         h, e = layout.pvse_dim, layout.sentence_dim
         lengths = np.sqrt(np.sum(block[..., :h] ** 2, axis=-1) + np.sum(block[..., h:h + e] ** 2, axis=-1) / ratio ** 2)
         gates = block[..., h + e + 1:]
@@ -532,7 +467,3 @@ def _damaged(index_dir: Path | None, detail: str) -> GalleryIndexError:
     return GalleryIndexError(f"the gallery index at {index_dir} is damaged or incomplete ({detail}). "
                              "Rebuild it with `pvse index GIF_DIR --out INDEX_DIR`.")
 
-
-def _read_text(data: Any, where: str) -> ReadText | None:
-    """A stored clip's read text (`ReadText.to_dict`), or None when it has none; malformed: GalleryIndexError."""
-    return None if data is None else ReadText.from_dict(data, where)

@@ -7,7 +7,7 @@
     read.lines   # each line with the frame and box it was read in
 
 Pixels only: no file name is used. `pvse index` reads text by default (`--no-read-text` switches it off) and the
-text becomes a head of the clip (`pvse.index.text_heads`).
+text becomes a head of the clip (`pvse.build.text_heads`).
 """
 from __future__ import annotations
 

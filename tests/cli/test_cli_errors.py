@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
+from pvse.build import build_index
 from pvse.checkpoints import save_checkpoint
 from pvse.config import PVSEConfig
-from pvse.index import build_index
 from pvse.model import PVSE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

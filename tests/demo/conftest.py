@@ -30,7 +30,7 @@ class TinyGallery:
     index_dir: Path
     weights_dir: Path
     other_weights_dir: Path  # a second checkpoint the index was NOT built with
-    searcher: object  # pvse.index.Searcher
+    searcher: object  # pvse.search.Searcher
 
 
 def _free_port() -> int:
@@ -48,7 +48,8 @@ def free_port():
 @pytest.fixture(scope="session")
 def tiny_gallery(tmp_path_factory, shared_dir) -> TinyGallery:
     from pvse import PVSE, PVSEConfig, save_checkpoint
-    from pvse.index import Searcher, build_index
+    from pvse.build import build_index
+    from pvse.search import Searcher
 
     root = tmp_path_factory.mktemp("demo-gallery")
     gallery = root / "gifs"

@@ -31,7 +31,7 @@ def app_url(request, free_port):
     from pvse.defaults import default_index
     if default_index().is_dir():
         from demo.app import build_app, launch
-        from pvse.index import Searcher
+        from pvse.search import Searcher
         app = build_app(Searcher.load(device="cpu"))
         _, url, _ = launch(app, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
         yield url.rstrip("/"), app.handlers.num_readings

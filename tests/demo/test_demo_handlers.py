@@ -190,7 +190,7 @@ def test_a_hit_off_the_allow_list_is_neither_shown_nor_selectable(tiny_gallery):
 
 def test_bundled_app_answers_nonsense_with_no_results_and_why():
     from demo.handlers import DemoHandlers
-    from pvse.index import Searcher
+    from pvse.search import Searcher
     handlers = DemoHandlers(Searcher.load(device="cpu"))
     view = handlers.search("xqzv blorp", 5)
     assert not view.ok and view.gallery == []
@@ -269,7 +269,7 @@ def test_bundled_app_answers_a_query_with_bytes_that_are_not_utf8():
     import os
 
     from demo.handlers import DemoHandlers
-    from pvse.index import Searcher
+    from pvse.search import Searcher
     handlers = DemoHandlers(Searcher.load(device="cpu"))
     for query in (os.fsdecode(b"\xff\xfe laughing"), "laughing \ud83d", "\udcff\udcfe"):
         view = handlers.search(query, 3)

@@ -12,9 +12,9 @@ from demo_process import stop, wait_for_url
 from gradio_client import Client
 
 from demo.__main__ import main
+from pvse.build import build_index
 from pvse.clip_features import content_hash
-from pvse.index import build_index
-from pvse.index.previews import preview_name
+from pvse.media.previews import preview_name
 
 pytest.importorskip("milvus_lite")
 

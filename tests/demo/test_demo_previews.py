@@ -41,7 +41,7 @@ def test_previews_can_be_switched_off(tiny_gallery, tmp_path, monkeypatch):
 
 
 def test_previews_of_clips_no_longer_in_the_index_go_at_start_up(tiny_gallery, tmp_path):
-    from pvse.index.previews import preview_name
+    from pvse.media.previews import preview_name
     served = served_files(tiny_gallery.searcher)
     kept = Previews(served, tmp_path / "gifs.index").shown([str(next(iter(served.values())))])[0]
     stale = tmp_path / "gifs.index.previews" / preview_name("0" * 32)

@@ -21,7 +21,7 @@ from gradio_client import Client
 from demo.__main__ import main
 from demo.serving import served_files
 from pvse.errors import GalleryIndexError
-from pvse.index import Searcher
+from pvse.search import Searcher
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client
 
 from pvse.clip_features import content_hash
-from pvse.index.previews import preview_name
+from pvse.media.previews import preview_name
 
 QUERY = "my reaction when i cannot stop laughing"
 

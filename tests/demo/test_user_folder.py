@@ -22,10 +22,11 @@ QUERY = "my reaction when it is so awkward"
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
+    from pvse.build import build_index
     from pvse.checkpoints import save_checkpoint
     from pvse.config import PVSEConfig
-    from pvse.index import Searcher, build_index
     from pvse.model import PVSE
+    from pvse.search import Searcher
 
     root = tmp_path_factory.mktemp("user-folder")
     gallery = root / "gifs"
@@ -84,7 +85,7 @@ def test_one_search_reads_the_same_in_the_api_the_cli_and_the_app(folder):
     name, and every surface numbers that reading, and each other hit's, the same way."""
     from demo.handlers import DemoHandlers
     from pvse.cli.search import COLUMNS
-    from pvse.index.readings import cut
+    from pvse.search.readings import cut
 
     searcher = folder["searcher"]
     result = searcher.search(QUERY, top_k=5, per_head_k=2)

@@ -107,7 +107,7 @@ class TransformersMiniLM:
 
 
 def test_bundled_gallery_search_ranks_as_with_transformers(reference):
-    from pvse.index import Searcher
+    from pvse.search import Searcher
     ours = Searcher.load()
     theirs = Searcher.load()
     theirs.pipeline.word_features = TransformersMiniLM(reference, ours.pipeline.word_features)

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.clip_features import frame_features_key
 from pvse.config import PVSEConfig
 from pvse.features import build_frame_extractor
 from pvse.features import quantize as quantize_module
-from pvse.index import build_index, read_index
+from pvse.index import read_index
 from pvse.media import decode_clip
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline

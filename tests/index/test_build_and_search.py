@@ -19,15 +19,16 @@ import pvse.index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError, MediaError, QueryError
-from pvse.index import Searcher, faiss_backend, read_index
-from pvse.index.faiss_search import brute_force_top_k
+from pvse.index import faiss_backend, read_index
+from pvse.index.ranking import brute_force_top_k
 from pvse.media import MediaLimits, decode_clip, sample_frame_indices
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from pvse.search import Searcher
 from pvse.similarity import max_over_k2_scores
 
 # These tests are about the frame index: names (matched by default) are left out unless a test asks for them.
-build_index = functools.partial(pvse.index.build_index, names=False)
+build_index = functools.partial(pvse.build.build_index, names=False)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif"]
@@ -234,7 +235,7 @@ def test_interrupted_build_leaves_the_previous_index_usable(built, tmp_path, sha
 
 KILLED_AT_SWAP = """
 import os, sys
-from pvse.index import build_index
+from pvse.build import build_index
 
 rename = os.replace
 def replace(src, dst, *args, **kwargs):

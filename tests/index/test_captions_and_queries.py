@@ -5,7 +5,7 @@ import pytest
 
 from pvse.errors import GalleryIndexError, QueryError
 from pvse.index.captions import match_captions, read_captions, words_from_path
-from pvse.index.query_text import MAX_QUERY_CHARS, prepare_query
+from pvse.search.query_text import MAX_QUERY_CHARS, prepare_query
 
 
 def test_reads_the_bundled_manifest_format(shared_dir):

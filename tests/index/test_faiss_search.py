@@ -5,7 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pvse.index.faiss_search import INDEX_KINDS, brute_force_top_k, build_vector_index, search_top_k
+from pvse.index.faiss_search import build_vector_index, search_top_k
+from pvse.index.kinds import INDEX_KINDS
+from pvse.index.ranking import brute_force_top_k
 from pvse.similarity import max_over_k2_scores
 
 
@@ -93,7 +95,7 @@ def test_approximate_kinds_build_and_rescore_exactly(kind):
 
 def test_index_parameters_derive_from_what_is_given():
     from pvse.errors import GalleryIndexError
-    from pvse.index.faiss_search import default_params
+    from pvse.index.kinds import default_params
     assert default_params("ivf-pq", 5_000_000, 512, {"nlist": 1024}) == {
         "nlist": 1024, "nprobe": 128, "pq_m": 64, "candidates_per_head": 256}
     assert default_params("ivf", 100, 8)["nlist"] == 2  # >= 39 training vectors per list
@@ -106,8 +108,10 @@ def test_index_parameters_derive_from_what_is_given():
 def test_an_index_kind_is_one_entry(monkeypatch):
     """A kind added to the table is built, configured and searched with no other change; its knobs apply."""
     from pvse.index import faiss_search as fs
-    kind = fs.IndexKind("ivf-sq6", "IVF{nlist},SQ6", (fs.NLIST, fs.NPROBE, fs.CANDIDATES), False, "test kind")
-    monkeypatch.setitem(fs.KINDS, "ivf-sq6", kind)
+    from pvse.index import kinds
+    kind = kinds.IndexKind("ivf-sq6", "IVF{nlist},SQ6", (kinds.NLIST, kinds.NPROBE, kinds.CANDIDATES), False,
+                           "test kind")
+    monkeypatch.setitem(kinds.KINDS, "ivf-sq6", kind)
     rng = np.random.default_rng(0)
     emb = rng.standard_normal((300, 2, 16)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=-1, keepdims=True)
@@ -117,6 +121,6 @@ def test_an_index_kind_is_one_entry(monkeypatch):
     fs.configure_search(index, {"nprobe": 5})
     assert faiss.extract_index_ivf(index).nprobe == 5
     query = torch.from_numpy(emb[7])
-    top = search_top_k(query, emb, index, 5, exact=fs.index_kind("ivf-sq6").exact, candidates_per_head=64)
+    top = search_top_k(query, emb, index, 5, exact=kinds.index_kind("ivf-sq6").exact, candidates_per_head=64)
     assert top.rows[0] == 7 and not top.exact
-    assert fs.factory_string("hnsw-fp16", fs.default_params("hnsw-fp16", 10, 8)) == "HNSW32_SQfp16"
+    assert kinds.factory_string("hnsw-fp16", kinds.default_params("hnsw-fp16", 10, 8)) == "HNSW32_SQfp16"

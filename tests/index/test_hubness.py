@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from pvse.errors import QueryError
-from pvse.index.faiss_search import brute_force_top_k
 from pvse.index.hubness import check_weight, corrected_top_k, hub_scores, reference_sentences
+from pvse.index.ranking import brute_force_top_k
 
 
 def unit(x: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,8 @@ import pytest
 from pvse.errors import GalleryIndexError
 from pvse.index import store
 from pvse.index.faiss_search import build_vector_index
-from pvse.index.store import ClipRecord, GalleryIndex, read_index, write_index
+from pvse.index.records import ClipRecord
+from pvse.index.store import GalleryIndex, read_index, write_index
 
 
 def make_index(num_clips=4, k=2, h=8, t=3, seed=0):

@@ -8,16 +8,18 @@ import pytest
 import torch
 from same_answers import assert_same_answers
 
+from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError
-from pvse.index import Searcher, build_index, read_index
+from pvse.index import read_index
 from pvse.index.backend import BuiltGallery, Target, register_backend, unregister_backend
-from pvse.index.faiss_search import KINDS
+from pvse.index.kinds import KINDS
 from pvse.index.meta import MetaView
 from pvse.index.ranking import brute_force_top_k
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from pvse.search import Searcher
 
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif"]
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
@@ -52,7 +54,7 @@ class MemoryGallery(MetaView):
         return enumerate(self.clips)
 
     def stored(self, rows):
-        from pvse.index.store import StoredClip
+        from pvse.index.records import StoredClip
         return {r: StoredClip(self.clips[r], self.embeddings[r], self.attention[r], self.frame_indices[r]) for r in rows}
 
     def close(self):

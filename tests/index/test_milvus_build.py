@@ -14,13 +14,14 @@ import pvse.index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError
-from pvse.index import Searcher, milvus_backend, read_index
+from pvse.index import milvus_backend, read_index
 from pvse.index.milvus_backend import MilvusStore, open_index
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from pvse.search import Searcher
 
 # These tests are about the frame index: names (matched by default) are left out unless a test asks for them.
-build_index = functools.partial(pvse.index.build_index, names=False)
+build_index = functools.partial(pvse.build.build_index, names=False)
 
 pytest.importorskip("milvus_lite")
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from pvse.errors import GalleryIndexError
 from pvse.index.milvus_backend import ClipData, MilvusStore, claims, open_index, parse_location, search_top_k
-from pvse.index.store import ClipRecord
+from pvse.index.records import ClipRecord
 
 pytest.importorskip("milvus_lite")
 

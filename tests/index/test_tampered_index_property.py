@@ -24,11 +24,13 @@ from demo.serving import served_files
 from pvse.checkpoints import save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import PVSEError
-from pvse.index import Searcher, read_index
+from pvse.index import read_index
 from pvse.index.faiss_search import build_vector_index
-from pvse.index.store import ClipRecord, GalleryIndex, write_index
+from pvse.index.records import ClipRecord
+from pvse.index.store import GalleryIndex, write_index
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from pvse.search import Searcher
 
 CONFIG = dict(num_embeds=2, embed_dim=8, frame_features="efficientnet-lite0", frame_dim=1280,
               word_features="glove-6b-50d", word_dim=50, num_frames=3)

@@ -18,10 +18,11 @@ from gif_writer import (
     sub_blocks,
 )
 
+from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import MediaError
-from pvse.index import build_index, read_index
+from pvse.index import read_index
 from pvse.media import decode_all_frames, decode_clip
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline

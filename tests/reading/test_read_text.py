@@ -128,7 +128,9 @@ def test_a_gif_is_found_by_what_it_says_and_the_hit_says_so(tmp_path):
     import shutil
     from pathlib import Path
 
-    from pvse.index import Searcher, build_index, read_index
+    from pvse.build import build_index
+    from pvse.index import read_index
+    from pvse.search import Searcher
     gallery = tmp_path / "gifs"
     gallery.mkdir()
     write_gif(gallery / "a.gif", ["DID I BREAK YOUR CONCENTRATION"] * 8)
@@ -162,7 +164,8 @@ def test_a_pixels_only_index_rerun_with_reading_reads_its_reused_clips(tmp_path)
     import shutil
     from pathlib import Path
 
-    from pvse.index import build_index, read_index
+    from pvse.build import build_index
+    from pvse.index import read_index
     gallery = tmp_path / "gifs"
     gallery.mkdir()
     write_gif(gallery / "a.gif", ["HOLD THE DOOR"] * 4)

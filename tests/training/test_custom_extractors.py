@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint
 from pvse.errors import PVSEError
 from pvse.features import (
@@ -22,7 +23,7 @@ from pvse.features import (
 from pvse.features.registry import unregister
 from pvse.features.tokenize import tokenize
 from pvse.features.words import WordBatch, check_texts, pad_batch
-from pvse.index import Searcher, build_index
+from pvse.search import Searcher
 from pvse.training import train
 
 TOY_FRAMES, TOY_WORDS = "toy-colour-grid", "toy-hashed-words"

@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
-from pvse.index import build_index, read_index
+from pvse.index import read_index
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 
@@ -35,7 +36,7 @@ def _gallery(root, names):
 
 
 def test_an_unexpected_decoder_exception_skips_only_that_file(tmp_path, pipeline, monkeypatch):
-    import pvse.index.clip_work as clip_work
+    import pvse.build.clip_work as clip_work
 
     real = clip_work.decode_clip_views
 

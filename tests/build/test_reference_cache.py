@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-import pvse.index.reference_cache as reference_cache
+import pvse.build.reference_cache as reference_cache
 
 
 def test_reference_sentences_are_encoded_once_per_model(tmp_path, monkeypatch):

@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 import torch
 
+from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
-from pvse.index import build_index, read_index
+from pvse.index import read_index
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 from tests.reading.text_gifs import write_gif
 
 ray = pytest.importorskip("ray")
-from pvse.index.ray_build import RayEncoder  # noqa: E402 - only with the ray extra
+from pvse.build.ray_build import RayEncoder  # noqa: E402 - only with the ray extra
 
 BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif",

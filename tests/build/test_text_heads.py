@@ -11,15 +11,17 @@ import numpy as np
 import pytest
 import torch
 
+from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.cli import main
 from pvse.config import PVSEConfig
 from pvse.features.sentence_minilm import MiniLMSentenceEncoder
-from pvse.index import Searcher, build_index, read_index
-from pvse.index.faiss_search import brute_force_top_k
-from pvse.index.text_heads import CROSS
+from pvse.index import read_index
+from pvse.index.ranking import brute_force_top_k
+from pvse.index.text_layout import CROSS
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from pvse.search import Searcher
 from pvse.similarity import max_over_k2_scores
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

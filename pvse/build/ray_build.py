@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import GalleryIndexError
 from ..media import MediaLimits
 from ..reading.types import ReadText
-from .build import BuildReport, ClipRecord, _Row, encode_clips
+from .run import BuildReport, ClipRecord, _Row, encode_clips
 
 LOCAL = "local"  # start a Ray instance in this process (`ray.init()` with `workers` CPUs) instead of joining one
 

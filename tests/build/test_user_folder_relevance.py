@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from pvse.cli import main
-from pvse.index import Searcher, read_index
+from pvse.index import read_index
+from pvse.search import Searcher
 from tests.media.gif_writer import Frame, gif_bytes
 from tests.reading.text_gifs import HEIGHT, PALETTE, WIDTH, scene, with_caption, write_gif
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from pvse.features.filler import filler_share
-from pvse.index import Searcher
+from pvse.search import Searcher
 from pvse.similarity import per_query_head_scores
 
 

@@ -1,7 +1,7 @@
 """What every surface says about the query's readings (pure functions of the per-head rows and the hits)."""
 from types import SimpleNamespace as NS
 
-from pvse.index.readings import cut, describe_match, heads_summary, opener_note, reading_label
+from pvse.search.readings import cut, describe_match, heads_summary, opener_note, reading_label
 
 
 def head(k, words, row, name, sentence=False, matched_by="GIF head 1"):

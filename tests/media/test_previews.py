@@ -1,4 +1,4 @@
-"""Clip previews (`pvse.index.previews`): a small looping H.264 of the clip, made once, kept beside the index under
+"""Clip previews (`pvse.build.previews`): a small looping H.264 of the clip, made once, kept beside the index under
 its content hash, made again when the clip's bytes change, and pruned when its clip leaves the index."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import av
 import pytest
 from PIL import Image
 
+from pvse.build.previews import PREVIEW_SIDE, PreviewCache, encode_preview, preview_dir, preview_name
 from pvse.clip_features import content_hash
-from pvse.index.previews import PREVIEW_SIDE, PreviewCache, encode_preview, preview_dir, preview_name
 
 
 def write_gif(path: Path, size: tuple[int, int], colours: list[tuple[int, int, int]], delay_ms: int = 70) -> Path:

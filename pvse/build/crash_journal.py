@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic_file import atomic_file
-from . import build_marker
-from .backend import Target
+from ..index import build_marker
+from ..index.backend import Target
 
 VERSION = 1
 RETRY = "`pvse index --retry-failed` tries it again"

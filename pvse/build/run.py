@@ -38,20 +38,21 @@ from ..clip_features import (
 from ..config import DEFAULT_FRAME_PRECISION as DEFAULT_PRECISION
 from ..devices import DEFAULT_DEVICE
 from ..errors import GalleryIndexError, MediaError, PVSEError
+from ..index.backend import BuiltGallery, Gallery, GalleryBackend, Target
+from ..index.backends import backend_for
+from ..index.captions import CaptionEntry, match_captions, read_captions, words_from_path
+from ..index.hubness import encode_hub_scores, hub_meta, reference_key
+from ..index.kinds import DEFAULT_KIND, default_params, index_kind
+from ..index.meta import IndexMeta, WeightsRef
+from ..index.records import ClipRecord
+from ..index.text_layout import SOURCES
 from ..media import MEDIA_EXTENSIONS, ClipView, MediaLimits
 from ..pipeline import PVSEPipeline
 from ..reading.registry import DEFAULT_READER
 from ..reading.types import ReadText
-from .backend import BuiltGallery, Gallery, GalleryBackend, Target
-from .backends import backend_for
-from .captions import CaptionEntry, match_captions, read_captions, words_from_path
 from .crash_journal import CrashJournal
-from .faiss_search import DEFAULT_KIND, default_params, index_kind
-from .hubness import encode_hub_scores, hub_meta, reference_key
-from .meta import IndexMeta, WeightsRef
 from .reference_cache import cached_reference
-from .store import ClipRecord
-from .text_heads import SOURCES, joint_embeddings, reference_query_encoder
+from .text_heads import joint_embeddings, reference_query_encoder
 
 
 @dataclass

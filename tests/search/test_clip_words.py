@@ -1,6 +1,6 @@
 """The words of a gallery's own texts: what makes a word the model does not know still findable."""
-from pvse.index.clip_words import CLIP_TEXTS, ClipWords, display_name, words_of
-from pvse.index.store import ClipRecord
+from pvse.index.records import ClipRecord
+from pvse.search.clip_words import CLIP_TEXTS, ClipWords, display_name, words_of
 
 
 def record(path, name=None, caption=None, **metadata):

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from pvse.build import build_index
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
-from pvse.index import Searcher, build_index, read_index
+from pvse.index import read_index
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from pvse.search import Searcher
 
 BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
 CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,

@@ -7,7 +7,7 @@
 
 Scores are s(q, c) = max_{i,j} <q_i, c_j> over the query's and the clip's K embeddings (paper eq. 6), and
 (query_head, clip_head) is the pair (i, j) that gave the max: 0-based indices into `hit.head_similarities`. What a
-person reads is numbered from 1 (`pvse.index.readings`): `hit.reading` = query_head + 1 is the reading that found
+person reads is numbered from 1 (`pvse.search.readings`): `hit.reading` = query_head + 1 is the reading that found
 the hit (readings 1..K: the query heads; K + 1: the sentence head, "your words as a whole", in an index with text
 heads), and `hit.matched_by` what of the clip it met: "GIF head 2" (clip_head 1) or "its name" / "its caption" /
 "the words it shows: “…”" (`hit.matched_source`, `hit.matched_text`: which text, and its words).
@@ -30,21 +30,20 @@ from .._hub import is_repo_id
 from ..devices import DEFAULT_DEVICE
 from ..errors import GalleryIndexError, MediaError
 from ..features.pieces import Word, word_attention
+from ..index.backend import Gallery
+from ..index.backends import open_index
+from ..index.hubness import check_weight, corrected_top_k
+from ..index.meta import IndexMeta
+from ..index.ranking import TopClips, score_rows
+from ..index.text_layout import kind_mask
+from ..index.trust import check_gallery_root, resolve_inside
 from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
 from ..reading.types import ReadText
 from ..similarity import head_similarities
-from .backend import Gallery
-from .backends import open_index
 from .clip_words import ClipWords, display_name
-from .hubness import check_weight, corrected_top_k
-from .meta import IndexMeta
 from .query_text import prepare_query, without_opener
-from .ranking import TopClips, score_rows
 from .readings import describe_match
-from .store import clip_text
-from .text_heads import kind_mask
-from .trust import check_gallery_root, resolve_inside
 
 _PARTS = regex.compile(r"[^\W_]")  # a word with a letter or digit (not punctuation alone)
 QUERY_THREADS = 1  # one query is small, memory-bound work: on a shared 2-core CPU extra OpenMP threads only wait
@@ -388,7 +387,7 @@ class Searcher:
     def _real_heads(self, clip) -> int:
         """How many of a clip's stored heads are its own (the rest repeat a GIF head for a text it lacks)."""
         if self.layout is None:
-            return self.index.gif_heads + (self.index.text_heads if clip_text(clip)[0] else 0)
+            return self.index.gif_heads
         texts = clip.texts()
         present = [s in texts for s in self.layout.sources]
         return self.index.gif_heads + (max(i for i, p in enumerate(present) if p) + 1 if any(present) else 0)
@@ -401,12 +400,9 @@ class Searcher:
     def matched_text(self, row: int, clip_head: int) -> tuple[str | None, str | None]:
         """(which text of the clip a clip head is: "read text" / "name" / "caption", its words), or (None, None)
         for a GIF head (0-based `clip_head`)."""
-        if clip_head < self.index.gif_heads:
+        if clip_head < self.index.gif_heads or self.layout is None:
             return None, None
         clip = self.index.clips[row]
-        if self.layout is None:
-            text, source = clip_text(clip)
-            return source or "text", text
         source = self.layout.sources[clip_head - self.index.gif_heads]
         return source, clip.texts().get(source)
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .captions import split_words
-from .store import ClipRecord
+from ..index.captions import split_words
+from ..index.records import ClipRecord
 
 
 def _file_name(record: ClipRecord) -> str | None:

@@ -18,7 +18,7 @@ import torch
 
 from .. import __version__
 from ..atomic_file import atomic_file
-from .hubness import reference_sentences
+from ..index.hubness import reference_sentences
 from .text_heads import encode_reference
 
 log = logging.getLogger(__name__)
