@@ -11,6 +11,7 @@ import socket
 import sys
 
 from pvse.cli.arguments import OneLineParser
+from pvse.devices import DEFAULT_DEVICE, DEVICES
 from pvse.errors import PVSEError, WeightsError
 
 ENV = {"weights": "PVSE_WEIGHTS", "index": "PVSE_INDEX", "device": "PVSE_DEVICE", "host": "GRADIO_SERVER_NAME",
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--index", metavar="INDEX_DIR", default=env(ENV["index"]),
                         help="gallery index built with `pvse index GALLERY_DIR`: a folder or a Milvus location "
                              "(milvus://gifs.db, http(s)://HOST:19530?collection=NAME); default: the bundled gallery")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=env(ENV["device"]) or "auto",
+    parser.add_argument("--device", choices=DEVICES, default=env(ENV["device"]) or DEFAULT_DEVICE,
                         help="auto: CUDA when available, else CPU; the page says which (default: %(default)s)")
     parser.add_argument("--host", default=env(ENV["host"]) or "127.0.0.1",
                         help="address to listen on; 0.0.0.0 for all interfaces (default: %(default)s)")
@@ -92,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         from pvse.search import Searcher
         searcher = Searcher.load(index_dir=args.index, weights=args.weights, device=args.device)
         from .app import build_app, launch
-        blocks = build_app(searcher)  # fixes the allow-list of served files: a tampered gallery stops here
+        app = build_app(searcher)  # fixes the allow-list of served files: a tampered gallery stops here
         searcher.search("warm up", top_k=1)  # the first visitor does not pay for the encoder's first run
     except PVSEError as exc:
         hint = " Choose the model with --weights PATH_OR_HF_REPO (or PVSE_WEIGHTS)." if isinstance(exc, WeightsError) else ""
         print(f"python -m demo: error: {exc}{hint}", file=sys.stderr)
         return 2
     try:
-        _, local_url, share_url = launch(blocks, host=args.host, port=args.port, share=args.share,
+        _, local_url, share_url = launch(app, host=args.host, port=args.port, share=args.share,
                                          prevent_thread_lock=True)
     except OSError as exc:  # port taken, address not available
         print(f"python -m demo: error: cannot serve on {args.host}:{args.port or 'auto'}: {exc}", file=sys.stderr)
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pvse-gif demo: {searcher.num_clips} GIFs from {searcher.gallery_root} on {searcher.device}; "
           f"open {local_url}" + (f" or {share_url}" if share_url else ""), flush=True)
     try:
-        blocks.block_thread()
+        app.blocks.block_thread()
     except KeyboardInterrupt:
         pass
     return 0

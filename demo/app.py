@@ -1,25 +1,26 @@
 """The Gradio app: a query box, an animated GIF gallery, and per-GIF explanations of the PVSE match.
 
-`build_app(searcher)` lays out the page from its parts (`demo.layout`) and wires events to
-`demo.handlers.DemoHandlers`; `launch(blocks, ...)` turns on the queue and serves it (theme and css go to
-`launch()` in gradio 6). What is served is decided in `demo.serving`: no folder is readable, result GIFs go out
-as Gradio's cached copies of allow-listed files (each shown as its small preview, `demo.previews`), each GIF's
-original (open, download, copy link) through the app's own `/gif/` route over the same allow-list, and uploads are
-refused. The model and index are loaded once,
-before this, by `Searcher.load`; a request only runs the sentence encoder and the search.
+`build_app(searcher)` lays out the page from its parts (`demo.layout`), wires events to
+`demo.handlers.DemoHandlers` and returns both as a `DemoApp`; `launch(app, ...)` turns on the queue and serves it
+(theme and css go to `launch()` in gradio 6). What is served is decided in `demo.serving`: no folder is readable,
+result GIFs go out as Gradio's cached copies of allow-listed files (each shown as its small preview,
+`demo.previews`), each GIF's original (open, download, copy link) through the app's own `/gif/` route over the same
+allow-list, and uploads are refused. The model and index are loaded once, before this, by `Searcher.load`; a
+request only runs the sentence encoder and the search.
 
 API endpoints (for `gradio_client`): `/search` (query, top_k) -> (gallery, status) and
 `/explain` (query, top_k, index) -> the explanation's numbers as JSON.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
 
 from .examples import examples_for
-from .handlers import DemoHandlers, DemoLimits
+from .handlers import DemoHandlers
 from .layout import (
     CSS,
     PLAY_PREVIEWS,
@@ -31,13 +32,22 @@ from .layout import (
     credits_box,
 )
 from .serving import ClosedRoutes, cached_copy
+from .untrusted_input import DemoLimits
 
 CONCURRENCY_LIMIT = 4  # searches run at once; the rest wait in the queue (CPU-bound encoder)
 QUEUE_SIZE = 128  # waiting requests beyond this are turned away with a "queue full" message
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="pink")
 
 
-def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[str, ...] | None = None) -> gr.Blocks:
+@dataclass(frozen=True)
+class DemoApp:
+    """The page and the handlers behind it (their allow-list of served files is what `launch` serves)."""
+
+    blocks: gr.Blocks
+    handlers: DemoHandlers
+
+
+def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[str, ...] | None = None) -> DemoApp:
     """The app for one loaded `pvse.search.Searcher` (shared by every session; nothing is loaded per request).
 
     examples: the example queries; default: chosen for the gallery being served (`demo.examples`)."""
@@ -52,8 +62,7 @@ def build_app(searcher, *, limits: DemoLimits = DemoLimits(), examples: tuple[st
         heads = HeadsPanel(handlers.num_readings)
         _wire(handlers, bar, results, state, titles, explain, heads)
         credits_box(handlers.gallery_root)
-    blocks.pvse_handlers = handlers  # the logic behind the page, for callers that need it (tests)
-    return blocks
+    return DemoApp(blocks, handlers)
 
 
 def _wire(handlers: DemoHandlers, bar: SearchBar, results: gr.Gallery, state: gr.State, titles: gr.JSON,
@@ -69,11 +78,13 @@ def _wire(handlers: DemoHandlers, bar: SearchBar, results: gr.Gallery, state: gr
         return items, view.status, view.result, gr.Column(visible=False)
 
     def on_heads(result) -> list[Any]:
+        """result: the session's `SearchResult`, None when no search ran (or it failed before searching)."""
         note, rows = handlers.heads_view(result)
         rows = [(label, list(zip(handlers.previews.shown([p for p, _ in items]), [c for _, c in items])))
                 for label, items in rows]
-        paths = {"results": [str(h.path) for h in getattr(result, "hits", None) or []]}
-        for k, head in enumerate(getattr(result, "per_head", None) or []):
+        searched = result is not None
+        paths = {"results": [str(h.path) for h in result.hits] if searched else []}
+        for k, head in enumerate(result.per_head if searched else []):
             paths[f"head-{k + 1}"] = [str(h.path) for h in head.hits]
         return [*heads.update(note, rows, cache, handlers.served, handlers.previews.folder), paths]
 
@@ -109,13 +120,14 @@ def _wire(handlers: DemoHandlers, bar: SearchBar, results: gr.Gallery, state: gr
     gr.api(explain_api, api_name="explain")
 
 
-def launch(blocks: gr.Blocks, *, host: str | None = None, port: int | None = None, share: bool = False,
+def launch(app: DemoApp, *, host: str | None = None, port: int | None = None, share: bool = False,
            prevent_thread_lock: bool = False, quiet: bool = False) -> tuple[Any, str, str | None]:
-    """Serve the app: queue with a concurrency limit, theme and css; no folder readable, no uploads."""
-    blocks.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
-    files = blocks.pvse_handlers.served
-    app, local_url, share_url = blocks.launch(
+    """Serve the app: queue with a concurrency limit, theme and css; no folder readable, no uploads, and only the
+    handlers' allow-listed files through the app's own routes."""
+    app.blocks.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
+    files = app.handlers.served
+    server, local_url, share_url = app.blocks.launch(
         server_name=host, server_port=port, share=share, prevent_thread_lock=prevent_thread_lock, quiet=quiet,
         allowed_paths=[], theme=THEME, css=CSS, show_error=False, footer_links=["api"], max_file_size=0,
         app_kwargs={"middleware": [Middleware(ClosedRoutes, files=files)]})
-    return app, local_url, share_url
+    return server, local_url, share_url

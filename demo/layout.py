@@ -13,8 +13,11 @@ from typing import Any
 
 import gradio as gr
 
-from .handlers import DemoHandlers, DemoLimits, Explanation, gallery_credits
+from .credits import gallery_credits
+from .handlers import DemoHandlers
 from .serving import ServedFiles, cached_copy
+from .untrusted_input import DemoLimits
+from .views import Explanation
 
 INTRO = """# pvse-gif
 Find the reaction GIF for what you would say: type a sentence, then click a GIF to see why it matched.

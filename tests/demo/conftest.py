@@ -78,7 +78,7 @@ def tiny_gallery(tmp_path_factory, shared_dir) -> TinyGallery:
 @dataclass
 class DemoServer:
     url: str
-    blocks: object  # gr.Blocks
+    app: object  # demo.app.DemoApp: the page (gr.Blocks) and its handlers
     gallery: TinyGallery
 
 
@@ -86,8 +86,8 @@ class DemoServer:
 def demo_server(tiny_gallery) -> DemoServer:
     from demo.app import build_app, launch
 
-    blocks = build_app(tiny_gallery.searcher)
-    _, url, _ = launch(blocks, host="127.0.0.1", port=_free_port(), prevent_thread_lock=True,
+    app = build_app(tiny_gallery.searcher)
+    _, url, _ = launch(app, host="127.0.0.1", port=_free_port(), prevent_thread_lock=True,
                        quiet=True)
-    yield DemoServer(url.rstrip("/"), blocks, tiny_gallery)
-    blocks.close()
+    yield DemoServer(url.rstrip("/"), app, tiny_gallery)
+    app.blocks.close()

@@ -15,7 +15,6 @@ import pytest
 from PIL import Image
 
 from demo.drawing import LABEL_FONT_PX
-from demo.handlers import DemoHandlers
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -33,14 +32,13 @@ def app_url(request, free_port):
     if default_index().is_dir():
         from demo.app import build_app, launch
         from pvse.search import Searcher
-        searcher = Searcher.load(device="cpu")
-        blocks = build_app(searcher)
-        _, url, _ = launch(blocks, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
-        yield url.rstrip("/"), DemoHandlers(searcher).num_readings
-        blocks.close()
+        app = build_app(Searcher.load(device="cpu"))
+        _, url, _ = launch(app, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+        yield url.rstrip("/"), app.handlers.num_readings
+        app.blocks.close()
     else:
         server = request.getfixturevalue("demo_server")
-        yield server.url, server.blocks.pvse_handlers.num_readings
+        yield server.url, server.app.handlers.num_readings
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""demo.handlers on a real tiny gallery: search views, explanations, and untrusted input."""
+"""The app's handlers on a real tiny gallery: search views, explanations, and untrusted input."""
 import math
 import re
 from pathlib import Path
@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.handlers import DemoHandlers, DemoLimits, caption_for, clamp_top_k, clean_query, escape_markdown
+from demo.handlers import DemoHandlers
+from demo.markdown_text import escape_markdown
+from demo.untrusted_input import DemoLimits, clamp_top_k, clean_query
 
 QUERY = "my reaction when i cannot stop laughing"
 
@@ -45,7 +47,7 @@ def test_search_returns_gallery_files_in_rank_order_with_captions(handlers, tiny
     assert [Path(p).name for p, _ in view.gallery] == [Path(h.path).name for h in expected.hits]
     for (path, caption), hit in zip(view.gallery, expected.hits):
         assert Path(path).is_relative_to(tiny_gallery.gallery_dir.resolve())
-        assert caption == caption_for(hit)
+        assert caption == hit.display_name
         assert caption == (hit.name or Path(hit.path).stem)  # its name, else the file name without extension
     assert "**4** GIFs" in view.status
 
@@ -131,7 +133,7 @@ def test_a_gif_in_a_reading_row_is_explained(handlers):
     view = handlers.search(QUERY, 6)
     for head, row in enumerate(view.result.per_head):
         exp = handlers.explain(view.result, 0, head=head)
-        assert exp.ok and exp.payload["reading"] == head + 1 == row.reading and exp.title == caption_for(row.hits[0])
+        assert exp.ok and exp.payload["reading"] == head + 1 == row.reading and exp.title == row.hits[0].display_name
     assert not handlers.explain(view.result, 0, head=99).ok
 
 
@@ -159,7 +161,7 @@ def test_sampled_frames_are_cached(handlers, tiny_gallery, monkeypatch):
 
 
 def test_gallery_credits_drop_the_title_and_stay_short(tiny_gallery, tmp_path):
-    from demo.handlers import gallery_credits
+    from demo.credits import gallery_credits
     assert gallery_credits(tiny_gallery.gallery_dir).startswith("Noto Emoji animations by Google, CC BY 4.0.")
     assert gallery_credits(tmp_path) is None
     (tmp_path / "CREDITS").write_text("# T\n\n" + "\n\n".join(["word " * 50] * 20))
@@ -208,7 +210,7 @@ def test_per_head_rows_label_each_head_by_its_words(handlers):
 
 
 def test_plain_summary_names_words_and_frames():
-    from demo.handlers import plain_summary
+    from demo.explain_words import plain_summary
     words = ["i", "can't", "stop", "laughing"]
     summary = plain_summary(words, np.array([0.1, 0.05, 0.05, 0.8]), np.array([0.05, 0.5, 0.05, 0.4]),
                             "GIF head 1", [])
@@ -223,14 +225,14 @@ def test_plain_summary_names_words_and_frames():
 
 
 def test_the_frames_caption_names_a_red_row_only_when_one_is_drawn():
-    from demo.handlers import frames_caption
+    from demo.explain_words import frames_caption
     assert "the row outlined in red, h2\\*, is the GIF head that matched" in frames_caption(1, "GIF head 2")
     text = frames_caption(None, "its name")
     assert "red" not in text and text.endswith("No GIF head matched: this GIF was found by its name.")
 
 
 def test_frame_attention_note_says_when_the_heads_look_at_one_frame():
-    from demo.handlers import frame_attention_note
+    from demo.explain_words import frame_attention_note
     spike = np.array([[0.0, 0.0, 0.99, 0.01]] * 4)
     assert frame_attention_note(spike).startswith("All 4 GIF heads look at frame 3 (99 % of their attention each)")
     agree = np.array([[0.1, 0.6, 0.2, 0.1], [0.2, 0.5, 0.2, 0.1]])
@@ -243,7 +245,7 @@ def test_frame_attention_note_says_when_the_heads_look_at_one_frame():
 
 
 def test_pair_note_says_ties_and_near_ties_of_the_printed_map():
-    from demo.handlers import pair_note
+    from demo.explain_words import pair_note
     assert pair_note(np.array([[0.3, 0.3], [0.1, 0.2]]), (0, 0)).startswith("A tie: q1×g2 scores the same as q1×g1")
     near = pair_note(np.array([[0.26612, 0.26598], [0.1, 0.2]]), (0, 0))
     assert near == "q1×g2 also shows 0.266, but q1×g1 is higher by 0.00014 (0.26612 vs 0.26598)."

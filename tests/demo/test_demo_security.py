@@ -215,7 +215,7 @@ def tampered_credits(gallery: Path, tmp_path: Path) -> None:
 
 
 def test_credits_are_read_only_from_a_regular_file_inside_the_gallery(tiny_gallery, tmp_path):
-    from demo.handlers import gallery_credits
+    from demo.credits import gallery_credits
 
     gallery, _ = gallery_copy(tiny_gallery, tmp_path)
     assert "Noto Emoji animations by Google" in gallery_credits(gallery)
@@ -239,7 +239,7 @@ def test_credits_are_read_only_from_a_regular_file_inside_the_gallery(tiny_galle
 def test_a_credits_link_to_a_small_text_file_inside_the_gallery_is_not_read(tmp_path):
     """A link is never followed, even one to a small text file of the gallery itself (a GIF would be refused for its
     size alone, so the target here is text)."""
-    from demo.handlers import gallery_credits
+    from demo.credits import gallery_credits
     from pvse.index.trust import read_gallery_text
 
     gallery = tmp_path / "gifs"

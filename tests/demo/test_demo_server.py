@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from gradio_client import Client
 
-from demo.handlers import caption_for
 from pvse.integrity import content_hash
 from pvse.media.previews import preview_name
 
@@ -37,7 +36,7 @@ def test_search_returns_each_gifs_preview_with_its_caption(client, demo_server):
     gallery, status = client.predict(QUERY, 5, api_name="/search")
     expected = searcher.search(QUERY, top_k=5).hits
     assert _names(gallery) == [preview_name(content_hash(h.abs_path)) for h in expected]
-    assert [item["caption"] for item in gallery] == [caption_for(h) for h in expected]
+    assert [item["caption"] for item in gallery] == [h.display_name for h in expected]
     assert all(c == (h.name or Path(h.path).stem) for c, h in zip((i["caption"] for i in gallery), expected))  # names
     for item in gallery:
         with av.open(item["video"]) as video:  # a moving preview, not a flattened still
