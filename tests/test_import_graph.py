@@ -1,5 +1,6 @@
 """The library's modules import one another without a circle: read from the source, at module level (what runs on
-import) and with the imports inside functions too (what runs later, e.g. a backend importing the builder)."""
+import, and the type-only imports under `if TYPE_CHECKING`, which a reader follows just the same) and with the
+imports inside functions too (what runs later, e.g. a backend importing the builder)."""
 from __future__ import annotations
 
 import ast
@@ -19,22 +20,12 @@ def _modules() -> dict[str, Path]:
     return {_module_name(f): f for f in sorted(PACKAGE.rglob("*.py"))}
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
-        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
-
-
 def _imports(tree: ast.Module, module_level: bool) -> list[ast.Import | ast.ImportFrom]:
-    """Import statements that run (not under `if TYPE_CHECKING`); only those at module level when asked."""
+    """Every import statement, type-only ones included; only those outside functions when asked."""
     found: list[ast.Import | ast.ImportFrom] = []
 
     def visit(node: ast.AST, top: bool) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _is_type_checking(child):
-                for other in child.orelse:
-                    visit(other, top)
-                continue
             if isinstance(child, ast.Import | ast.ImportFrom):
                 found.append(child)
             inner = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
