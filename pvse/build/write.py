@@ -127,8 +127,8 @@ def setting_change(previous: Gallery | None, asked: tuple[str, ...], names: bool
 
 def known_word(word: str) -> bool:
     """Whether a folder word is an English word (GloVe 6B's 400k words): `captions.words_from_path`'s filter."""
-    from ..features.glove import glove_words
-    return word in glove_words()
+    from ..features.english import is_english_word
+    return is_english_word(word)
 
 
 def label(ordered: list[Row], caption_entries: dict[str, CaptionEntry] | None, names: bool) -> None:

