@@ -9,6 +9,7 @@ the page, never a traceback.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ import numpy as np
 
 from pvse.errors import PVSEError, QueryError
 
+from .clip_frames import read_text_frame, sampled_frames
 from .explain_words import head_label, heads_note
 from .explanations import explain_hit
 from .frame_cache import FrameCache
@@ -46,7 +48,7 @@ class DemoHandlers:
         self.previews = Previews(self.served, searcher.index.directory,
                                  keep=(record.content_hash for _, record in searcher.index.records()))
         self._run_search = on_zerogpu(searcher.search)
-        self._frames = FrameCache(searcher.sampled_frames, limits.frame_cache_size)
+        self._frames = FrameCache(functools.partial(sampled_frames, searcher), limits.frame_cache_size)
 
     @property
     def num_heads(self) -> int:
@@ -135,7 +137,8 @@ class DemoHandlers:
             return Explanation(f"Pick one of the {len(hits)} results to see why it matched.")
         try:
             return explain_hit(result, hits[chosen], frames=self.sampled_frames,
-                               read_frame=self.searcher.read_text_frame, link=self.link(hits[chosen]),
+                               read_frame=functools.partial(read_text_frame, self.searcher),
+                               link=self.link(hits[chosen]),
                                vocabulary=str(self.searcher.pipeline.config.word_features))
         except Exception:  # noqa: BLE001
             log.exception("could not explain hit %s of %r", chosen, result.query)

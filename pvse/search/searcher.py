@@ -28,7 +28,7 @@ import torch
 
 from .._hub import is_repo_id
 from ..devices import DEFAULT_DEVICE
-from ..errors import GalleryIndexError, MediaError
+from ..errors import GalleryIndexError
 from ..features.pieces import Word, word_attention
 from ..index.backend import Gallery
 from ..index.backends import open_index
@@ -37,7 +37,6 @@ from ..index.meta import IndexMeta
 from ..index.ranking import TopClips, score_rows
 from ..index.text_layout import kind_mask
 from ..index.trust import check_gallery_root, resolve_inside
-from ..media import MediaLimits, decode_clip
 from ..pipeline import PVSEPipeline
 from ..reading.types import ReadText
 from ..similarity import head_similarities
@@ -328,30 +327,6 @@ class Searcher:
                                     f"{os.path.realpath(self._root / self.index.clips[row].path)}, outside the gallery "
                                     f"{self._real_root}; it is not served. Rebuild the index with `pvse index`.")
         return path
-
-    def sampled_frames(self, row: int) -> list[np.ndarray]:
-        """The clip's T sampled frames (H, W, 3) uint8, the ones its frame attention refers to."""
-        path = self.clip_path(row)
-        if not path.is_file():
-            raise MediaError(path, "the file is no longer in the gallery; re-run `pvse index` to update the index")
-        clip = decode_clip(path, num_frames=self.meta.num_frames, limits=MediaLimits(),
-                           sampling=self.pipeline.config.frame_preprocessing().frame_sampling)
-        return list(clip.frames)
-
-    def read_text_frame(self, row: int) -> tuple[np.ndarray, list]:
-        """(the frame the clip's first read line was read in, the read lines of that frame), for drawing the boxes;
-        a MediaError when the clip has no read text or the frame cannot be decoded again."""
-        read = self.index.clips[row].read_text
-        path = self.clip_path(row)
-        if read is None or not read.lines or not path.is_file():
-            raise MediaError(path, "no text was read in this clip's frames")
-        from ..reading import frame_text_reader_spec
-        spec = frame_text_reader_spec(read.reader.split("@")[0])
-        frame = read.lines[0].frame
-        clip = decode_clip(path, num_frames=spec.frames, limits=MediaLimits())
-        if frame not in clip.indices:
-            raise MediaError(path, f"frame {frame} is no longer in the file; re-run `pvse index` to update the index")
-        return clip.frames[clip.indices.index(frame)], [line for line in read.lines if line.frame == frame]
 
     def _hits(self, query: torch.Tensor, top: TopClips, query_head: int | None = None,
               found_by: dict[int, list[tuple[str, str]]] | None = None) -> tuple[list[SearchHit], int]:

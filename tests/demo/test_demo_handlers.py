@@ -155,7 +155,7 @@ def test_explain_before_any_search_and_stateless_form(handlers):
 
 def test_sampled_frames_are_cached(handlers, tiny_gallery, monkeypatch):
     first = handlers.sampled_frames(0)
-    monkeypatch.setattr(tiny_gallery.searcher, "sampled_frames", lambda row: pytest.fail("decoded twice"))
+    monkeypatch.setattr("demo.clip_frames.decode_clip", lambda *a, **k: pytest.fail("decoded twice"))
     assert handlers.sampled_frames(0) is first
     assert len(first) == 4 and first[0].dtype == np.uint8
 

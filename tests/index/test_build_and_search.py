@@ -15,7 +15,8 @@ import pytest
 import torch
 from cnn_frames import count_cnn_frames
 
-import pvse.index
+import pvse.build
+from demo.clip_frames import sampled_frames
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError, MediaError, QueryError
@@ -132,7 +133,7 @@ def test_a_clips_own_embedding_finds_it_first(searcher):
 
 
 def test_sampled_frames_decode_the_clip(searcher):
-    frames = searcher.sampled_frames(0)
+    frames = sampled_frames(searcher, 0)
     assert len(frames) == 4 and frames[0].ndim == 3 and frames[0].dtype == np.uint8
 
 
@@ -293,10 +294,10 @@ def test_a_clip_swapped_for_a_link_outside_the_gallery_is_not_served(built, tmp_
     assert len(result.hits) == 4 and "outside the gallery" in result.message
     assert all(h.path != GIFS[0] for h in result.hits)
     with pytest.raises(GalleryIndexError, match="outside the gallery"):
-        searcher.sampled_frames(0)
+        sampled_frames(searcher, 0)
     (gallery / GIFS[0]).unlink()
     with pytest.raises(MediaError, match="no longer in the gallery"):
-        searcher.sampled_frames(0)
+        sampled_frames(searcher, 0)
 
 
 def test_gallery_without_clips_is_a_clear_error(built, tmp_path):

@@ -149,7 +149,8 @@ def test_a_gif_is_found_by_what_it_says_and_the_hit_says_so(tmp_path):
     assert top.reading == result.sentence_reading == index.gif_heads + 1 and top.matched_source == "read text"
     assert len(result.per_head) == index.gif_heads + 1 and result.per_head[-1].sentence
     assert result.per_head[-1].hits[0].path == "a.gif" and result.sentence_query == "someone breaks my concentration"
-    frame, lines = searcher.read_text_frame(top.row)
+    from demo.clip_frames import read_text_frame
+    frame, lines = read_text_frame(searcher, top.row)
     assert frame.ndim == 3 and lines and lines[0].frame == top.read_text.lines[0].frame
 
 
