@@ -14,7 +14,7 @@ from pvse.search.readings import WHOLE, cut, found_by_phrase, heads_summary, ope
 from .markdown_text import escape_markdown
 
 if TYPE_CHECKING:
-    from pvse.search.searcher import SearchHit, SearchResult
+    from pvse.search.results import SearchHit, SearchResult
 
 head_label = reading_label  # 'Reading 2: mostly “laughing”, then “stop”' (`pvse.search.readings.reading_label`)
 

@@ -29,7 +29,7 @@ from .markdown_text import escape_markdown
 from .views import Explanation
 
 if TYPE_CHECKING:
-    from pvse.search.searcher import SearchHit, SearchResult
+    from pvse.search.results import SearchHit, SearchResult
 
 FrameSource = Callable[[int], list[np.ndarray]]  # row -> the clip's T sampled frames (PVSEError: not decodable)
 TextFrameSource = Callable[[int], tuple[np.ndarray, list]]  # row -> (the frame its text was read in, its lines)

@@ -30,7 +30,8 @@ from .views import Explanation, SearchView
 from .zerogpu import on_zerogpu
 
 if TYPE_CHECKING:
-    from pvse.search.searcher import Searcher, SearchHit, SearchResult
+    from pvse.search.results import SearchHit, SearchResult
+    from pvse.search.searcher import Searcher
 
 log = logging.getLogger("demo")
 GalleryItems = list[tuple[str, str]]  # (served file, caption) per GIF shown

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 if TYPE_CHECKING:
-    from pvse.search.searcher import SearchResult
+    from pvse.search.results import SearchResult
 
 
 @dataclass

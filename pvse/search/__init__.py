@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-_WHERE = {"Searcher": "searcher", "HeadHits": "searcher", "SearchHit": "searcher", "SearchResult": "searcher"}
+_WHERE = {"Searcher": "searcher", "HeadHits": "results", "SearchHit": "results", "SearchResult": "results"}
 __all__ = list(_WHERE)
 
 

@@ -17,10 +17,13 @@ Pure functions of a search's rows (`Searcher.search(..., per_head_k=N)`), for ev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..features.filler import is_filler
 from .query_text import without_opener
+
+if TYPE_CHECKING:
+    from .results import HeadHits, SearchHit
 
 WHOLE = "your words as a whole"  # the sentence reading
 SOURCE_WORDS = {"name": "its name", "caption": "its caption", "read text": "the words it shows", "text": "its text"}
@@ -56,27 +59,15 @@ def opener_note(query: str) -> str:
     return f" (without “{opener}”)" if opener else ""
 
 
-def _gif_name(hit) -> str:
-    return str(getattr(hit, "display_name", "") or getattr(hit, "name", None) or Path(str(hit.path)).stem)
-
-
-def _number(row) -> int:
-    return int(getattr(row, "reading", row.head + 1))
-
-
-def _is_whole(row) -> bool:
-    return bool(getattr(row, "sentence", False))
-
-
-def reading_label(row) -> str:
+def reading_label(row: HeadHits) -> str:
     """'Reading 2: mostly “laughing”, then “stop”': one reading by the two words it weighs most (readings often share
     their strongest word; the second tells them apart); the sentence reading is 'Reading 5: your words as a whole'."""
-    if _is_whole(row):
-        return f"Reading {_number(row)}: {WHOLE}"
+    if row.sentence:
+        return f"Reading {row.reading}: {WHOLE}"
     words = [f"“{w}”" for w in row.words[:2]]
     if not words:
-        return f"Reading {_number(row)}"
-    return f"Reading {_number(row)}: mostly {words[0]}" + (f", then {words[1]}" if len(words) > 1 else "")
+        return f"Reading {row.reading}"
+    return f"Reading {row.reading}: mostly {words[0]}" + (f", then {words[1]}" if len(words) > 1 else "")
 
 
 def found_by_phrase(found_by: Sequence[tuple[str, str]]) -> str:
@@ -94,53 +85,53 @@ def _numbers(numbers: list[int]) -> str:
     return f"readings {', '.join(names[:-1])} and {names[-1]}"
 
 
-def _words(members: list) -> str:
+def _words(members: list[HeadHits]) -> str:
     """The words a group of readings weighs most, in parentheses (the sentence reading: "your words as a whole")."""
-    words = list(dict.fromkeys(w for h in members if not _is_whole(h) for w in h.words))[:4]
+    words = list(dict.fromkeys(w for h in members if not h.sentence for w in h.words))[:4]
     shown = ", ".join(f"“{w}”" for w in words)
     if words and all(is_filler(w) for w in words):
         shown = f"only filler words: {shown}"
-    parts = [p for p in (shown, WHOLE if any(_is_whole(h) for h in members) else "") if p]
+    parts = [p for p in (shown, WHOLE if any(h.sentence for h in members) else "") if p]
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def _by(members: list) -> str:
+def _by(members: list[HeadHits]) -> str:
     """' by its name' when the group is the sentence reading alone: which of the clip's texts it met."""
-    if len(members) != 1 or not _is_whole(members[0]):
+    if len(members) != 1 or not members[0].sentence:
         return ""
-    return f" by {cut(getattr(members[0].hits[0], 'matched_by', '') or 'its words', SHOWN_TEXT)}"
+    return f" by {cut(members[0].hits[0].matched_by or 'its words', SHOWN_TEXT)}"
 
 
-def heads_summary(per_head: Sequence, hits: Sequence = ()) -> str:
+def heads_summary(per_head: Sequence[HeadHits], hits: Sequence[SearchHit] = ()) -> str:
     """One line on the readings (see the module doc); `hits`: the results shown above it (the first one is checked
     against the readings). "" when there is nothing to say (fewer than two readings that found a GIF, no word-led
     first result)."""
     top = hits[0] if hits else None
     lead = ""
-    if top is not None and getattr(top, "found_by", None):
-        lead = f"{_gif_name(top)} comes first because {found_by_phrase(top.found_by)}."
+    if top is not None and top.found_by:
+        lead = f"{top.display_name} comes first because {found_by_phrase(top.found_by)}."
     rows = [h for h in per_head if h.hits]
     if len(rows) < 2:
         return lead
-    best = {_number(h): h.hits[0].row for h in rows}
-    groups: dict[int, list] = {}
+    best = {h.reading: h.hits[0].row for h in rows}
+    groups: dict[int, list[HeadHits]] = {}
     for h in rows:
-        groups.setdefault(best[_number(h)], []).append(h)
+        groups.setdefault(best[h.reading], []).append(h)
     if len(groups) == 1:
-        line = f"All {len(rows)} readings of your words agree on the best GIF: {_gif_name(rows[0].hits[0])}."
+        line = f"All {len(rows)} readings of your words agree on the best GIF: {rows[0].hits[0].display_name}."
     else:
         parts = []
         for members in groups.values():
             verb = "finds" if len(members) == 1 else "find"
-            parts.append(f"{_numbers([_number(h) for h in members])}{_words(members)} {verb} "
-                         f"{_gif_name(members[0].hits[0])}{_by(members)}")
+            parts.append(f"{_numbers([h.reading for h in members])}{_words(members)} {verb} "
+                         f"{members[0].hits[0].display_name}{_by(members)}")
         line = (f"Your words can be read {len(rows)} ways, which find {len(groups)} different best GIFs: "
                 f"{'; '.join(parts)}.")
     tail = ""
     if top is not None and not lead:
-        reading = int(getattr(top, "reading", getattr(top, "query_head", 0) + 1))
+        reading = top.reading
         if best.get(reading) == top.row and len(groups) > 1:
             tail = " The results above take the best match of all."
         elif best.get(reading) != top.row:
-            tail = f" The first result, {_gif_name(top)}, comes first with all readings weighed together."
+            tail = f" The first result, {top.display_name}, comes first with all readings weighed together."
     return " ".join(p for p in (lead, line + tail) if p)

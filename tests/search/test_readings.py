@@ -1,16 +1,22 @@
 """What every surface says about the query's readings (pure functions of the per-head rows and the hits)."""
-from types import SimpleNamespace as NS
+from pathlib import Path
+
+import numpy as np
 
 from pvse.search.readings import cut, describe_match, heads_summary, opener_note, reading_label
+from pvse.search.results import HeadHits, SearchHit
+
+
+def hit(row, name, reading, found_by=(), matched_by="GIF head 1"):
+    """A hit as the searcher makes it: found by `reading` (1-based), shown as `name`."""
+    return SearchHit(rank=1, row=row, path=f"{name}.gif", abs_path=Path(f"/gallery/{name}.gif"), score=0.5,
+                     query_head=reading - 1, clip_head=0, matched_by=matched_by, name=name, caption=None, metadata={},
+                     frame_indices=[0], frame_attention=np.ones((1, 1)), head_similarities=np.ones((1, 1)),
+                     found_by=list(found_by), display_name=name)
 
 
 def head(k, words, row, name, sentence=False, matched_by="GIF head 1"):
-    return NS(head=k, words=words, sentence=sentence,
-              hits=[NS(row=row, name=name, path=f"{name.lower()}.gif", matched_by=matched_by)])
-
-
-def hit(row, name, reading, found_by=()):
-    return NS(row=row, name=name, path=f"{name}.gif", reading=reading, found_by=list(found_by))
+    return HeadHits(k, words, [hit(row, name, k + 1, matched_by=matched_by)], sentence)
 
 
 def test_disagreeing_readings_say_what_each_reads_and_finds():
