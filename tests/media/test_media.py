@@ -308,7 +308,7 @@ def test_pixel_and_frame_limits(request, shared_dir, tmp_path, kind):
 
 def test_video_packet_count_overstating_frames_is_resampled(mp4_path, monkeypatch):
     """Some codecs emit fewer frames than packets: indices are re-chosen from the decoded count."""
-    import pvse.media as media
+    import pvse.media.decode as media
 
     monkeypatch.setattr(media, "_av_count_frames", lambda path, limits: (14, lambda n: [Fraction(1, 10)] * n))
     clip = decode_clip(mp4_path, num_frames=8)

@@ -1,4 +1,4 @@
-"""Clip previews (`pvse.build.previews`): a small looping H.264 of the clip, made once, kept beside the index under
+"""Clip previews (`pvse.media.previews`): a small looping H.264 of the clip, made once, kept beside the index under
 its content hash, made again when the clip's bytes change, and pruned when its clip leaves the index."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import av
 import pytest
 from PIL import Image
 
-from pvse.build.previews import PREVIEW_SIDE, PreviewCache, encode_preview, preview_dir, preview_name
+from pvse.media.previews import PREVIEW_SIDE, PreviewCache, encode_preview, preview_dir, preview_name
 from pvse.integrity import content_hash
 
 
