@@ -5,7 +5,7 @@
 
 For each gallery size (synthetic clustered unit vectors from benchmarks/search_benchmark.py, K heads of H
 dims per clip; queries are noisy copies of random clips), every engine answers the same queries with the
-project's own search code (`faiss_search.search_top_k`, `milvus_backend.search_top_k`: candidates, then exact
+project's own search code (`faiss_search.search_top_k`, `milvus_index.search_top_k`: candidates, then exact
 max-over-K² re-scoring) and is measured on:
 
 - build: faiss index construction / Milvus collection creation + insert of every clip's K rows (with the
@@ -40,10 +40,10 @@ from benchmarks.search_benchmark import (
     synthetic_flat,
     synthetic_queries,
 )
-from pvse.index import milvus_backend
+from pvse.index import milvus_index, milvus_write
 from pvse.index.faiss_search import build_vector_index, search_top_k
 from pvse.index.kinds import default_params
-from pvse.index.milvus_backend import ClipData, MilvusStore
+from pvse.index.milvus_store import ClipData, MilvusStore
 from pvse.index.ranking import brute_force_top_k
 from pvse.index.records import ClipRecord
 
@@ -118,11 +118,11 @@ def milvus_engine(kind: str, embeddings: np.ndarray, queries, exact_rows, n: int
     store.create_vectors("bench", dim, kind, params)
     attention = np.full((k, FRAMES), 1.0 / FRAMES, dtype=np.float32)
     frames = np.arange(FRAMES, dtype=np.int32) * 3
-    for first in range(0, n, milvus_backend.WRITE_CLIPS):
+    for first in range(0, n, milvus_write.WRITE_CLIPS):
         clips = [ClipData(c, ClipRecord(f"clips/{c:07d}.gif", f"{c:032x}", 24), embeddings[c], attention, frames)
-                 for c in range(first, min(n, first + milvus_backend.WRITE_CLIPS))]
+                 for c in range(first, min(n, first + milvus_write.WRITE_CLIPS))]
         store.write("bench", clips, upsert=False)
-        if progress_every and (first // milvus_backend.WRITE_CLIPS) % progress_every == 0:
+        if progress_every and (first // milvus_write.WRITE_CLIPS) % progress_every == 0:
             print(f"  milvus {kind}: {first + len(clips)}/{n} clips written, {time.perf_counter() - start:.0f} s",
                   file=sys.stderr, flush=True)
     insert_s = time.perf_counter() - start
@@ -130,7 +130,7 @@ def milvus_engine(kind: str, embeddings: np.ndarray, queries, exact_rows, n: int
     store.call("index", "load_collection", "bench")
     assert store.count("bench") == n * k
     build_s = time.perf_counter() - start
-    result = run_queries(lambda q: milvus_backend.search_top_k(store, "bench", q, 10, num_clips=n, num_embeds=k,
+    result = run_queries(lambda q: milvus_index.search_top_k(store, "bench", q, 10, num_clips=n, num_embeds=k,
                                                                kind=kind, params=params), queries, exact_rows)
     ram = rss_bytes() - rss_before
     store.close()

@@ -10,12 +10,14 @@ import torch
 from cnn_frames import count_cnn_frames
 from same_answers import QUERIES, assert_same_answers
 
-import pvse.index
+import pvse.build
+from demo.clip_frames import sampled_frames
 from pvse.checkpoints import load_checkpoint, save_checkpoint
 from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError
-from pvse.index import milvus_backend, read_index
-from pvse.index.milvus_backend import MilvusStore, open_index
+from pvse.index import milvus_write, read_index
+from pvse.index.milvus_index import open_index
+from pvse.index.milvus_store import MilvusStore
 from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 from pvse.search import Searcher
@@ -65,7 +67,7 @@ def test_milvus_index_answers_exactly_like_the_faiss_index(built):
     assert searcher.gallery_root == built["gallery"]
     assert_same_answers(searcher, Searcher(read_index(built["faiss"]), built["pipeline"]))
     hit = searcher.search("happy", top_k=1).hits[0]
-    assert len(searcher.sampled_frames(hit.row)) == 4
+    assert len(sampled_frames(searcher, hit.row)) == 4
     searcher.index.close()
 
 
@@ -136,7 +138,7 @@ def test_new_weights_switch_collections_only_when_complete(built, tmp_path, monk
         writes.append(collection)
         real_write(self, collection, clips, upsert)
 
-    monkeypatch.setattr(milvus_backend, "WRITE_CLIPS", 2)
+    monkeypatch.setattr(milvus_write, "WRITE_CLIPS", 2)
     monkeypatch.setattr(MilvusStore, "write", crash_after_first)
     with pytest.raises(KeyboardInterrupt):
         build_index(built["gallery"], location, **common)

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from pvse.errors import GalleryIndexError
-from pvse.index.milvus_backend import ClipData, MilvusStore, claims, open_index, parse_location, search_top_k
+from pvse.index.milvus_index import open_index, search_top_k
+from pvse.index.milvus_store import ClipData, MilvusStore, claims, parse_location
 from pvse.index.records import ClipRecord
 
 pytest.importorskip("milvus_lite")

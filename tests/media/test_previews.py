@@ -9,8 +9,8 @@ import av
 import pytest
 from PIL import Image
 
-from pvse.media.previews import PREVIEW_SIDE, PreviewCache, encode_preview, preview_dir, preview_name
 from pvse.integrity import content_hash
+from pvse.media.previews import PREVIEW_SIDE, PreviewCache, encode_preview, preview_dir, preview_name
 
 
 def write_gif(path: Path, size: tuple[int, int], colours: list[tuple[int, int, int]], delay_ms: int = 70) -> Path:
