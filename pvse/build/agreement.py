@@ -36,7 +36,7 @@ class FrameAgreement:
     probes: int
     recall: float  # R@10 of the clips found by their own words, GIF heads alone
     chance: float
-    weight: float  # 0..1: how much the GIF heads count beside the words (`text_heads.TextLayout.frame_weight`)
+    weight: float  # 0..1: how much the GIF heads count beside the words (`pvse.index.text_layout.TextLayout.frame_weight`)
 
     @property
     def lift(self) -> float:

@@ -93,7 +93,7 @@ def join_texts(pipeline: PVSEPipeline, rows: list[Row], asked: tuple[str, ...]) 
 
 
 def matched_sources(read_text: bool, text_heads: bool, names: bool) -> tuple[str, ...]:
-    """Which of a clip's texts (`text_heads.SOURCES`) a build matches queries against."""
+    """Which of a clip's texts (`pvse.index.text_layout.SOURCES`) a build matches queries against."""
     wanted = {"read text": read_text, "name": names, "caption": text_heads}
     return tuple(s for s in SOURCES if wanted[s])
 

@@ -5,7 +5,7 @@ An engine (faiss folders, Milvus, ...) is one module that implements `GalleryBac
 `pvse_gif.backends`). Nothing outside an engine's module names the engine.
 
 - `GalleryBackend`: claims a location, opens a `Gallery` there, offers its index kinds (its own table), and writes
-  a `BuiltGallery`, the last step of the one build pipeline (`build.build_index`: plan -> encode -> write).
+  a `BuiltGallery`, the last step of the one build pipeline (`pvse.build.build_index`: plan -> encode -> read text -> write).
 - `Gallery`: an opened index as the searcher reads it: its `IndexMeta`, per-row records and arrays
   (`clips[row]`, `embeddings[row]`, `attention[row]`, `frame_indices[row]`), the exact max-over-K² `top_k` search
   (paper eq. 6), its clips' paths and hub scores. Whatever a clip carries in its `ClipRecord` (name, caption,

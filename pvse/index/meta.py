@@ -59,8 +59,8 @@ class IndexMeta:
     format_version: int = FORMAT_VERSION
     frame_precision: str = DEFAULT_PRECISION  # the frame CNN's ("int8": quantized); rows of different precisions never mix
     reader: str | None = None  # "name@version" of the frame-text reader (`pvse.reading`); None: text not read
-    text_layout: dict[str, Any] | None = None  # `text_heads.TextLayout` of sentence-model text heads; None: none
-    matched: list[str] | None = None  # which texts the build matched (`build.matched_sources`); None: before that
+    text_layout: dict[str, Any] | None = None  # `text_layout.TextLayout` of sentence-model text heads; None: none
+    matched: list[str] | None = None  # which texts the build matched (`pvse.build.write.matched_sources`); None: before that
 
     @property
     def layout(self):
@@ -158,7 +158,7 @@ class IndexMeta:
 
 
 def _matched(meta: dict[str, Any]) -> list[str] | None:
-    """index.json's "matched" (which texts the build matched), each one of `text_heads.SOURCES`, or None."""
+    """index.json's "matched" (which texts the build matched), each one of `text_layout.SOURCES`, or None."""
     from .text_layout import SOURCES
     value = _field(meta, "matched", list, None)
     if value is not None and (len(value) > len(SOURCES) or any(v not in SOURCES for v in value)):

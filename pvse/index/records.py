@@ -43,7 +43,7 @@ class ClipRecord:
                    read_text_of(row.get("read_text"), "a clip record"))
 
     def texts(self) -> dict[str, str]:
-        """The clip's words by source (`text_heads.SOURCES`): read text, name, caption; empty ones left out."""
+        """The clip's words by source (`text_layout.SOURCES`): read text, name, caption; empty ones left out."""
         read = self.read_text.text if self.read_text is not None else ""
         return {k: v for k, v in (("read text", read), ("name", self.name or ""), ("caption", self.caption or ""))
                 if v}
