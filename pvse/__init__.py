@@ -3,9 +3,8 @@
 The model API is imported on first use (PEP 562), so `import pvse.errors` or `pvse --help` does not pay
 for torch.
 """
-from importlib import import_module
-
 from .errors import DeviceError, GalleryIndexError, MediaError, PVSEError, QueryError, WeightsError
+from .lazy_names import lazy_names
 
 _LAZY = {"load_checkpoint": "checkpoints", "save_checkpoint": "checkpoints", "PVSEConfig": "config",
          "PVSE": "model", "PVSEPipeline": "pipeline", "load": "pipeline", "max_over_k2_scores": "similarity",
@@ -17,13 +16,4 @@ __all__ = ["PVSE", "PVSEConfig", "PVSEPipeline", "load", "Searcher", "build_inde
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -6,19 +6,9 @@ spreads the encoding over a cluster (`ray_build`).
 """
 from __future__ import annotations
 
-import importlib
+from ..lazy_names import lazy_names
 
 _WHERE = {"build_index": "run", "BuildReport": "report"}
 __all__ = list(_WHERE)
 
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())

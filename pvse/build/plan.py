@@ -180,15 +180,6 @@ def _is_utf8(name: str) -> bool:
     return True
 
 
-def _is_utf8(name: str) -> bool:
-    """False for a name with bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def previous_index(backend: GalleryBackend, target: Target, pipeline: PVSEPipeline, rebuild: bool
                    ) -> tuple[Gallery | None, list[str]]:
     """(the index already at the target if it can be reused with these weights, else None; notes saying why not)."""

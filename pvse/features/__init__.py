@@ -7,8 +7,7 @@ so importing one submodule (e.g. `preprocessing` for a model config) does not im
 """
 from __future__ import annotations
 
-import importlib
-
+from ..lazy_names import lazy_names
 from .tokenize import tokenize  # the function, not the submodule of the same name
 
 _WHERE = {
@@ -21,14 +20,4 @@ _WHERE = {
 }
 __all__ = [*_WHERE, "tokenize"]
 
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())

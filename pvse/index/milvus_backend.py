@@ -8,14 +8,7 @@ Locations (what `pvse index --out`, `pvse search --index`, `Searcher.load` and `
                                    an API key) comes from $PVSE_MILVUS_TOKEN, never from the URI
     ...?collection=NAME&db=DB      the gallery's name (default pvse_gallery) and the Milvus database to use
 
-Layout in the database:
-
-- `pvse_galleries`: one row per gallery, name -> the index meta (what `index.json` holds for a faiss index:
-  weights reference and fingerprint, model config, gallery root, counts, last build) and, in
-  meta["vectors"]["collection"], the collection that holds the gallery's vectors now;
-- `NAME__<build>`: one row per (clip, head): id = clip * K + head, clip, head, path, content_hash, info (JSON,
-  on head 0 only: num_source_frames, name, caption, metadata, attention, frame_indices) and vec (H floats,
-  L2-normalised, inner product).
+Layout in the database: see `milvus_store` (a meta row per gallery, a collection of (clip, head) rows per build).
 
 Safety: a build whose weights, index kind, parameters or K differ from the current collection's writes a new
 collection, switches the meta row to it in one upsert and only then drops the old one, so an interrupted build
