@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import regex
 
 from pvse.index.captions import DEVICE_WORDS
+
+if TYPE_CHECKING:
+    from pvse.search.searcher import Searcher
 
 EMOJI_QUERIES = (
     "my reaction when my code compiles on the first try",
@@ -84,11 +88,11 @@ def examples_from_texts(texts: list[str], knows, how_many: int = HOW_MANY) -> tu
     return tuple(ordered[int(i * step)] for i in range(how_many))
 
 
-def examples_for(searcher) -> tuple[str, ...]:
+def examples_for(searcher: Searcher) -> tuple[str, ...]:
     """The example queries for the gallery `searcher` serves (see the module doc)."""
     if is_bundled_gallery(searcher.gallery_root):
         return EMOJI_QUERIES
-    knows = getattr(searcher.pipeline.word_features, "knows", None) or (lambda word: True)
+    knows = searcher.pipeline.knows  # whether the model reads a word as such (any word, for a learned vocabulary)
     texts = [text for row_texts in searcher.clip_words.texts.values() for text in row_texts]
     own = examples_from_texts(texts, knows)
     return own if len(own) >= 3 else GENERIC_QUERIES

@@ -24,10 +24,14 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from pvse.errors import GalleryIndexError
 from pvse.index.trust import check_served_root, resolve_inside
+
+if TYPE_CHECKING:
+    from pvse.search.searcher import Searcher
 from pvse.media import MEDIA_EXTENSIONS
 
 
@@ -105,9 +109,9 @@ def read_fd(fd: int, size: int) -> bytes:
 CHUNK_BYTES = 64 * 1024
 
 
-def served_files(searcher) -> ServedFiles:
+def served_files(searcher: Searcher) -> ServedFiles:
     """Row -> real path of each servable clip; GalleryIndexError if any clip leads outside the gallery."""
-    directory = getattr(searcher.index, "directory", None)
+    directory = searcher.index.directory
     if isinstance(directory, Path):  # a folder index (a Milvus database is the user's own, not a shared folder)
         check_served_root(searcher.gallery_root, directory)
     root = Path(os.path.realpath(searcher.gallery_root))

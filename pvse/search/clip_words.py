@@ -21,12 +21,8 @@ def _file_name(record: ClipRecord) -> str | None:
 
 
 def _read_text(record: ClipRecord) -> str | None:
-    """Text read from the clip's frames, where the index stores it (a string or a list of lines)."""
-    text = getattr(record, "read_text", None) or record.metadata.get("read_text")
-    text = getattr(text, "text", text)  # a `pvse.reading.ReadText`
-    if isinstance(text, (list, tuple)):
-        text = " ".join(str(t.get("text", "")) if isinstance(t, dict) else str(t) for t in text)
-    return text if isinstance(text, str) else None
+    """The text read in the clip's frames (its lines joined), or None."""
+    return record.read_text.text if record.read_text is not None else None
 
 
 # (what the text is, in words for the page; how to get it from a clip's record): every text a query word may match.

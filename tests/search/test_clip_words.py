@@ -1,10 +1,13 @@
 """The words of a gallery's own texts: what makes a word the model does not know still findable."""
 from pvse.index.records import ClipRecord
+from pvse.reading.types import ReadText, TextLine
 from pvse.search.clip_words import CLIP_TEXTS, ClipWords, display_name, words_of
 
 
-def record(path, name=None, caption=None, **metadata):
-    return ClipRecord(path, "hash", 4, name, caption, metadata)
+def record(path, name=None, caption=None, read_text=()):
+    read = ReadText("ppocr-v4@3", tuple(TextLine(line, 0, (0, 0, 10, 10), 0.9) for line in read_text)) \
+        if read_text else None
+    return ClipRecord(path, "hash", 4, name, caption, read_text=read)
 
 
 CLIPS = [record("reactions/multi-facepalm.gif"), record("a.gif", name="Yeet!"),
