@@ -4,18 +4,12 @@ import pytest
 import torch
 
 from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.errors import WeightsError
-from pvse.model import PVSE
-
-
-def tiny_model(**kw):
-    torch.manual_seed(0)
-    return PVSE(PVSEConfig(num_embeds=2, embed_dim=8, frame_dim=6, word_dim=4, **kw)).eval()
+from tests.helpers.models import toy_model
 
 
 def test_round_trip_reproduces_embeddings_bit_for_bit(tmp_path):
-    model = tiny_model()
+    model = toy_model()
     save_checkpoint(model, tmp_path / "ck")
     loaded = load_checkpoint(tmp_path / "ck", device="cpu")
     assert loaded.config == model.config
@@ -24,22 +18,22 @@ def test_round_trip_reproduces_embeddings_bit_for_bit(tmp_path):
     assert not loaded.model.training
     # same files -> same fingerprint; different weights -> different fingerprint
     assert load_checkpoint(tmp_path / "ck", device="cpu").fingerprint == loaded.fingerprint
-    other = tiny_model()
+    other = toy_model()
     torch.nn.init.ones_(other.img_enc.pie_net.fc.bias)
     save_checkpoint(other, tmp_path / "ck2")
     assert load_checkpoint(tmp_path / "ck2", device="cpu").fingerprint != loaded.fingerprint
 
 
 def test_save_replaces_atomically(tmp_path):
-    save_checkpoint(tiny_model(), tmp_path / "ck")
-    save_checkpoint(tiny_model(), tmp_path / "ck")
+    save_checkpoint(toy_model(), tmp_path / "ck")
+    save_checkpoint(toy_model(), tmp_path / "ck")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
 
 
 def test_missing_and_mismatched_weights_are_clear_errors(tmp_path):
     with pytest.raises(WeightsError, match="not found"):
         load_checkpoint(tmp_path / "nope")
-    save_checkpoint(tiny_model(), tmp_path / "ck")
+    save_checkpoint(toy_model(), tmp_path / "ck")
     cfg = json.loads((tmp_path / "ck" / "config.json").read_text())
     cfg["embed_dim"] = 16
     (tmp_path / "ck" / "config.json").write_text(json.dumps(cfg))
@@ -52,7 +46,7 @@ def test_missing_and_mismatched_weights_are_clear_errors(tmp_path):
 
 def test_load_from_fake_hub_cache_offline(tmp_path, monkeypatch):
     """A Hub repo id resolves through the standard cache layout with HF_HUB_OFFLINE=1 (no network)."""
-    model = tiny_model()
+    model = toy_model()
     src = tmp_path / "src"
     save_checkpoint(model, src)
     cache = tmp_path / "hub"
@@ -92,7 +86,7 @@ def test_load_from_fake_hub_cache_offline(tmp_path, monkeypatch):
     (dict(version="1"), "version must be a whole number"),
 ])
 def test_a_wrong_typed_or_huge_config_field_is_a_clear_error_before_any_allocation(tmp_path, changes, message):
-    save_checkpoint(tiny_model(), tmp_path / "ck")
+    save_checkpoint(toy_model(), tmp_path / "ck")
     config = json.loads((tmp_path / "ck" / "config.json").read_text())
     config.update(changes)
     (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
@@ -104,7 +98,7 @@ def test_a_wrong_typed_or_huge_config_field_is_a_clear_error_before_any_allocati
 @pytest.mark.parametrize("text, message", [("[" * 100_000, "nests deeper than 32"), ("[1]", "JSON object"),
                                            ("{", "not valid JSON"), (" " * (2**20 + 1), "over 1048576 bytes")])
 def test_a_deep_foreign_or_huge_config_json_is_a_clear_error(tmp_path, text, message):
-    save_checkpoint(tiny_model(), tmp_path / "ck")
+    save_checkpoint(toy_model(), tmp_path / "ck")
     (tmp_path / "ck" / "config.json").write_text(text)
     with pytest.raises(WeightsError, match=message):
         load_checkpoint(tmp_path / "ck", device="cpu")

@@ -26,6 +26,7 @@ from pvse.convert_official import (
 )
 from pvse.errors import WeightsError
 from pvse.model import PVSE
+from tests.helpers.files import save_gif
 
 EMBED, WORD_DIM, CNN_DIM = 64, 300, 2048
 WORDS = ["<pad>", "<start>", "<end>", "<unk>", "mrw", "my", "boss", "says", "no", "cat", "falls", "off", "table",
@@ -388,9 +389,7 @@ def write_gif(path, delays_cs, size=(120, 72)):
         left = (4 * i) % (size[0] - 20)
         rgb[20:40, left:left + 20] = (255 - 8 * i % 256, 40, 200)
         frames.append(Image.fromarray(rgb.astype(np.uint8)))
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[10 * d for d in delays_cs], loop=0,
-                   optimize=False, disposal=1)
-    return path
+    return save_gif(path, frames, delays_cs)
 
 
 def official_evaluation_pixels(gif_path, num_frames, margin, discard_normalize=True):

@@ -10,10 +10,9 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from pvse.checkpoints import save_checkpoint
 from pvse.cli import main as cli_main
-from pvse.config import PVSEConfig
 from pvse.errors import PVSEError, WeightsError
-from pvse.model import PVSE
 from pvse.publish import push_checkpoint, read_checkpoint_metadata
+from tests.helpers.models import toy_model
 
 METRICS = {"t2v_R@1": 12.5, "t2v_R@10": 41.25, "v2t_median_rank": 17}
 
@@ -49,8 +48,7 @@ def hub_http_error(message: str) -> HfHubHTTPError:
 
 
 def make_checkpoint(path, metadata=None, **config):
-    torch.manual_seed(0)
-    model = PVSE(PVSEConfig(num_embeds=2, embed_dim=8, frame_dim=6, word_dim=4, **config))
+    model = toy_model(**config)
     extra = {}
     if config.get("word_features") == "vocab-embedding":
         extra["vocab"] = ["<pad>", "<start>", "<end>", "<unk>", "cat"][: config["vocab_size"]]

@@ -6,25 +6,16 @@ import os
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from pvse.build import build_index
-from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.index import read_index
-from pvse.model import PVSE
-from pvse.pipeline import PVSEPipeline
-
-CONFIG = dict(num_embeds=2, embed_dim=16, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=2)
+from tests.helpers.models import tiny_pipeline
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    torch.manual_seed(0)
-    path = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), tmp_path_factory.mktemp("w") / "weights")
-    return PVSEPipeline(load_checkpoint(path, device="cpu"), "cpu")
+    return tiny_pipeline(tmp_path_factory.mktemp("w") / "weights", num_embeds=2, embed_dim=16, num_frames=2)
 
 
 def _gallery(root, names):

@@ -10,13 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
-from pvse.checkpoints import save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.features.registry import unregister
 from pvse.index import read_index
-from pvse.model import PVSE
+from tests.helpers.models import tiny_checkpoint
 
 PLUGIN = Path(__file__).resolve().parent / "crash_plugin"
 BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
@@ -47,10 +44,8 @@ def crash_setup(crash_plugin, tmp_path_factory):
     for name in GOOD:
         shutil.copy(BUNDLED / name, gallery / name)
     crash_plugin.magenta_gif(gallery / CRASHER)
-    torch.manual_seed(0)
-    config = PVSEConfig(num_embeds=2, embed_dim=16, frame_features=crash_plugin.NAME, frame_dim=crash_plugin.DIM,
-                        word_features="glove-6b-50d", word_dim=50, num_frames=4)
-    weights = save_checkpoint(PVSE(config).eval(), root / "weights")
+    weights = tiny_checkpoint(root / "weights", num_embeds=2, embed_dim=16, frame_features=crash_plugin.NAME,
+                              frame_dim=crash_plugin.DIM)
     return root, gallery, weights
 
 

@@ -6,19 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 from pvse.build import build_index
-from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.index import read_index
-from pvse.model import PVSE
-from pvse.pipeline import PVSEPipeline
 from pvse.search import Searcher
+from tests.helpers.models import tiny_pipeline
 
 BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
 GENERIC = {"me-right-now.gif": "001-smile.gif", "so-true.gif": "003-grin.gif", "reaction-gif.gif": "004-grinning.gif"}
 SPECIFIC = {"cat-knocks-cup-off-table.gif": "a cat knocking a cup off the table",
             "dog-sneezes-on-the-camera.gif": "dog sneezing", "baby-eats-a-lemon.gif": "a baby eating a lemon",
@@ -35,9 +29,7 @@ def searcher(tmp_path_factory):
     gallery.mkdir()
     for name, source in [*GENERIC.items(), *zip(SPECIFIC, PIXELS)]:
         shutil.copy(BUNDLED / source, gallery / name)
-    torch.manual_seed(0)
-    pipeline = PVSEPipeline(load_checkpoint(save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "weights"),
-                                            device="cpu"), "cpu")
+    pipeline = tiny_pipeline(root / "weights")
     build_index(gallery, root / "gifs.index", pipeline=pipeline, read_text=False,
                 progress=False)
     return Searcher(read_index(root / "gifs.index"), pipeline)

@@ -7,14 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pvse.build import build_index
-from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.index import read_index
-from pvse.model import PVSE
-from pvse.pipeline import PVSEPipeline
+from tests.helpers.models import tiny_pipeline
 from tests.reading.text_gifs import write_gif
 
 ray = pytest.importorskip("ray")
@@ -23,8 +19,6 @@ from pvse.build.ray_build import RayEncoder  # noqa: E402 - only with the ray ex
 BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif",
         "558-shark.gif"]
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
 
 
 def test_no_cluster_to_join_is_a_one_line_error_and_writes_nothing(tmp_path, monkeypatch):
@@ -36,9 +30,7 @@ def test_no_cluster_to_join_is_a_one_line_error_and_writes_nothing(tmp_path, mon
     gallery = tmp_path / "gallery"
     gallery.mkdir()
     shutil.copy(BUNDLED / GIFS[0], gallery / GIFS[0])
-    torch.manual_seed(0)
-    pipeline = PVSEPipeline(load_checkpoint(save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), tmp_path / "w"),
-                                            device="cpu"), "cpu")
+    pipeline = tiny_pipeline(tmp_path / "w")
     with pytest.raises(GalleryIndexError, match="cannot reach the Ray cluster at 'auto'"):
         build_index(gallery, tmp_path / "x.index", pipeline=pipeline, progress=False, encoder=RayEncoder("auto"))
     assert not (tmp_path / "x.index").exists() and not ray.is_initialized()
@@ -57,9 +49,7 @@ def setup(tmp_path_factory):
     (gallery / "broken.gif").write_bytes(data[: len(data) // 3])
     (gallery / "notes.txt").write_text("not media")
     write_gif(gallery / "subtitled.gif", ["Hold the door", "Hold the door", None, "Hold the door"])
-    torch.manual_seed(0)
-    weights = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "weights")
-    pipeline = PVSEPipeline(load_checkpoint(weights, device="cpu"), "cpu")
+    pipeline = tiny_pipeline(root / "weights")
     single = build_index(gallery, root / "single.index", pipeline=pipeline, progress=False)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield dict(root=root, gallery=gallery, pipeline=pipeline, single=single)

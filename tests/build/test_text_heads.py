@@ -12,23 +12,20 @@ import pytest
 import torch
 
 from pvse.build import build_index
-from pvse.checkpoints import load_checkpoint, save_checkpoint
+from pvse.checkpoints import load_checkpoint
 from pvse.cli import main
-from pvse.config import PVSEConfig
 from pvse.features.sentence_minilm import MiniLMSentenceEncoder
 from pvse.index import read_index
 from pvse.index.ranking import brute_force_top_k
 from pvse.index.text_layout import CROSS
-from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 from pvse.search import Searcher
 from pvse.similarity import max_over_k2_scores
+from tests.helpers.models import tiny_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_GALLERY = REPO_ROOT / "gallery" / "noto-emoji"
 
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
 FILES = {"reactions/annoyed/eye-roll.gif": "001-smile.gif", "reactions/sad/loudly-crying.gif": "009-loudly-crying.gif",
          "slowClap_2.gif": "005-laughing.gif", "IMG_0001.gif": "118-alien-monster.gif",
          "party-time.gif": "140-party-popper.gif"}
@@ -41,8 +38,7 @@ def setup(tmp_path_factory):
     for rel, source in FILES.items():
         (gallery / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(BUNDLED_GALLERY / source, gallery / rel)
-    torch.manual_seed(0)
-    weights = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "weights")
+    weights = tiny_checkpoint(root / "weights")
     pipeline = PVSEPipeline(load_checkpoint(weights, device="cpu"), "cpu")
     common = dict(pipeline=pipeline, feature_cache=root / "cache", progress=False)
     build_index(gallery, root / "pixels.index", names=False, **common)

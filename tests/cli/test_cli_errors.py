@@ -17,18 +17,11 @@ import pytest
 import torch
 
 from pvse.build import build_index
-from pvse.checkpoints import save_checkpoint
-from pvse.config import PVSEConfig
-from pvse.model import PVSE
+from tests.helpers.files import tampered_copy
+from tests.helpers.models import tiny_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIG = dict(num_embeds=2, embed_dim=16, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=2)
-
-
-def checkpoint(path: Path, seed: int) -> Path:
-    torch.manual_seed(seed)
-    return save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), path)
+SMALL = dict(num_embeds=2, embed_dim=16, num_frames=2)  # the tiny model, smaller still
 
 
 def damaged_copy(index: Path, out: Path, file: str, content: bytes | None) -> Path:
@@ -37,15 +30,6 @@ def damaged_copy(index: Path, out: Path, file: str, content: bytes | None) -> Pa
         (out / file).unlink()
     else:
         (out / file).write_bytes(content)
-    return out
-
-
-def tampered_copy(index: Path, out: Path, meta_text: str | None = None, **meta_changes) -> Path:
-    """A copy of `index` whose index.json has some fields changed (or is `meta_text`)."""
-    shutil.copytree(index, out)
-    meta = json.loads((out / "index.json").read_text())
-    meta.update(meta_changes)
-    (out / "index.json").write_text(meta_text if meta_text is not None else json.dumps(meta))
     return out
 
 
@@ -73,7 +57,7 @@ def runs(tmp_path_factory, shared_dir):
     gallery.mkdir()
     for name in ("007-joy.gif", "118-alien-monster.gif"):
         shutil.copy(shared_dir / name, gallery / name)
-    weights = checkpoint(root / "weights", seed=0)
+    weights = tiny_checkpoint(root / "weights", seed=0, **SMALL)
     index = root / "gifs.index"
     build_index(gallery, index, str(weights), device="cpu", progress=False, decode_workers=1)
     changed = root / "changed-weights"  # the index's weights, retrained in place after the build
@@ -81,7 +65,7 @@ def runs(tmp_path_factory, shared_dir):
     moved = root / "moved.index"
     shutil.copytree(index, moved)
     build_index(gallery, moved, str(changed), device="cpu", progress=False, decode_workers=1)
-    checkpoint(changed, seed=1)
+    tiny_checkpoint(changed, seed=1, **SMALL)
     vectors = (index / "vectors.faiss").read_bytes()
     search = [sys.executable, "-m", "pvse", "search", "laughing", "--device", "cpu", "--weights", str(weights)]
     pvse_index = [sys.executable, "-m", "pvse", "index", str(gallery), "--device", "cpu", "--quiet"]

@@ -9,22 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
-from pvse.checkpoints import save_checkpoint
 from pvse.cli import main
-from pvse.config import PVSEConfig
-from pvse.model import PVSE
+from tests.helpers.models import tiny_checkpoint
 
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
 JSON_KEYS = {"rank", "name", "path", "relative_path", "score", "reading", "clip_head", "matched_by", "matched_text",
              "found_by"}
-
-
-def checkpoint(path, seed):
-    torch.manual_seed(seed)
-    return save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), path)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +25,7 @@ def cli_index(tmp_path_factory, shared_dir):
     for name in ("007-joy.gif", "118-alien-monster.gif"):
         shutil.copy(shared_dir / name, gallery / name)
     (gallery / "cut.gif").write_bytes((shared_dir / "007-joy.gif").read_bytes()[:5000])
-    weights = checkpoint(root / "weights", seed=0)
+    weights = tiny_checkpoint(root / "weights", seed=0)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["index", str(gallery), "--weights", str(weights), "--device", "cpu", "--quiet",
@@ -133,7 +123,7 @@ def test_missing_index_and_bad_top_k(tmp_path, capsys):
 
 
 def test_weights_mismatch_is_a_clear_error(cli_index, tmp_path, capsys):
-    other = checkpoint(tmp_path / "other", seed=3)
+    other = tiny_checkpoint(tmp_path / "other", seed=3)
     assert main(["search", "hi", "--index", str(cli_index["index"]), "--weights", str(other), "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert "was built with the weights" in err and "pvse index" in err

@@ -3,17 +3,11 @@ import json
 import shutil
 
 import pytest
-import torch
 
-from pvse.checkpoints import save_checkpoint
 from pvse.cli import main
-from pvse.config import PVSEConfig
-from pvse.model import PVSE
+from tests.helpers.models import tiny_checkpoint
 
 pytest.importorskip("milvus_lite")
-
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
 
 
 def test_index_and_search_a_milvus_lite_gallery(tmp_path, shared_dir, capsys):
@@ -21,8 +15,7 @@ def test_index_and_search_a_milvus_lite_gallery(tmp_path, shared_dir, capsys):
     gallery.mkdir()
     for name in ("007-joy.gif", "118-alien-monster.gif", "009-loudly-crying.gif"):
         shutil.copy(shared_dir / name, gallery / name)
-    torch.manual_seed(0)
-    weights = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), tmp_path / "weights")
+    weights = tiny_checkpoint(tmp_path / "weights")
     location = f"milvus://{tmp_path}/gifs.db?collection=cli_gifs"
     common = ["--weights", str(weights), "--device", "cpu", "--quiet"]
     assert main(["index", str(gallery), "--out", location, *common]) == 0

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import torch
 
 # Named clips from the shared Noto folder; the last two are left without a name, like a gallery without captions,
 # and one of them is stored under a reaction word no model knows, as in a person's own folder.
@@ -20,7 +19,6 @@ TINY_CLIPS = ("007-joy.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "
               "509-droplet.gif", "558-shark.gif")
 UNNAMED = {"509-droplet.gif", "558-shark.gif"}
 STORED_AS = {"558-shark.gif": "multi-facepalm.gif"}
-TINY_CONFIG = dict(num_embeds=3, embed_dim=32, frame_dim=1280, word_features="glove-6b-50d", word_dim=50, num_frames=4)
 
 
 @dataclass
@@ -47,9 +45,9 @@ def free_port():
 
 @pytest.fixture(scope="session")
 def tiny_gallery(tmp_path_factory, shared_dir) -> TinyGallery:
-    from pvse import PVSE, PVSEConfig, save_checkpoint
     from pvse.build import build_index
     from pvse.search import Searcher
+    from tests.helpers.models import tiny_checkpoint
 
     root = tmp_path_factory.mktemp("demo-gallery")
     gallery = root / "gifs"
@@ -65,10 +63,8 @@ def tiny_gallery(tmp_path_factory, shared_dir) -> TinyGallery:
             if file not in UNNAMED:
                 fh.write(f"{file}\t{names[file]}\n")
     (gallery / "CREDITS.md").write_text("# Credits\n\nNoto Emoji animations by Google, CC BY 4.0.\n\nMore below.\n")
-    torch.manual_seed(0)
-    save_checkpoint(PVSE(PVSEConfig(**TINY_CONFIG)), root / "weights")
-    torch.manual_seed(1)
-    save_checkpoint(PVSE(PVSEConfig(**TINY_CONFIG)), root / "other-weights")
+    tiny_checkpoint(root / "weights", seed=0)
+    tiny_checkpoint(root / "other-weights", seed=1)
     build_index(gallery, root / "gifs.index", weights=str(root / "weights"), captions=root / "captions.tsv",
                 device="cpu", progress=False, decode_workers=1, names=False)  # names: tests/demo/test_user_folder.py
     searcher = Searcher.load(root / "gifs.index", weights=str(root / "weights"), device="cpu")

@@ -18,6 +18,7 @@ import pytest
 from demo_process import raw_request, stop, wait_for_url
 
 from demo.serving import gif_link
+from tests.helpers.files import tampered_copy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET = b"pvse-gif-route-secret-91b7\n"
@@ -36,10 +37,7 @@ def app(tiny_gallery, tmp_path_factory, free_port):
     root = tmp_path_factory.mktemp("gif-route")
     gallery, index = root / "gifs", root / "gifs.index"
     shutil.copytree(tiny_gallery.gallery_dir, gallery)
-    shutil.copytree(tiny_gallery.index_dir, index)
-    meta = json.loads((index / "index.json").read_text())
-    meta["gallery_root"] = "../gifs"
-    (index / "index.json").write_text(json.dumps(meta))
+    tampered_copy(tiny_gallery.index_dir, index, gallery_root="../gifs")
     records = [json.loads(line) for line in (index / "clips.jsonl").read_text().splitlines() if line.strip()]
     for record in records:  # as an index built on a folder with these names records them
         if record["path"] in RENAMED:

@@ -22,6 +22,7 @@ from demo.__main__ import main
 from demo.serving import served_files
 from pvse.errors import GalleryIndexError
 from pvse.search import Searcher
+from tests.helpers.files import tampered_copy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,15 +86,10 @@ def test_an_empty_upload_is_refused_too(demo_server):
     assert response.status_code == 403
 
 
-def tampered_copy(tiny_gallery, tmp_path: Path, **meta_changes) -> Path:
-    """A copy of the tiny index with some index.json fields changed."""
-    index = tmp_path / "tampered.index"
-    shutil.copytree(tiny_gallery.index_dir, index)
-    meta = json.loads((index / "index.json").read_text())
-    meta["gallery_root"] = str(tiny_gallery.gallery_dir)
-    meta.update(meta_changes)
-    (index / "index.json").write_text(json.dumps(meta))
-    return index
+def tampered_index(tiny_gallery, tmp_path: Path, **meta_changes) -> Path:
+    """A copy of the tiny index (its gallery root made absolute) with some index.json fields changed."""
+    return tampered_copy(tiny_gallery.index_dir, tmp_path / "tampered.index",
+                         **{"gallery_root": str(tiny_gallery.gallery_dir), **meta_changes})
 
 
 def one_error_line(err: str) -> str:
@@ -106,7 +102,7 @@ def one_error_line(err: str) -> str:
                                   "~", "/etc/../"])
 def test_a_gallery_root_that_is_a_system_folder_is_refused_before_the_server_starts(tiny_gallery, tmp_path, capsys,
                                                                                        root):
-    index = tampered_copy(tiny_gallery, tmp_path, gallery_root=os.path.expanduser(root))
+    index = tampered_index(tiny_gallery, tmp_path, gallery_root=os.path.expanduser(root))
     assert main(["--index", str(index), "--weights", str(tiny_gallery.weights_dir)]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "refusing to search or serve it" in line
@@ -114,13 +110,13 @@ def test_a_gallery_root_that_is_a_system_folder_is_refused_before_the_server_sta
 
 def test_a_gallery_root_linking_to_the_filesystem_root_is_refused(tiny_gallery, tmp_path):
     (tmp_path / "innocent").symlink_to("/")
-    index = tampered_copy(tiny_gallery, tmp_path, gallery_root="../innocent")
+    index = tampered_index(tiny_gallery, tmp_path, gallery_root="../innocent")
     with pytest.raises(GalleryIndexError, match="filesystem root"):
         Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu")
 
 
 def test_pvse_search_refuses_a_tampered_index_in_one_line(tiny_gallery, tmp_path):
-    index = tampered_copy(tiny_gallery, tmp_path, gallery_root="/")
+    index = tampered_index(tiny_gallery, tmp_path, gallery_root="/")
     proc = subprocess.run([sys.executable, "-m", "pvse", "search", "laughing", "--index", str(index)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
@@ -132,7 +128,7 @@ def gallery_copy(tiny_gallery, tmp_path: Path) -> tuple[Path, Path]:
     """A copy of the tiny gallery and its index side by side, the index pointing at the copy."""
     gallery = tmp_path / "gifs"
     shutil.copytree(tiny_gallery.gallery_dir, gallery)
-    return gallery, tampered_copy(tiny_gallery, tmp_path, gallery_root="../gifs")
+    return gallery, tampered_index(tiny_gallery, tmp_path, gallery_root="../gifs")
 
 
 def test_a_clip_linking_out_of_the_gallery_refuses_the_whole_gallery(tiny_gallery, tmp_path, capsys):
@@ -178,7 +174,7 @@ def test_a_clip_linking_into_a_sibling_folder_sharing_the_gallery_name_is_refuse
 def test_a_gallery_root_away_from_the_index_folder_is_not_served(tiny_gallery, tmp_path):
     # a real folder of GIFs, not a system folder, but elsewhere than beside the index: what a shared index
     # naming e.g. /usr/share would do (served_files is what `python -m demo` checks before it serves)
-    index = tampered_copy(tiny_gallery, tmp_path)  # gallery_root: the tiny gallery's absolute path, another folder
+    index = tampered_index(tiny_gallery, tmp_path)  # gallery_root: the tiny gallery's absolute path, another folder
     searcher = Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu")
     with pytest.raises(GalleryIndexError, match="not beside or inside the index folder") as info:
         served_files(searcher)
@@ -189,11 +185,11 @@ def test_a_gallery_root_away_from_the_index_folder_is_not_served(tiny_gallery, t
 def test_a_gallery_root_in_a_sibling_folder_sharing_the_index_folder_name_is_not_served(tiny_gallery, tmp_path):
     home = tmp_path / "shared"
     home.mkdir()
-    index = tampered_copy(tiny_gallery, home, gallery_root="../../shared-private/gifs")  # tmp/shared-private/gifs
+    index = tampered_index(tiny_gallery, home, gallery_root="../../shared-private/gifs")  # tmp/shared-private/gifs
     shutil.copytree(tiny_gallery.gallery_dir, tmp_path / "shared-private" / "gifs")
     with pytest.raises(GalleryIndexError, match="not beside or inside the index folder"):
         served_files(Searcher.load(index, weights=str(tiny_gallery.weights_dir), device="cpu"))
-    inside = tampered_copy(tiny_gallery, home / "gifs", gallery_root="..")  # the index inside its gallery
+    inside = tampered_index(tiny_gallery, home / "gifs", gallery_root="..")  # the index inside its gallery
     shutil.copytree(tiny_gallery.gallery_dir, home / "gifs", dirs_exist_ok=True)
     assert len(served_files(Searcher.load(inside, weights=str(tiny_gallery.weights_dir), device="cpu"))) == 6
 

@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-import torch
 
 from tests.media.gif_writer import Frame, gif_bytes
 from tests.reading.text_gifs import HEIGHT, PALETTE, WIDTH, scene
@@ -15,18 +14,14 @@ from tests.reading.text_gifs import HEIGHT, PALETTE, WIDTH, scene
 FILES = ("aint-nobody-got-time-for-that.gif", "so-awkward.gif", "what-the-fuck.gif", "IMG_0042.gif",
          "happy-dance.gif", "crying.gif")
 CAPTIONS = {"aint-nobody-got-time-for-that.gif": "AIN'T NOBODY GOT TIME FOR THAT"}  # the words it shows, as written
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
 QUERY = "my reaction when it is so awkward"
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     from pvse.build import build_index
-    from pvse.checkpoints import save_checkpoint
-    from pvse.config import PVSEConfig
-    from pvse.model import PVSE
     from pvse.search import Searcher
+    from tests.helpers.models import tiny_checkpoint
 
     root = tmp_path_factory.mktemp("user-folder")
     gallery = root / "gifs"
@@ -34,8 +29,7 @@ def folder(tmp_path_factory):
     for k, name in enumerate(FILES):
         (gallery / name).write_bytes(gif_bytes(WIDTH, HEIGHT, [Frame(scene(9 * k + i)) for i in range(4)], PALETTE))
     (root / "captions.tsv").write_text("file\tcaption\n" + "".join(f"{f}\t{c}\n" for f, c in CAPTIONS.items()))
-    torch.manual_seed(0)
-    weights = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "weights")
+    weights = tiny_checkpoint(root / "weights")
     build_index(gallery, root / "gifs.index", weights=str(weights), captions=root / "captions.tsv",
                 names=True, read_text=False, device="cpu", progress=False, decode_workers=1)
     searcher = Searcher.load(root / "gifs.index", weights=str(weights), device="cpu")

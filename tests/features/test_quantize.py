@@ -7,15 +7,14 @@ import pytest
 import torch
 
 from pvse.build import build_index
-from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
+from pvse.checkpoints import load_checkpoint
 from pvse.features import build_frame_extractor
 from pvse.features import quantize as quantize_module
 from pvse.features.cache import frame_features_key
 from pvse.index import read_index
 from pvse.media import decode_clip
-from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
+from tests.helpers.models import tiny_checkpoint
 
 pytest.importorskip("onnxruntime")
 
@@ -87,10 +86,7 @@ def test_an_index_records_its_precision_and_never_mixes_int8_with_fp32_rows(extr
     gallery.mkdir()
     for name in GIFS:
         shutil.copy(GALLERY / name, gallery / name)
-    torch.manual_seed(0)
-    config = PVSEConfig(num_embeds=2, embed_dim=16, frame_features="efficientnet-lite0", frame_dim=1280,
-                        word_features="glove-6b-50d", word_dim=50, num_frames=4)
-    weights = save_checkpoint(PVSE(config).eval(), tmp_path / "weights")
+    weights = tiny_checkpoint(tmp_path / "weights", num_embeds=2, embed_dim=16)
     out, cache = tmp_path / "gallery.index", tmp_path / "cache"
 
     def build(precision):

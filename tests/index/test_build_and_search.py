@@ -13,20 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cnn_frames import count_cnn_frames
 
 import pvse.build
 from demo.clip_frames import sampled_frames
-from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
+from pvse.checkpoints import load_checkpoint
 from pvse.errors import GalleryIndexError, MediaError, QueryError
 from pvse.index import faiss_backend, read_index
 from pvse.index.ranking import brute_force_top_k
 from pvse.media import MediaLimits, decode_clip, sample_frame_indices
-from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 from pvse.search import Searcher
 from pvse.similarity import max_over_k2_scores
+from tests.helpers.models import count_cnn_frames, tiny_checkpoint
 
 # These tests are about the frame index: names (matched by default) are left out unless a test asks for them.
 build_index = functools.partial(pvse.build.build_index, names=False)
@@ -34,13 +32,6 @@ build_index = functools.partial(pvse.build.build_index, names=False)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif"]
 EXTRA = ["558-shark.gif", "621-baseball.gif"]
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
-
-
-def make_checkpoint(path, seed):
-    torch.manual_seed(seed)
-    return save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), path)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +48,7 @@ def built(tmp_path_factory, shared_dir):
     (gallery / "fake.gif").write_text("this is not a GIF at all")
     (gallery / "notes.txt").write_text("not media")
     (gallery / "huge.gif").write_bytes(data * (512 * 1024 // len(data) + 2))  # over the 512 kB limit given below
-    weights = make_checkpoint(root / "weights", seed=0)
+    weights = tiny_checkpoint(root / "weights", seed=0)
     pipeline = PVSEPipeline(load_checkpoint(weights, device="cpu"), "cpu")
     report = build_index(gallery, root / "gallery.index", pipeline=pipeline, captions=shared_dir / "manifest.tsv",
                          feature_cache=root / "cache", limits=MediaLimits(max_file_bytes=512 * 1024), progress=False)
@@ -264,7 +255,7 @@ def test_a_build_killed_between_the_renames_of_its_swap_loses_no_work(built, tmp
 
 
 def test_other_weights_are_a_clear_error_and_a_rebuild(built, tmp_path):
-    other = make_checkpoint(tmp_path / "other-weights", seed=1)
+    other = tiny_checkpoint(tmp_path / "other-weights", seed=1)
     with pytest.raises(GalleryIndexError, match=r"built with the weights .*weights .*pvse index .*--weights"):
         Searcher.load(built["index_dir"], weights=str(other), device="cpu")
     # building over an index made with other weights re-encodes everything (frame features come from the cache)

@@ -9,25 +9,7 @@ from pvse.index.faiss_search import build_vector_index, search_top_k
 from pvse.index.kinds import INDEX_KINDS
 from pvse.index.ranking import brute_force_top_k
 from pvse.similarity import max_over_k2_scores
-
-
-def unit(*shape, seed):
-    return F.normalize(torch.randn(*shape, generator=torch.Generator().manual_seed(seed)), dim=-1)
-
-
-def reference(query, gallery, top_k):
-    """Independent brute force: score everything with max_over_k2_scores, sort by (-score, row)."""
-    out = max_over_k2_scores(query[None], gallery)
-    scores = out.scores[0].tolist()
-    order = sorted(range(len(scores)), key=lambda r: (-scores[r], r))[:top_k]
-    return order, [scores[r] for r in order], [(int(out.query_head[0, r]), int(out.gallery_head[0, r])) for r in order]
-
-
-def assert_same(top, ref):
-    rows, scores, heads = ref
-    assert top.rows.tolist() == rows
-    np.testing.assert_allclose(top.scores, scores, atol=1e-6)
-    assert list(zip(top.query_heads.tolist(), top.clip_heads.tolist())) == heads
+from tests.helpers.ranking import assert_same, reference, unit
 
 
 @pytest.mark.parametrize("k, num_clips, top_k", [(1, 300, 10), (3, 500, 7), (5, 400, 20), (5, 50, 50), (2, 5, 3)])

@@ -5,25 +5,19 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
-from same_answers import assert_same_answers
 
 from pvse.build import build_index
-from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError
 from pvse.index import read_index
 from pvse.index.backend import BuiltGallery, Target, register_backend, unregister_backend
 from pvse.index.kinds import KINDS
 from pvse.index.meta import MetaView
 from pvse.index.ranking import brute_force_top_k
-from pvse.model import PVSE
-from pvse.pipeline import PVSEPipeline
 from pvse.search import Searcher
+from tests.helpers.models import tiny_pipeline
+from tests.helpers.ranking import assert_same_answers
 
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif"]
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
 GALLERIES: dict[str, BuiltGallery] = {}
 
 
@@ -93,9 +87,7 @@ def built(tmp_path_factory, shared_dir):
     gallery.mkdir()
     for name in GIFS:
         shutil.copy(shared_dir / name, gallery / name)
-    torch.manual_seed(0)
-    pipeline = PVSEPipeline(load_checkpoint(save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), root / "w"),
-                                            device="cpu"), "cpu")
+    pipeline = tiny_pipeline(root / "w")
     common = dict(pipeline=pipeline, captions=shared_dir / "manifest.tsv", feature_cache=root / "cache", progress=False)
     build_index(gallery, root / "warm.index", **common)  # fills the cache: both builds below read float16 features
     build_index(gallery, root / "gallery.index", **common)

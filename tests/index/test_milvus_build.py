@@ -6,21 +6,16 @@ import os
 import shutil
 
 import pytest
-import torch
-from cnn_frames import count_cnn_frames
-from same_answers import QUERIES, assert_same_answers
 
 import pvse.build
 from demo.clip_frames import sampled_frames
-from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.errors import GalleryIndexError
 from pvse.index import milvus_write, read_index
 from pvse.index.milvus_index import open_index
 from pvse.index.milvus_store import MilvusStore
-from pvse.model import PVSE
-from pvse.pipeline import PVSEPipeline
 from pvse.search import Searcher
+from tests.helpers.models import count_cnn_frames, tiny_pipeline
+from tests.helpers.ranking import QUERIES, assert_same_answers
 
 # These tests are about the frame index: names (matched by default) are left out unless a test asks for them.
 build_index = functools.partial(pvse.build.build_index, names=False)
@@ -29,14 +24,6 @@ pytest.importorskip("milvus_lite")
 
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif"]
 EXTRA = ["558-shark.gif", "621-baseball.gif"]
-CONFIG = dict(num_embeds=3, embed_dim=32, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=4)
-
-
-def pipeline_for(path, seed):
-    torch.manual_seed(seed)
-    weights = save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), path)
-    return PVSEPipeline(load_checkpoint(weights, device="cpu"), "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +35,7 @@ def built(tmp_path_factory, shared_dir):
     for i, name in enumerate(GIFS):
         shutil.copy(shared_dir / name, gallery / ("sub" if i == 4 else "") / name)
     (gallery / "broken.gif").write_bytes((shared_dir / GIFS[0]).read_bytes()[:2000])
-    pipeline = pipeline_for(root / "weights", seed=0)
+    pipeline = tiny_pipeline(root / "weights", seed=0)
     common = dict(pipeline=pipeline, captions=shared_dir / "manifest.tsv", feature_cache=root / "cache", progress=False)
     build_index(gallery, root / "warm.index", **common)  # fills the cache: both builds below read float16 features
     build_index(gallery, root / "gallery.index", **common)
@@ -72,7 +59,7 @@ def test_milvus_index_answers_exactly_like_the_faiss_index(built):
 
 
 def test_other_weights_get_the_faiss_mismatch_message(built):
-    other = pipeline_for(built["root"] / "other-weights", seed=1)
+    other = tiny_pipeline(built["root"] / "other-weights", seed=1)
     index = open_index(built["location"])
     with pytest.raises(GalleryIndexError, match="built with the weights") as info:
         Searcher(index, other)
@@ -126,7 +113,7 @@ def test_new_weights_switch_collections_only_when_complete(built, tmp_path, monk
     first = open_index(location)
     old_collection = first.collection
     first.close()
-    other = pipeline_for(tmp_path / "other-weights", seed=1)
+    other = tiny_pipeline(tmp_path / "other-weights", seed=1)
     common = {**built["common"], "pipeline": other}
 
     # killed half-way through writing the new collection: the old gallery stays whole and searchable

@@ -12,12 +12,9 @@ from pvse.errors import GalleryIndexError
 from pvse.index.milvus_index import open_index, search_top_k
 from pvse.index.milvus_store import ClipData, MilvusStore, claims, parse_location
 from pvse.index.records import ClipRecord
+from tests.helpers.ranking import assert_same, reference, unit
 
 pytest.importorskip("milvus_lite")
-
-
-def unit(*shape, seed):
-    return F.normalize(torch.randn(*shape, generator=torch.Generator().manual_seed(seed)), dim=-1)
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +36,6 @@ def put(store, name, gallery, ids, kind="flat", params=None):
     return name
 
 
-def reference(query, gallery, ids, top_k):
-    """Brute force over every clip, sorted by (-score, clip id)."""
-    scores = torch.einsum("ih,mjh->mij", query, torch.as_tensor(gallery)).reshape(len(ids), -1)
-    best, flat = scores.max(dim=1)
-    k = gallery.shape[1]
-    order = sorted(range(len(ids)), key=lambda r: (-float(best[r]), ids[r]))[:top_k]
-    return ([ids[r] for r in order], [float(best[r]) for r in order],
-            [(int(flat[r]) // k, int(flat[r]) % k) for r in order])
-
-
-def assert_same(top, ref):
-    rows, scores, heads = ref
-    assert top.rows.tolist() == rows
-    np.testing.assert_allclose(top.scores, scores, atol=1e-6)
-    assert list(zip(top.query_heads.tolist(), top.clip_heads.tolist())) == heads
-
-
 @pytest.mark.parametrize("k, num_clips, top_k", [(1, 300, 10), (4, 400, 10), (3, 60, 60), (2, 5, 3)])
 def test_flat_search_equals_brute_force_on_random_data(store, k, num_clips, top_k):
     gallery = unit(num_clips, k, 16, seed=k * 1000 + num_clips).numpy()
@@ -67,7 +47,7 @@ def test_flat_search_equals_brute_force_on_random_data(store, k, num_clips, top_
         top = search_top_k(store, name, query, top_k, num_clips=num_clips, num_embeds=k,
                            params={"candidates_per_head": 2})
         assert top.exact
-        assert_same(top, reference(query, gallery, ids, top_k))
+        assert_same(top, reference(query, gallery, top_k, ids))
 
 
 def test_ties_are_broken_by_clip_id_like_brute_force(store):
@@ -80,7 +60,7 @@ def test_ties_are_broken_by_clip_id_like_brute_force(store):
     for query in (eye[[0, 3, 3]], eye[[5, 5, 5]], eye[[4, 1, 0]]):
         for top_k in (10, 25):
             top = search_top_k(store, name, query, top_k, num_clips=60, num_embeds=3, params={"candidates_per_head": 4})
-            assert_same(top, reference(query, gallery.numpy(), ids, top_k))
+            assert_same(top, reference(query, gallery.numpy(), top_k, ids))
 
 
 def test_past_the_group_limit_every_vector_is_scanned(store):
@@ -91,7 +71,7 @@ def test_past_the_group_limit_every_vector_is_scanned(store):
     top = search_top_k(store, name, query, 12, num_clips=200, num_embeds=2, params={"candidates_per_head": 2},
                        max_groups=3)
     assert top.exact and top.candidates == 12
-    assert_same(top, reference(query, gallery, ids, 12))
+    assert_same(top, reference(query, gallery, 12, ids))
 
 
 def test_hnsw_candidates_are_rescored_exactly(store):
@@ -104,7 +84,7 @@ def test_hnsw_candidates_are_rescored_exactly(store):
         top = search_top_k(store, name, query, 10, num_clips=500, num_embeds=4, kind="hnsw",
                            params={"ef_search": 64, "candidates_per_head": 40})
         assert not top.exact
-        ref_ids, ref_scores, _ = reference(query, gallery, ids, 500)
+        ref_ids, ref_scores, _ = reference(query, gallery, 500, ids)
         true = dict(zip(ref_ids, ref_scores))
         np.testing.assert_allclose(top.scores, [true[int(c)] for c in top.rows], atol=1e-6)  # exact scores
         hits += len(set(top.rows.tolist()) & set(ref_ids[:10]))

@@ -15,25 +15,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from demo.serving import served_files
-from pvse.checkpoints import save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.errors import PVSEError
 from pvse.index import read_index
 from pvse.index.faiss_search import build_vector_index
 from pvse.index.records import ClipRecord
 from pvse.index.store import GalleryIndex, write_index
-from pvse.model import PVSE
 from pvse.pipeline import PVSEPipeline
 from pvse.search import Searcher
+from tests.helpers.models import tiny_checkpoint
 
-CONFIG = dict(num_embeds=2, embed_dim=8, frame_features="efficientnet-lite0", frame_dim=1280,
-              word_features="glove-6b-50d", word_dim=50, num_frames=3)
 QUERY = "so happy i could cry"
 FILES = ["index.json", "clips.jsonl", "embeddings.npy", "attention.npy", "frame_indices.npy", "hub_scores.npy",
          "vectors.faiss", "weights/config.json"]
@@ -49,8 +44,7 @@ def original(tmp_path_factory):
     for i in range(5):
         Image.new("P", (8, 8), i).save(home / "gifs" / f"clip{i}.gif")
     Image.new("P", (8, 8), 9).save(outside / "secret.gif")
-    torch.manual_seed(0)
-    save_checkpoint(PVSE(PVSEConfig(**CONFIG)).eval(), home / "weights")
+    tiny_checkpoint(home / "weights", num_embeds=2, embed_dim=8, num_frames=3)
     pipeline = PVSEPipeline.from_pretrained(str(home / "weights"), device="cpu")
     rng = np.random.default_rng(0)
     emb = rng.standard_normal((5, 2, 8)).astype(np.float32)

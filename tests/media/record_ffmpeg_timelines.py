@@ -2,7 +2,8 @@
 and the frame rate it guesses (ffprobe r_frame_rate), for GIFs of made-up delays: the table
 `data/ffmpeg_timelines.json` that `test_frame_sampling` checks `pvse.media.ffmpeg_rate` against.
 
-    python tests/media/record_ffmpeg_timelines.py   # needs ffmpeg and ffprobe on PATH (Debian: apt install ffmpeg)
+    python -m tests.media.record_ffmpeg_timelines   # from the repository root; needs ffmpeg and ffprobe on PATH
+                                                    # (Debian: apt install ffmpeg)
 
 Each frame of a recorded GIF is one solid palette colour that encodes its index, so the written frames read back to
 indices exactly. The delays are seeded random sequences of five kinds (constant, alternating film-like pairs,
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from tests.helpers.files import save_gif
 
 OUT = Path(__file__).parent / "data" / "ffmpeg_timelines.json"
 FPS = 8
@@ -35,8 +38,7 @@ def write_gif(path: Path, delays_cs: list[int]) -> None:
         im = Image.new("P", (16, 16), 0)
         im.putpalette(list(colour(i)) + [0, 0, 0] * 255)
         frames.append(im)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[10 * d for d in delays_cs], loop=0,
-                   optimize=False, disposal=1)
+    save_gif(path, frames, delays_cs)
 
 
 def ffmpeg_frames(path: Path, count: int, fps: int = FPS) -> list[int]:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from pvse.media import FrameSampling, decode_clip, sample_frame_indices
 from pvse.media.sampling import gif_display_times, resample_timeline, strided_indices
+from tests.helpers.files import save_gif
 
 
 def mrw_formula(n, t):
@@ -156,9 +157,7 @@ def test_timelines_are_what_the_installed_ffmpeg_writes(tmp_path):
 def _gif(path, delays_cs, size=(24, 16)):
     """Frame i filled with colour index i of a palette of distinct greys-and-hues (readable back from pixels)."""
     frames = [Image.new("RGB", size, ((37 * i) % 256, (91 * i) % 256, (11 * i + 5) % 256)) for i in range(len(delays_cs))]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[10 * d for d in delays_cs], loop=0,
-                   optimize=False, disposal=1)
-    return path
+    return save_gif(path, frames, delays_cs)
 
 
 def test_decode_clip_on_the_official_timeline_uses_the_gif_delays(tmp_path):

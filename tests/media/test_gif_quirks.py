@@ -6,7 +6,6 @@ import struct
 
 import numpy as np
 import pytest
-import torch
 from gif_writer import (
     Frame,
     application,
@@ -19,13 +18,10 @@ from gif_writer import (
 )
 
 from pvse.build import build_index
-from pvse.checkpoints import load_checkpoint, save_checkpoint
-from pvse.config import PVSEConfig
 from pvse.errors import MediaError
 from pvse.index import read_index
 from pvse.media import decode_all_frames, decode_clip
-from pvse.model import PVSE
-from pvse.pipeline import PVSEPipeline
+from tests.helpers.models import tiny_pipeline
 
 WHITE = (255, 255, 255)
 PALETTE = [(0, 0, 0), (220, 30, 30), (30, 200, 40), (30, 40, 220), (240, 220, 30), (200, 30, 200), (30, 210, 210),
@@ -245,10 +241,7 @@ def test_the_corpus_indexes_completely(corpus_dir, tmp_path):
         (gallery / path.name).write_bytes(path.read_bytes())
     (gallery / "cut-mid-frame.gif").write_bytes(CORPUS["dispose-previous.gif"][:-30])
     (gallery / "not-a-gif.gif").write_text("a shopping list, not a GIF")
-    torch.manual_seed(0)
-    config = PVSEConfig(num_embeds=2, embed_dim=16, frame_features="efficientnet-lite0", frame_dim=1280,
-                        word_features="glove-6b-50d", word_dim=50, num_frames=2)
-    pipeline = PVSEPipeline(load_checkpoint(save_checkpoint(PVSE(config).eval(), tmp_path / "w"), device="cpu"), "cpu")
+    pipeline = tiny_pipeline(tmp_path / "w", num_embeds=2, embed_dim=16, num_frames=2)
     report = build_index(gallery, tmp_path / "gallery.index", pipeline=pipeline, progress=False)
     failed = dict(report.failed)
     assert set(failed) == {"cut-mid-frame.gif", "not-a-gif.gif"}, failed

@@ -11,12 +11,12 @@ from PIL import Image
 
 from pvse.integrity import content_hash
 from pvse.media.previews import PREVIEW_SIDE, PreviewCache, encode_preview, preview_dir, preview_name
+from tests.helpers.files import save_gif
 
 
-def write_gif(path: Path, size: tuple[int, int], colours: list[tuple[int, int, int]], delay_ms: int = 70) -> Path:
-    frames = [Image.new("RGB", size, c) for c in colours]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=delay_ms, loop=0)
-    return path
+def write_gif(path: Path, size: tuple[int, int], colours: list[tuple[int, int, int]]) -> Path:
+    """One solid frame of each colour, 7 cs each, saved with Pillow's defaults."""
+    return save_gif(path, [Image.new("RGB", size, c) for c in colours], 7, whole_frames=False)
 
 
 COLOURS = [(230, 25, 25), (25, 200, 40), (30, 40, 220), (240, 220, 30), (200, 30, 200), (30, 210, 210)]
