@@ -63,7 +63,7 @@ def test_train_and_evaluate_on_the_mrw_layout(mrw_root, tmp_path, capsys):
     try:
         common = ["--data", str(mrw_root), "--feature-cache", str(tmp_path / "cache")]
         assert main(["train", *common, "--out", str(tmp_path / "run"), "-K", "1", "--embed-dim", "8", "--frames", "2",
-                     "--batch-size", "8", "--epochs", "1", "--device", "cpu", "--quiet"]) == 0
+                     "--batch-size", "8", "--epochs", "1", "--train-on", "train", "--device", "cpu", "--quiet"]) == 0
         assert "best epoch 1/1" in capsys.readouterr().out
         assert main(["evaluate", "--weights", str(tmp_path / "run" / "best"), *common, "--json", "--quiet"]) == 0
         metrics = json.loads(capsys.readouterr().out)
