@@ -4,7 +4,6 @@ the files in flight with it, with the reason, and indexes the rest; `--retry-fai
 the file that kills its build alone is named as such."""
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +12,10 @@ import pytest
 
 from pvse.features.registry import unregister
 from pvse.index import read_index
+from tests.helpers.files import bundled_gallery
 from tests.helpers.models import tiny_checkpoint
 
 PLUGIN = Path(__file__).resolve().parent / "crash_plugin"
-BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
 GOOD = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif",
         "558-shark.gif"]
 CRASHER = "300-magenta.gif"
@@ -36,13 +35,8 @@ def crash_plugin():
 
 @pytest.fixture(scope="module")
 def crash_setup(crash_plugin, tmp_path_factory):
-    if not BUNDLED.is_dir():
-        pytest.skip("the bundled emoji gallery is not here")
     root = tmp_path_factory.mktemp("crash")
-    gallery = root / "gallery"
-    gallery.mkdir()
-    for name in GOOD:
-        shutil.copy(BUNDLED / name, gallery / name)
+    gallery = bundled_gallery(root / "gallery", {name: name for name in GOOD})
     crash_plugin.magenta_gif(gallery / CRASHER)
     weights = tiny_checkpoint(root / "weights", num_embeds=2, embed_dim=16, frame_features=crash_plugin.NAME,
                               frame_dim=crash_plugin.DIM)

@@ -2,17 +2,15 @@
 read from frames look like) does not outrank clips whose words are about something: the text heads' hub correction
 takes off what makes words look like a match to every sentence. Behaviour only, on a tiny built index: bundled
 emoji GIFs under made-up names, a random-init model, the real CNN and sentence model."""
-import shutil
-from pathlib import Path
 
 import pytest
 
 from pvse.build import build_index
 from pvse.index import read_index
 from pvse.search import Searcher
+from tests.helpers.files import bundled_gallery
 from tests.helpers.models import tiny_pipeline
 
-BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
 GENERIC = {"me-right-now.gif": "001-smile.gif", "so-true.gif": "003-grin.gif", "reaction-gif.gif": "004-grinning.gif"}
 SPECIFIC = {"cat-knocks-cup-off-table.gif": "a cat knocking a cup off the table",
             "dog-sneezes-on-the-camera.gif": "dog sneezing", "baby-eats-a-lemon.gif": "a baby eating a lemon",
@@ -22,13 +20,8 @@ PIXELS = ["009-loudly-crying.gif", "118-alien-monster.gif", "140-party-popper.gi
 
 @pytest.fixture(scope="module")
 def searcher(tmp_path_factory):
-    if not BUNDLED.is_dir():
-        pytest.skip("the bundled emoji gallery is not here")
     root = tmp_path_factory.mktemp("generic-text")
-    gallery = root / "gifs"
-    gallery.mkdir()
-    for name, source in [*GENERIC.items(), *zip(SPECIFIC, PIXELS)]:
-        shutil.copy(BUNDLED / source, gallery / name)
+    gallery = bundled_gallery(root / "gifs", {**GENERIC, **dict(zip(SPECIFIC, PIXELS))})
     pipeline = tiny_pipeline(root / "weights")
     build_index(gallery, root / "gifs.index", pipeline=pipeline, read_text=False,
                 progress=False)

@@ -1,22 +1,20 @@
 """`pvse index --ray`: a local Ray cluster (2 CPUs, 2 actors) gives the single-process index, even when an actor
 is killed mid-run; bad files are skipped with their reason, and an incremental rerun reuses rows as before."""
 import os
-import shutil
 import signal
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pvse.build import build_index
 from pvse.index import read_index
+from tests.helpers.files import BUNDLED_GALLERY, bundled_gallery
 from tests.helpers.models import tiny_pipeline
 from tests.reading.text_gifs import write_gif
 
 ray = pytest.importorskip("ray")
 from pvse.build.ray_build import RayEncoder  # noqa: E402 - only with the ray extra
 
-BUNDLED = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
 GIFS = ["001-smile.gif", "009-loudly-crying.gif", "118-alien-monster.gif", "171-blood.gif", "509-droplet.gif",
         "558-shark.gif"]
 
@@ -27,9 +25,7 @@ def test_no_cluster_to_join_is_a_one_line_error_and_writes_nothing(tmp_path, mon
     if ray.is_initialized():
         pytest.skip("a Ray instance is already running in this process")
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    gallery = tmp_path / "gallery"
-    gallery.mkdir()
-    shutil.copy(BUNDLED / GIFS[0], gallery / GIFS[0])
+    gallery = bundled_gallery(tmp_path / "gallery", {GIFS[0]: GIFS[0]})
     pipeline = tiny_pipeline(tmp_path / "w")
     with pytest.raises(GalleryIndexError, match="cannot reach the Ray cluster at 'auto'"):
         build_index(gallery, tmp_path / "x.index", pipeline=pipeline, progress=False, encoder=RayEncoder("auto"))
@@ -38,14 +34,9 @@ def test_no_cluster_to_join_is_a_one_line_error_and_writes_nothing(tmp_path, mon
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    if not BUNDLED.is_dir():
-        pytest.skip("the bundled emoji gallery is not here")
     root = tmp_path_factory.mktemp("ray")
-    gallery = root / "gallery"
-    (gallery / "sub").mkdir(parents=True)
-    for i, name in enumerate(GIFS):
-        shutil.copy(BUNDLED / name, gallery / ("sub" if i % 2 else "") / name)
-    data = (BUNDLED / GIFS[0]).read_bytes()
+    gallery = bundled_gallery(root / "gallery", {f"sub/{name}" if i % 2 else name: name for i, name in enumerate(GIFS)})
+    data = (BUNDLED_GALLERY / GIFS[0]).read_bytes()
     (gallery / "broken.gif").write_bytes(data[: len(data) // 3])
     (gallery / "notes.txt").write_text("not media")
     write_gif(gallery / "subtitled.gif", ["Hold the door", "Hold the door", None, "Hold the door"])

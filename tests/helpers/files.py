@@ -1,12 +1,15 @@
-"""Files a test makes: animated GIFs from Pillow frames, and tampered copies of an index folder."""
+"""Files a test makes: animated GIFs from Pillow frames, galleries of bundled GIFs, tampered copies of an index."""
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pytest
 from PIL import Image
+
+BUNDLED_GALLERY = Path(__file__).resolve().parents[2] / "gallery" / "noto-emoji"
 
 
 def save_gif(path: str | Path, frames: Sequence[Image.Image], delays_cs: int | Sequence[int],
@@ -28,3 +31,14 @@ def tampered_copy(index: Path, out: Path, meta_text: str | None = None, **meta_c
     meta.update(meta_changes)
     (out / "index.json").write_text(meta_text if meta_text is not None else json.dumps(meta))
     return out
+
+
+def bundled_gallery(folder: Path, gifs: Mapping[str, str]) -> Path:
+    """`folder` made with the bundled emoji GIFs named by `gifs` (path in the folder -> bundled file name);
+    the test is skipped when the bundled gallery is not there."""
+    if not BUNDLED_GALLERY.is_dir():
+        pytest.skip("the bundled emoji gallery is not here")
+    for target, source in gifs.items():
+        (folder / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(BUNDLED_GALLERY / source, folder / target)
+    return folder
