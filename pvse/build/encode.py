@@ -70,8 +70,6 @@ def encode_clips(todo: list[str], root: Path, pipeline: PVSEPipeline, *, hashes:
             if isinstance(work.features, MediaError):
                 out.failed.append((rel, work.features.reason))
                 continue
-            if tasks.cache is not None and not work.from_cache:
-                tasks.cache.put(work.features)
             read = work.read
             if isinstance(read, MediaError):
                 out.notes.append(f"{rel}: {read.reason}")

@@ -89,7 +89,8 @@ class OneThreadCNN:
 
 @dataclass
 class ClipTasks:
-    """How to index one clip: the CNN and its frames (`cnn_view`), the text reader, the feature cache, the limits,
+    """How to index one clip: the CNN and its frames (`cnn_view`), the text reader, the feature cache (features the
+    CNN computes are put there), the limits,
     and the content hashes already known (`hashes`, by the path as given: a build hashed every file while scanning,
     so no file is hashed twice)."""
 
@@ -149,6 +150,8 @@ class ClipTasks:
             except Exception as exc:  # noqa: BLE001 - one odd clip costs only itself
                 features = MediaError(path, f"the frame CNN failed on it ({type(exc).__name__}: {exc})")
             seconds["CNN"] = time.perf_counter() - tick
+            if self.cache is not None and isinstance(features, ClipFeatures):
+                self.cache.put(features)  # computed here: kept for the next build or training run
         read = None
         if reading:
             tick = time.perf_counter()

@@ -86,8 +86,6 @@ def load_frame_bank(paths: Sequence[Path], extractor_name: str, num_frames: int,
                 failed[work.path] = str(item)
                 continue
             assert isinstance(item, ClipFeatures)
-            if not work.from_cache:
-                cache.put(item)
             rows[work.path] = len(feats)
             feats.append(torch.from_numpy(item.features).to(torch.float16))
     finally:
