@@ -90,9 +90,8 @@ class OneThreadCNN:
 @dataclass
 class ClipTasks:
     """How to index one clip: the CNN and its frames (`cnn_view`), the text reader, the feature cache (features the
-    CNN computes are put there), the limits,
-    and the content hashes already known (`hashes`, by the path as given: a build hashed every file while scanning,
-    so no file is hashed twice)."""
+    CNN computes are put there), the limits, and the content hashes already known (`hashes`, by the path as given:
+    a build hashed every file while scanning, so no file is hashed twice)."""
 
     cnn: OneThreadCNN | None  # None: features from the cache only (never built when every clip is cached)
     cnn_view: ClipView
