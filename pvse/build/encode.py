@@ -167,7 +167,7 @@ class _Journaled:
 def gather_rows(plan: BuildPlan, todo: list[str], encoded: Encoded) -> tuple[list[Row], dict[str, int]]:
     """(the index's rows in gallery order: reused and encoded; the counts of added, changed and removed clips)."""
     rows = {**plan.rows, **encoded.rows}
-    old_hash_of = {c.path: c.content_hash for _, c in plan.previous.records()} if plan.previous is not None else {}
+    old_hash_of = plan.previous_hashes
     changed = sum(1 for rel in todo if rel in encoded.rows and rel in old_hash_of
                   and old_hash_of[rel] != plan.hashes[rel])
     ordered = [rows[rel] for rel in plan.paths if rel in rows]

@@ -38,6 +38,7 @@ class BuildPlan:
     paths: list[str]  # readable media files, sorted
     hashes: dict[str, str]  # path -> content hash
     previous: Gallery | None  # the index being updated (None: built from scratch)
+    previous_hashes: dict[str, str]  # path -> content hash of each clip of `previous`
     rows: dict[str, Row]  # path -> row reused from `previous`
     todo: list[str]  # paths to encode
     report: BuildReport  # what the plan found: files skipped or failed, notes, the scan's time, clips reused
@@ -87,10 +88,12 @@ def plan_build(backend: GalleryBackend, root: Path, out_dir: str | Path | None, 
 
     previous, why = previous_index(backend, target, pipeline, rebuild)
     report.notes += why
-    rows, todo = reuse_rows(previous, scan.paths, scan.hashes)
+    records = list(previous.records()) if previous is not None else []  # read once: a database may hold them
+    rows, todo = reuse_rows(previous, records, scan.paths, scan.hashes)
     report.reused = len(rows)
     return BuildPlan(root, backend, target, pipeline, index_kind, dict(index_params or {}), caption_entries,
-                     scan.paths, scan.hashes, previous, rows, todo, report)
+                     scan.paths, scan.hashes, previous, {c.path: c.content_hash for _, c in records}, rows, todo,
+                     report)
 
 
 def check_kind(backend: GalleryBackend, kind: str, params: dict[str, Any] | None) -> None:
@@ -211,14 +214,15 @@ def precision_note(what: str, old: str, new: str) -> str:
             f"frame CNN (the two never mix)")
 
 
-def reuse_rows(previous: Gallery | None, paths: list[str], hashes: dict[str, str]
-               ) -> tuple[dict[str, Row], list[str]]:
-    """(rows taken from `previous` by content hash, paths left to encode), in gallery order."""
+def reuse_rows(previous: Gallery | None, records: list[tuple[int, ClipRecord]], paths: list[str],
+               hashes: dict[str, str]) -> tuple[dict[str, Row], list[str]]:
+    """(rows taken from `previous`, whose (row, record) pairs are `records`, by content hash; paths left to
+    encode), in gallery order."""
     rows: dict[str, Row] = {}
     if previous is None:
         return rows, list(paths)
     old_by_hash: dict[str, int] = {}
-    for row, clip in previous.records():
+    for row, clip in records:
         old_by_hash.setdefault(clip.content_hash, row)
     todo = [rel for rel in paths if hashes[rel] not in old_by_hash]
     wanted = {rel: old_by_hash[hashes[rel]] for rel in paths if hashes[rel] in old_by_hash}
