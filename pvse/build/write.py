@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..features.english import is_english_word
 from ..index.backend import BuiltGallery, Gallery
 from ..index.captions import CaptionEntry, match_captions, words_from_path
 from ..index.hubness import encode_hub_scores, hub_meta, reference_key
@@ -125,12 +126,6 @@ def setting_change(previous: Gallery | None, asked: tuple[str, ...], names: bool
                         + ("" if names else " (names are kept for display)")]
 
 
-def known_word(word: str) -> bool:
-    """Whether a folder word is an English word (GloVe 6B's 400k words): `captions.words_from_path`'s filter."""
-    from ..features.english import is_english_word
-    return is_english_word(word)
-
-
 def label(ordered: list[Row], caption_entries: dict[str, CaptionEntry] | None, names: bool) -> None:
     """Names, captions and metadata from the captions file; names from paths where asked and none is given."""
     if caption_entries is not None:
@@ -141,7 +136,7 @@ def label(ordered: list[Row], caption_entries: dict[str, CaptionEntry] | None, n
     if names:
         for row in ordered:
             if not row.record.name:
-                row.record.name = words_from_path(row.record.path, known_word)
+                row.record.name = words_from_path(row.record.path, is_english_word)
                 row.record.name_from_path = row.record.name is not None
 
 
