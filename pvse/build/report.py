@@ -53,15 +53,17 @@ class BuildReport:
         return "\n".join(lines)
 
     def add_time(self, timings: dict[str, float], busy: dict[str, float] | None = None) -> None:
-        """Add a stage's wall times (and its threads' busy times) to the report's."""
-        for key, value in timings.items():
-            self.timings[key] = self.timings.get(key, 0.0) + value
-        for key, value in (busy or {}).items():
-            if value > 0:
-                self.busy[key] = self.busy.get(key, 0.0) + value
+        """Add a stage's wall times (and its threads' busy times, those it spent any in) to the report's."""
+        self.timings = summed(self.timings, timings)
+        self.busy = summed(self.busy, {key: value for key, value in (busy or {}).items() if value > 0})
 
 
 def listing(report: BuildReport) -> str:
     """The first few failed and skipped files with their reasons, for an error message."""
     items = report.failed + report.skipped
     return ("; " + "; ".join(f"{p}: {r}" for p, r in items[:5]) + (" ..." if len(items) > 5 else "")) if items else ""
+
+
+def summed(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    """Times by step, added key by key (a's keys first, in their order, then b's new ones)."""
+    return {key: a.get(key, 0.0) + b.get(key, 0.0) for key in {**a, **b}}

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..index.records import ClipRecord
+from .report import summed
 
 
 @dataclass
@@ -36,8 +37,4 @@ class Encoded:
     def __add__(self, other: Encoded) -> Encoded:
         """Both results, `other`'s after this one's (its rows win)."""
         return Encoded({**self.rows, **other.rows}, self.failed + other.failed, self.notes + other.notes,
-                       _summed(self.timings, other.timings), _summed(self.busy, other.busy))
-
-
-def _summed(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
-    return {key: a.get(key, 0.0) + b.get(key, 0.0) for key in {**a, **b}}
+                       summed(self.timings, other.timings), summed(self.busy, other.busy))
