@@ -90,8 +90,9 @@ def standin_searcher(clips: int):
     """A Searcher over `clips` random unit embeddings with a random-init model (same cost as the real one)."""
     from pvse.checkpoints import load_checkpoint, save_checkpoint
     from pvse.config import PVSEConfig
+    from pvse.index.meta import FORMAT_NAME, FORMAT_VERSION
     from pvse.index.records import ClipRecord
-    from pvse.index.store import FORMAT_NAME, FORMAT_VERSION, GalleryIndex, write_index
+    from pvse.index.store import GalleryIndex, write_index
     from pvse.model import PVSE
     from pvse.pipeline import PVSEPipeline
     from pvse.search import Searcher

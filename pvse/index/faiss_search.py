@@ -22,7 +22,7 @@ import torch
 
 from ..errors import GalleryIndexError
 from .kinds import KINDS, default_params, factory_string, index_kind
-from .ranking import ROUNDING_SLACK, SCORE_BLOCK, TopClips, brute_force_top_k, rank, score_rows  # noqa: F401
+from .ranking import ROUNDING_SLACK, TopClips, brute_force_top_k, rank, score_rows
 
 if TYPE_CHECKING:
     import faiss  # imported by the functions that build or search an index: a flat scan needs none

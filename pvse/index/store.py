@@ -40,7 +40,7 @@ import numpy as np
 from ..errors import GalleryIndexError
 from ..limits import MAX_CLIP_LINE_BYTES, MAX_META_BYTES, MAX_SOURCE_FRAMES, parse_json, read_json, whole
 from .build_marker import BuildId, held, parse, this_build
-from .meta import FORMAT_NAME, FORMAT_VERSION, META_FILE, IndexMeta, MetaView, newer_format  # noqa: F401 - the format is named here too
+from .meta import FORMAT_NAME, META_FILE, IndexMeta, MetaView, newer_format
 from .records import ClipRecord, StoredClip, read_text_of, safe_relative_path
 
 if TYPE_CHECKING:

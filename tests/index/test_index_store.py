@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pvse.errors import GalleryIndexError
-from pvse.index import store
 from pvse.index.faiss_search import build_vector_index
+from pvse.index.meta import FORMAT_NAME, FORMAT_VERSION
 from pvse.index.records import ClipRecord
 from pvse.index.store import GalleryIndex, read_index, write_index
 
@@ -17,7 +17,7 @@ def make_index(num_clips=4, k=2, h=8, t=3, seed=0):
     emb = rng.standard_normal((num_clips, k, h)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=-1, keepdims=True)
     vectors, params = build_vector_index(emb.reshape(-1, h), "flat")
-    meta = {"format": store.FORMAT_NAME, "format_version": store.FORMAT_VERSION,
+    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
             "weights": {"ref": "w", "fingerprint": f"fp{seed}", "ref_is_relative_path": False},
             "num_embeds": k, "num_attention_heads": k, "embed_dim": h, "num_frames": t,
             "gallery_root": "../gallery", "vectors": {"kind": "flat", "params": params},
